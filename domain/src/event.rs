@@ -1,0 +1,208 @@
+//! Versioned domain events and the envelope they travel in: written to the
+//! outbox with the change that caused them, then published at least once.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::account::{User, UserId};
+use crate::task::{Task, TaskId};
+
+/// The version of every payload shape below; bump it when a shape changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The pub/sub topic all domain events are published on.
+pub const TOPIC: &str = "cadence-events";
+
+/// Where events come from, as a CloudEvents `source`.
+pub const SOURCE: &str = "urn:cadence:server";
+
+/// What happened, with the state before and after where that applies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DomainEvent {
+    AccountCreated { user: User },
+    AccountUpdated { before: User, after: User },
+    PasswordChanged { user_id: UserId },
+    TaskCreated { after: Box<Task> },
+    TaskUpdated { before: Box<Task>, after: Box<Task> },
+    TaskCompleted { before: Box<Task>, after: Box<Task> },
+    TaskReopened { before: Box<Task>, after: Box<Task> },
+    TaskDeleted { before: Box<Task> },
+}
+
+impl DomainEvent {
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            Self::AccountCreated { .. } => "account.created",
+            Self::AccountUpdated { .. } => "account.updated",
+            Self::PasswordChanged { .. } => "account.password_changed",
+            Self::TaskCreated { .. } => "task.created",
+            Self::TaskUpdated { .. } => "task.updated",
+            Self::TaskCompleted { .. } => "task.completed",
+            Self::TaskReopened { .. } => "task.reopened",
+            Self::TaskDeleted { .. } => "task.deleted",
+        }
+    }
+
+    /// The task an event is about, if any.
+    pub fn task_id(&self) -> Option<TaskId> {
+        match self {
+            Self::TaskCreated { after } => Some(after.id),
+            Self::TaskUpdated { after, .. } | Self::TaskCompleted { after, .. } | Self::TaskReopened { after, .. } => {
+                Some(after.id)
+            }
+            Self::TaskDeleted { before } => Some(before.id),
+            _ => None,
+        }
+    }
+
+    /// A one-line human summary for the activity page.
+    pub fn summary(&self) -> String {
+        match self {
+            Self::AccountCreated { user } => format!("Created the account {}", user.email.as_str()),
+            Self::AccountUpdated { .. } => "Updated account settings".to_owned(),
+            Self::PasswordChanged { .. } => "Changed the password".to_owned(),
+            Self::TaskCreated { after } => format!("Created \u{201c}{}\u{201d}", after.title.as_str()),
+            Self::TaskUpdated { before, after } => {
+                let mut changed = Vec::new();
+                if before.title != after.title {
+                    changed.push("title");
+                }
+                if before.description != after.description {
+                    changed.push("description");
+                }
+                if before.priority != after.priority {
+                    changed.push("priority");
+                }
+                if before.tags != after.tags {
+                    changed.push("tags");
+                }
+                if before.due != after.due {
+                    changed.push("due date");
+                }
+                let what = if changed.is_empty() { "nothing".to_owned() } else { changed.join(", ") };
+                format!("Edited \u{201c}{}\u{201d} ({what})", after.title.as_str())
+            }
+            Self::TaskCompleted { after, .. } => format!("Completed \u{201c}{}\u{201d}", after.title.as_str()),
+            Self::TaskReopened { after, .. } => format!("Reopened \u{201c}{}\u{201d}", after.title.as_str()),
+            Self::TaskDeleted { before } => format!("Deleted \u{201c}{}\u{201d}", before.title.as_str()),
+        }
+    }
+}
+
+/// An event as stored in the outbox and published: CloudEvents-compatible.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventEnvelope {
+    pub id: Uuid,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub schema_version: u32,
+    pub occurred_at: DateTime<Utc>,
+    pub user_id: UserId,
+    pub task_id: Option<TaskId>,
+    pub payload: DomainEvent,
+}
+
+impl EventEnvelope {
+    pub fn new(id: Uuid, occurred_at: DateTime<Utc>, user_id: UserId, payload: DomainEvent) -> Self {
+        Self {
+            id,
+            event_type: payload.event_type().to_owned(),
+            schema_version: SCHEMA_VERSION,
+            occurred_at,
+            user_id,
+            task_id: payload.task_id(),
+            payload,
+        }
+    }
+
+    /// The CloudEvents 1.0 structured form, as Dapr pub/sub delivers it.
+    pub fn to_cloud_event(&self) -> serde_json::Value {
+        serde_json::json!({
+            "specversion": "1.0",
+            "id": self.id.to_string(),
+            "source": SOURCE,
+            "type": format!("cadence.{}.v{}", self.event_type, self.schema_version),
+            "subject": self.user_id.to_string(),
+            "time": self.occurred_at.to_rfc3339(),
+            "datacontenttype": "application/json",
+            "data": self,
+        })
+    }
+
+    /// Reads an envelope back from a CloudEvent (the `data` field) or from itself.
+    pub fn from_cloud_event(value: &serde_json::Value) -> Result<Self, serde_json::Error> {
+        match value.get("data") {
+            Some(data) if value.get("specversion").is_some() => serde_json::from_value(data.clone()),
+            _ => serde_json::from_value(value.clone()),
+        }
+    }
+}
+
+/// An outbox row waiting to be published, in commit order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxRecord {
+    pub seq: i64,
+    pub envelope: EventEnvelope,
+}
+
+/// A line of the audit log, as the activity page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub task_id: Option<TaskId>,
+    pub summary: String,
+    pub occurred_at: DateTime<Utc>,
+}
+
+impl AuditEntry {
+    pub fn from_envelope(e: &EventEnvelope) -> Self {
+        Self {
+            event_id: e.id,
+            event_type: e.event_type.clone(),
+            task_id: e.task_id,
+            summary: e.payload.summary(),
+            occurred_at: e.occurred_at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::account::{DisplayName, Email, TimeZone};
+
+    fn user() -> User {
+        User {
+            id: UserId(Uuid::nil()),
+            email: Email::parse("a@example.com").unwrap(),
+            display_name: DisplayName::parse("A").unwrap(),
+            time_zone: TimeZone::default(),
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn envelopes_survive_a_cloud_event_round_trip() {
+        let u = user();
+        let e = EventEnvelope::new(Uuid::now_v7(), Utc::now(), u.id, DomainEvent::AccountCreated { user: u });
+        let ce = e.to_cloud_event();
+        assert_eq!(ce["type"], "cadence.account.created.v1");
+        assert_eq!(ce["specversion"], "1.0");
+        assert_eq!(EventEnvelope::from_cloud_event(&ce).unwrap(), e);
+        let plain = serde_json::to_value(&e).unwrap();
+        assert_eq!(EventEnvelope::from_cloud_event(&plain).unwrap(), e);
+    }
+
+    #[test]
+    fn the_wire_format_names_type_and_schema_version() {
+        let u = user();
+        let e = EventEnvelope::new(Uuid::nil(), DateTime::<Utc>::UNIX_EPOCH, u.id, DomainEvent::PasswordChanged { user_id: u.id });
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["type"], "account.password_changed");
+        assert_eq!(v["schema_version"], 1);
+        assert_eq!(v["payload"]["kind"], "password_changed");
+    }
+}
