@@ -1,1 +1,77 @@
+//! Cadence's user interface: the HTML shell, the routes, the server-rendered
+//! pages, the WASM islands and the server functions they post to.
 
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod auth;
+pub mod error;
+pub mod islands;
+pub mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+/// The Content-Security-Policy: only our own scripts (pages add their nonce),
+/// WASM compilation, our own styles and same-origin requests.
+pub fn content_security_policy(nonce: Option<&str>) -> String {
+    let nonce = nonce.map(|n| format!(" 'nonce-{n}'")).unwrap_or_default();
+    format!(
+        "default-src 'self'; script-src 'self'{nonce} 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; \
+         connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// The document around every page. Scripts carry the per-request CSP nonce.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        let nonce = leptos::nonce::use_nonce().map(|n| n.to_string());
+        if let Ok(value) = http::HeaderValue::from_str(&content_security_policy(nonce.as_deref())) {
+            res.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <HashedStylesheet options=options.clone() id="leptos"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <HydrationScripts options islands=true/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Title formatter=|t: String| if t.is_empty() { "Cadence".to_owned() } else { format!("{t} · Cadence") }/>
+        <Router>
+            <pages::Header/>
+            <main id="main">
+                <Routes fallback=pages::NotFound>
+                    <Route path=path!("/") view=pages::Home ssr=SsrMode::Async/>
+                    <Route path=path!("/signin") view=pages::SignIn ssr=SsrMode::Async/>
+                    <Route path=path!("/signup") view=pages::SignUp ssr=SsrMode::Async/>
+                    <Route path=path!("/tasks") view=pages::TaskListPage ssr=SsrMode::Async/>
+                    <Route path=path!("/tasks/new") view=pages::NewTask ssr=SsrMode::Async/>
+                    <Route path=path!("/tasks/:id") view=pages::TaskPage ssr=SsrMode::Async/>
+                    <Route path=path!("/tasks/:id/edit") view=pages::EditTask ssr=SsrMode::Async/>
+                    <Route path=path!("/tasks/:id/delete") view=pages::DeleteTask ssr=SsrMode::Async/>
+                    <Route path=path!("/activity") view=pages::Activity ssr=SsrMode::Async/>
+                    <Route path=path!("/settings") view=pages::Settings ssr=SsrMode::Async/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}

@@ -7,7 +7,9 @@ pub mod error;
 pub mod event;
 pub mod markdown;
 pub mod ports;
+#[cfg(feature = "services")]
 pub mod relay;
+#[cfg(feature = "services")]
 pub mod service;
 pub mod task;
 

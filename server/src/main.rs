@@ -1,1 +1,51 @@
-fn main(){}
+//! The Cadence server binary: loads configuration, opens the store named by
+//! `DATABASE_URL`, serves until SIGINT or SIGTERM, then shuts down gracefully.
+
+use server::config::Config;
+use server::startup::Application;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let config = match Config::load() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("cadence: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    server::telemetry::init(config.log_format);
+    tracing::info!(bind = %config.bind, relay = config.relay_enabled, "starting Cadence");
+    let app = match Application::build(config).await {
+        Ok(app) => app,
+        Err(e) => {
+            tracing::error!(error = %e, cause = ?std::error::Error::source(&e), "startup failed");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match app.run_until(shutdown_signal()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "server failed");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}

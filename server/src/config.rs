@@ -1,0 +1,159 @@
+//! Configuration: built-in defaults, then an optional TOML file, then the
+//! environment. Secrets are wrapped so that `Debug` never prints them.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// A value that must never reach a log.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `sqlite://data/cadence.db` (the default) or `postgres://…`.
+    pub database_url: Secret,
+    pub bind: SocketAddr,
+    /// The URL users reach the app at; `https://` turns on Secure cookies and HSTS.
+    pub public_url: Option<String>,
+    pub log_format: LogFormat,
+    /// Trust the first `X-Forwarded-For` address (only behind a proxy that sets it).
+    pub trust_proxy: bool,
+    /// Run the outbox relay in this process.
+    pub relay_enabled: bool,
+    pub relay_poll_ms: u64,
+    /// Where cargo-leptos put the site (JS, WASM, CSS).
+    pub site_root: String,
+    pub sign_in_window_secs: u64,
+    pub sign_in_max_per_ip: usize,
+    pub sign_in_max_per_account: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: Secret::new("sqlite://data/cadence.db"),
+            bind: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            public_url: None,
+            log_format: LogFormat::Pretty,
+            trust_proxy: false,
+            relay_enabled: true,
+            relay_poll_ms: 100,
+            site_root: "target/site".to_owned(),
+            sign_in_window_secs: 15 * 60,
+            sign_in_max_per_ip: 50,
+            sign_in_max_per_account: 10,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}")]
+    Read { path: String, source: std::io::Error },
+    #[error("the configuration file {path} is invalid: {message}")]
+    Parse { path: String, message: String },
+    #[error("environment variable {name} is invalid: {message}")]
+    Env { name: &'static str, message: String },
+}
+
+fn env_parse<T: std::str::FromStr>(name: &'static str, target: &mut T) -> Result<(), ConfigError>
+where
+    T::Err: fmt::Display,
+{
+    if let Ok(raw) = std::env::var(name) {
+        *target = raw.parse().map_err(|e: T::Err| ConfigError::Env { name, message: e.to_string() })?;
+    }
+    Ok(())
+}
+
+impl Config {
+    /// Defaults, then `CADENCE_CONFIG` (or `cadence.toml` if present), then the environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let explicit = std::env::var("CADENCE_CONFIG").ok();
+        let path = explicit.clone().unwrap_or_else(|| "cadence.toml".to_owned());
+        let mut config = if explicit.is_some() || Path::new(&path).exists() {
+            let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+            toml::from_str(&text).map_err(|e| ConfigError::Parse { path, message: e.message().to_owned() })?
+        } else {
+            Config::default()
+        };
+        if let Ok(url) = std::env::var("DATABASE_URL") {
+            config.database_url = Secret::new(url);
+        }
+        env_parse("CADENCE_BIND", &mut config.bind)?;
+        if let Ok(url) = std::env::var("CADENCE_PUBLIC_URL") {
+            config.public_url = Some(url);
+        }
+        if let Ok(f) = std::env::var("CADENCE_LOG_FORMAT") {
+            config.log_format = match f.as_str() {
+                "json" => LogFormat::Json,
+                "pretty" => LogFormat::Pretty,
+                _ => return Err(ConfigError::Env { name: "CADENCE_LOG_FORMAT", message: "use json or pretty".into() }),
+            };
+        }
+        env_parse("CADENCE_TRUST_PROXY", &mut config.trust_proxy)?;
+        env_parse("CADENCE_RELAY_ENABLED", &mut config.relay_enabled)?;
+        env_parse("CADENCE_RELAY_POLL_MS", &mut config.relay_poll_ms)?;
+        env_parse("LEPTOS_SITE_ROOT", &mut config.site_root)?;
+        Ok(config)
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_contains_the_database_password() {
+        let config = Config { database_url: Secret::new("postgres://app:hunter2@db/cadence"), ..Config::default() };
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn a_config_file_overrides_defaults_and_rejects_unknown_keys() {
+        let c: Config = toml::from_str("bind = \"0.0.0.0:8080\"\nrelay_enabled = false").unwrap();
+        assert_eq!(c.bind.port(), 8080);
+        assert!(!c.relay_enabled);
+        assert!(toml::from_str::<Config>("bnid = \"x\"").is_err());
+    }
+
+    #[test]
+    fn cookies_are_secure_only_behind_https() {
+        let mut c = Config::default();
+        assert!(!c.secure_cookies());
+        c.public_url = Some("https://cadence.example".into());
+        assert!(c.secure_cookies());
+    }
+}
