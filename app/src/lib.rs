@@ -51,11 +51,19 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// leptos_meta writes `<title>` text unescaped during SSR, so user text
+/// (task titles) is escaped here before it gets there.
+fn escape_text(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Title formatter=|t: String| if t.is_empty() { "Cadence".to_owned() } else { format!("{t} · Cadence") }/>
+        <Title formatter=|t: String| if t.is_empty() { "Cadence".to_owned() } else { format!("{} · Cadence", escape_text(&t)) }/>
         <Router>
             <pages::Header/>
             <main id="main">

@@ -16,17 +16,32 @@ fn error_view(e: AppError) -> AnyView {
     {
         if e == AppError::Unauthenticated {
             let loc = use_location();
-            let here = format!("{}{}", loc.pathname.get_untracked(), loc.search.get_untracked());
+            let search = loc.search.get_untracked();
+            let query = if search.is_empty() || search.starts_with('?') {
+                search
+            } else {
+                format!("?{search}")
+            };
+            let here = format!("{}{}", loc.pathname.get_untracked(), query);
             let next: String = here
                 .bytes()
                 .map(|b| match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => (b as char).to_string(),
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => {
+                        (b as char).to_string()
+                    }
                     _ => format!("%{b:02X}"),
                 })
                 .collect();
             leptos_axum::redirect(&format!("/signin?next={next}"));
+            // redirect() only sets 302 for requests that accept HTML; a page always redirects.
+            if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+                res.set_status(http::StatusCode::FOUND);
+            }
         } else if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
-            res.set_status(http::StatusCode::from_u16(e.status()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR));
+            res.set_status(
+                http::StatusCode::from_u16(e.status())
+                    .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
+            );
         }
     }
     let heading = match e {
@@ -64,16 +79,20 @@ fn FieldError(error: Option<AppError>, name: &'static str) -> impl IntoView {
 /// An error that belongs to the whole form rather than one field.
 #[component]
 fn FormError(error: Option<AppError>) -> impl IntoView {
-    error.filter(|e| !e.is_field_error()).map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })
+    error
+        .filter(|e| !e.is_field_error())
+        .map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })
 }
 
 fn invalid(error: &Option<AppError>, name: &str) -> Option<&'static str> {
-    error.as_ref().and_then(|e| e.for_field(name)).map(|_| "true")
+    error
+        .as_ref()
+        .and_then(|e| e.for_field(name))
+        .map(|_| "true")
 }
 
 #[component]
 pub fn Header() -> impl IntoView {
-    let me = Resource::new(|| (), |_| api::me());
     let sign_out = ServerAction::<api::SignOut>::new();
     view! {
         <header class="site-header">
@@ -81,7 +100,7 @@ pub fn Header() -> impl IntoView {
             <a class="brand" href="/">"Cadence"</a>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
-                    match me.await {
+                    match api::me().await {
                         Ok(Some(me)) => {
                             view! {
                                 <nav aria-label="Main">
@@ -113,13 +132,17 @@ pub fn Header() -> impl IntoView {
 
 #[component]
 pub fn Home() -> impl IntoView {
-    let me = Resource::new(|| (), |_| api::me());
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                if let Ok(Some(_)) = me.await {
+                if let Ok(Some(_)) = api::me().await {
                     #[cfg(feature = "ssr")]
-                    leptos_axum::redirect("/tasks");
+                    {
+                        leptos_axum::redirect("/tasks");
+                        if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+                            res.set_status(http::StatusCode::FOUND);
+                        }
+                    }
                 }
                 view! {
                     <Title text=""/>
@@ -141,7 +164,10 @@ pub fn Home() -> impl IntoView {
 pub fn SignIn() -> impl IntoView {
     let action = ServerAction::<api::SignIn>::new();
     let error = action_error(action);
-    let next = use_query_map().get_untracked().get("next").unwrap_or_default();
+    let next = use_query_map()
+        .get_untracked()
+        .get("next")
+        .unwrap_or_default();
     view! {
         <Title text="Sign in"/>
         <section class="card narrow">
@@ -220,7 +246,7 @@ pub fn TaskRowView(row: TaskRow) -> impl IntoView {
                     {row.due_label.clone().map(|d| {
                         view! { <span class="due" class:overdue=row.overdue>{if row.overdue { format!("Overdue · {d}") } else { d }}</span> }
                     })}
-                    {row.tags.iter().map(|t| view! { <a class="tag" href=format!("/tasks?tag={t}")>"#"{t.clone()}</a> }).collect_view()}
+                    {row.tags.iter().map(|t| view! { <a class="tag" href=format!("/tasks?tag={t}")>{format!("#{t}")}</a> }).collect_view()}
                 </div>
             </div>
         </li>
@@ -232,9 +258,12 @@ pub fn TaskListPage() -> impl IntoView {
     let query = use_query_map();
     let key = move || {
         let q = query.read();
-        (q.get("completed").unwrap_or_default(), q.get("tag").unwrap_or_default(), q.get("priority").unwrap_or_default())
+        (
+            q.get("completed").unwrap_or_default(),
+            q.get("tag").unwrap_or_default(),
+            q.get("priority").unwrap_or_default(),
+        )
     };
-    let data = Resource::new(key, |(c, t, p)| api::list_tasks(c, t, p));
     view! {
         <Title text="Tasks"/>
         <div class="page-head">
@@ -244,7 +273,7 @@ pub fn TaskListPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let (completed, tag, priority) = key();
-                match data.await {
+                match api::list_tasks(completed.clone(), tag.clone(), priority.clone()).await {
                     Ok(list) => {
                         let empty = list.rows.is_empty();
                         let filtered = !tag.is_empty() || !priority.is_empty();
@@ -290,7 +319,10 @@ pub fn TaskListPage() -> impl IntoView {
 
 /// The fields of the create and edit forms.
 #[component]
-fn TaskFields(#[prop(optional)] detail: Option<TaskDetail>, error: Option<AppError>) -> impl IntoView {
+fn TaskFields(
+    #[prop(optional)] detail: Option<TaskDetail>,
+    error: Option<AppError>,
+) -> impl IntoView {
     let d = detail.as_ref();
     let title = d.map(|d| d.row.title.clone()).unwrap_or_default();
     let description = d.map(|d| d.description.clone()).unwrap_or_default();
@@ -335,14 +367,13 @@ fn TaskFields(#[prop(optional)] detail: Option<TaskDetail>, error: Option<AppErr
 pub fn NewTask() -> impl IntoView {
     let action = ServerAction::<api::CreateTask>::new();
     let error = action_error(action);
-    let me = Resource::new(|| (), |_| api::me());
     view! {
         <Title text="New task"/>
         <Suspense fallback=|| ()>
             {move || {
                 let error = error.clone();
                 Suspend::new(async move {
-                match me.await {
+                match api::me().await {
                     Ok(Some(_)) => view! {
                         <section class="card">
                             <h1>"New task"</h1>
@@ -364,17 +395,21 @@ pub fn NewTask() -> impl IntoView {
 }
 
 fn task_id_param() -> String {
-    use_params_map().get_untracked().get("id").unwrap_or_default()
+    use_params_map()
+        .get_untracked()
+        .get("id")
+        .unwrap_or_default()
 }
 
 #[component]
 pub fn TaskPage() -> impl IntoView {
     let id = task_id_param();
-    let data = Resource::new(move || id.clone(), api::get_task);
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
+            {move || {
+                let id = id.clone();
+                Suspend::new(async move {
+                match api::get_task(id).await {
                     Ok(d) => {
                         let row = d.row.clone();
                         view! {
@@ -402,7 +437,7 @@ pub fn TaskPage() -> impl IntoView {
                     }
                     Err(e) => error_view(e),
                 }
-            })}
+            })}}
         </Suspense>
     }
 }
@@ -410,15 +445,14 @@ pub fn TaskPage() -> impl IntoView {
 #[component]
 pub fn EditTask() -> impl IntoView {
     let id = task_id_param();
-    let data = Resource::new(move || id.clone(), api::get_task);
     let action = ServerAction::<api::UpdateTask>::new();
     let error = action_error(action);
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || {
-                let error = error.clone();
+                let (error, id) = (error.clone(), id.clone());
                 Suspend::new(async move {
-                    match data.await {
+                    match api::get_task(id).await {
                         Ok(d) => {
                             let id = d.row.id.clone();
                             view! {
@@ -447,12 +481,13 @@ pub fn EditTask() -> impl IntoView {
 #[component]
 pub fn DeleteTask() -> impl IntoView {
     let id = task_id_param();
-    let data = Resource::new(move || id.clone(), api::get_task);
     let action = ServerAction::<api::DeleteTask>::new();
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
+            {move || {
+                let id = id.clone();
+                Suspend::new(async move {
+                match api::get_task(id).await {
                     Ok(d) => view! {
                         <Title text="Delete task"/>
                         <section class="card narrow">
@@ -469,7 +504,7 @@ pub fn DeleteTask() -> impl IntoView {
                     }.into_any(),
                     Err(e) => error_view(e),
                 }
-            })}
+            })}}
         </Suspense>
     }
 }
@@ -497,13 +532,12 @@ fn ActivityList(rows: Vec<ActivityRow>) -> impl IntoView {
 
 #[component]
 pub fn Activity() -> impl IntoView {
-    let data = Resource::new(|| (), |_| api::activity());
     view! {
         <Title text="Activity"/>
         <h1>"Activity"</h1>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match data.await {
+                match api::activity().await {
                     Ok(rows) => view! { <section class="card"><ActivityList rows/></section> }.into_any(),
                     Err(e) => error_view(e),
                 }
@@ -514,7 +548,6 @@ pub fn Activity() -> impl IntoView {
 
 #[component]
 pub fn Settings() -> impl IntoView {
-    let me = Resource::new(|| (), |_| api::me());
     let profile = ServerAction::<api::UpdateProfile>::new();
     let password = ServerAction::<api::ChangePassword>::new();
     let (profile_error, password_error) = (action_error(profile), action_error(password));
@@ -526,7 +559,7 @@ pub fn Settings() -> impl IntoView {
             {move || {
                 let (profile_error, password_error, saved) = (profile_error.clone(), password_error.clone(), saved.clone());
                 Suspend::new(async move {
-                    match me.await {
+                    match api::me().await {
                         Ok(Some(me)) => view! {
                             {saved.map(|what| view! { <p class="notice" role="status">{if what == "password" { "Password changed." } else { "Settings saved." }}</p> })}
                             <section class="card">

@@ -49,9 +49,9 @@ impl DomainEvent {
     pub fn task_id(&self) -> Option<TaskId> {
         match self {
             Self::TaskCreated { after } => Some(after.id),
-            Self::TaskUpdated { after, .. } | Self::TaskCompleted { after, .. } | Self::TaskReopened { after, .. } => {
-                Some(after.id)
-            }
+            Self::TaskUpdated { after, .. }
+            | Self::TaskCompleted { after, .. }
+            | Self::TaskReopened { after, .. } => Some(after.id),
             Self::TaskDeleted { before } => Some(before.id),
             _ => None,
         }
@@ -63,7 +63,9 @@ impl DomainEvent {
             Self::AccountCreated { user } => format!("Created the account {}", user.email.as_str()),
             Self::AccountUpdated { .. } => "Updated account settings".to_owned(),
             Self::PasswordChanged { .. } => "Changed the password".to_owned(),
-            Self::TaskCreated { after } => format!("Created \u{201c}{}\u{201d}", after.title.as_str()),
+            Self::TaskCreated { after } => {
+                format!("Created \u{201c}{}\u{201d}", after.title.as_str())
+            }
             Self::TaskUpdated { before, after } => {
                 let mut changed = Vec::new();
                 if before.title != after.title {
@@ -81,12 +83,22 @@ impl DomainEvent {
                 if before.due != after.due {
                     changed.push("due date");
                 }
-                let what = if changed.is_empty() { "nothing".to_owned() } else { changed.join(", ") };
+                let what = if changed.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    changed.join(", ")
+                };
                 format!("Edited \u{201c}{}\u{201d} ({what})", after.title.as_str())
             }
-            Self::TaskCompleted { after, .. } => format!("Completed \u{201c}{}\u{201d}", after.title.as_str()),
-            Self::TaskReopened { after, .. } => format!("Reopened \u{201c}{}\u{201d}", after.title.as_str()),
-            Self::TaskDeleted { before } => format!("Deleted \u{201c}{}\u{201d}", before.title.as_str()),
+            Self::TaskCompleted { after, .. } => {
+                format!("Completed \u{201c}{}\u{201d}", after.title.as_str())
+            }
+            Self::TaskReopened { after, .. } => {
+                format!("Reopened \u{201c}{}\u{201d}", after.title.as_str())
+            }
+            Self::TaskDeleted { before } => {
+                format!("Deleted \u{201c}{}\u{201d}", before.title.as_str())
+            }
         }
     }
 }
@@ -105,7 +117,12 @@ pub struct EventEnvelope {
 }
 
 impl EventEnvelope {
-    pub fn new(id: Uuid, occurred_at: DateTime<Utc>, user_id: UserId, payload: DomainEvent) -> Self {
+    pub fn new(
+        id: Uuid,
+        occurred_at: DateTime<Utc>,
+        user_id: UserId,
+        payload: DomainEvent,
+    ) -> Self {
         Self {
             id,
             event_type: payload.event_type().to_owned(),
@@ -134,7 +151,9 @@ impl EventEnvelope {
     /// Reads an envelope back from a CloudEvent (the `data` field) or from itself.
     pub fn from_cloud_event(value: &serde_json::Value) -> Result<Self, serde_json::Error> {
         match value.get("data") {
-            Some(data) if value.get("specversion").is_some() => serde_json::from_value(data.clone()),
+            Some(data) if value.get("specversion").is_some() => {
+                serde_json::from_value(data.clone())
+            }
             _ => serde_json::from_value(value.clone()),
         }
     }
@@ -187,7 +206,12 @@ mod tests {
     #[test]
     fn envelopes_survive_a_cloud_event_round_trip() {
         let u = user();
-        let e = EventEnvelope::new(Uuid::now_v7(), Utc::now(), u.id, DomainEvent::AccountCreated { user: u });
+        let e = EventEnvelope::new(
+            Uuid::now_v7(),
+            Utc::now(),
+            u.id,
+            DomainEvent::AccountCreated { user: u },
+        );
         let ce = e.to_cloud_event();
         assert_eq!(ce["type"], "cadence.account.created.v1");
         assert_eq!(ce["specversion"], "1.0");
@@ -199,7 +223,12 @@ mod tests {
     #[test]
     fn the_wire_format_names_type_and_schema_version() {
         let u = user();
-        let e = EventEnvelope::new(Uuid::nil(), DateTime::<Utc>::UNIX_EPOCH, u.id, DomainEvent::PasswordChanged { user_id: u.id });
+        let e = EventEnvelope::new(
+            Uuid::nil(),
+            DateTime::<Utc>::UNIX_EPOCH,
+            u.id,
+            DomainEvent::PasswordChanged { user_id: u.id },
+        );
         let v = serde_json::to_value(&e).unwrap();
         assert_eq!(v["type"], "account.password_changed");
         assert_eq!(v["schema_version"], 1);

@@ -32,15 +32,26 @@ pub struct Services {
     pub hasher: Arc<dyn PasswordHasher>,
 }
 
-async fn commit_with(mut uow: Box<dyn UnitOfWork>, event: EventEnvelope) -> Result<(), ServiceError> {
+async fn commit_with(
+    mut uow: Box<dyn UnitOfWork>,
+    event: EventEnvelope,
+) -> Result<(), ServiceError> {
     uow.append_event(&event).await?;
     uow.commit().await?;
     Ok(())
 }
 
 impl Services {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, hasher: Arc<dyn PasswordHasher>) -> Self {
-        Self { store, clock, hasher }
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        hasher: Arc<dyn PasswordHasher>,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            hasher,
+        }
     }
 
     fn envelope(&self, user: UserId, event: DomainEvent) -> EventEnvelope {
@@ -77,7 +88,11 @@ impl Services {
 
     /// Checks an email and password. Unknown addresses cost the same hashing
     /// work as known ones, so timing does not reveal which accounts exist.
-    pub async fn verify_credentials(&self, email: &str, password: &str) -> Result<User, ServiceError> {
+    pub async fn verify_credentials(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<User, ServiceError> {
         let found = match Email::parse(email) {
             Ok(email) => self.store.user_by_email(&email).await?,
             Err(_) => None,
@@ -93,7 +108,12 @@ impl Services {
     }
 
     /// Stores a new session for `user`; the caller keeps the token, we keep its hash.
-    pub async fn open_session(&self, user: UserId, token_hash: String, replaces: Option<&str>) -> Result<SessionRecord, ServiceError> {
+    pub async fn open_session(
+        &self,
+        user: UserId,
+        token_hash: String,
+        replaces: Option<&str>,
+    ) -> Result<SessionRecord, ServiceError> {
         let now = self.clock.now();
         let session = SessionRecord {
             token_hash,
@@ -125,7 +145,12 @@ impl Services {
         }
     }
 
-    pub async fn update_profile(&self, user: &User, display_name: &str, time_zone: &str) -> Result<User, ServiceError> {
+    pub async fn update_profile(
+        &self,
+        user: &User,
+        display_name: &str,
+        time_zone: &str,
+    ) -> Result<User, ServiceError> {
         let after = User {
             display_name: DisplayName::parse(display_name)?,
             time_zone: TimeZone::parse(time_zone)?,
@@ -133,16 +158,32 @@ impl Services {
         };
         let mut uow = self.store.begin().await?;
         uow.update_user(&after).await?;
-        let event = self.envelope(user.id, DomainEvent::AccountUpdated { before: user.clone(), after: after.clone() });
+        let event = self.envelope(
+            user.id,
+            DomainEvent::AccountUpdated {
+                before: user.clone(),
+                after: after.clone(),
+            },
+        );
         commit_with(uow, event).await?;
         Ok(after)
     }
 
     /// Changes the password and signs out every other session of the user.
-    pub async fn change_password(&self, user: &User, current: &str, new: &str, keep_session: &str) -> Result<(), ServiceError> {
+    pub async fn change_password(
+        &self,
+        user: &User,
+        current: &str,
+        new: &str,
+        keep_session: &str,
+    ) -> Result<(), ServiceError> {
         let hash = self.store.password_hash(user.id).await?;
         if !self.hasher.verify(current, &hash).await {
-            return Err(ValidationError::new("current_password", "This is not your current password.").into());
+            return Err(ValidationError::new(
+                "current_password",
+                "This is not your current password.",
+            )
+            .into());
         }
         let new = Password::parse(new, "new_password")?;
         let new_hash = self.hasher.hash(new.expose()).await?;
@@ -172,12 +213,22 @@ impl Services {
         };
         let mut uow = self.store.begin().await?;
         uow.insert_task(&task).await?;
-        let event = self.envelope(user.id, DomainEvent::TaskCreated { after: Box::new(task.clone()) });
+        let event = self.envelope(
+            user.id,
+            DomainEvent::TaskCreated {
+                after: Box::new(task.clone()),
+            },
+        );
         commit_with(uow, event).await?;
         Ok(task)
     }
 
-    pub async fn update_task(&self, user: &User, id: TaskId, input: &TaskInput) -> Result<Task, ServiceError> {
+    pub async fn update_task(
+        &self,
+        user: &User,
+        id: TaskId,
+        input: &TaskInput,
+    ) -> Result<Task, ServiceError> {
         let draft = TaskDraft::parse(input, user.time_zone)?;
         let mut uow = self.store.begin().await?;
         let before = uow.task(user.id, id).await?;
@@ -196,14 +247,25 @@ impl Services {
             ..before.clone()
         };
         uow.update_task(&after).await?;
-        let event = self.envelope(user.id, DomainEvent::TaskUpdated { before: Box::new(before), after: Box::new(after.clone()) });
+        let event = self.envelope(
+            user.id,
+            DomainEvent::TaskUpdated {
+                before: Box::new(before),
+                after: Box::new(after.clone()),
+            },
+        );
         commit_with(uow, event).await?;
         Ok(after)
     }
 
     /// Completes or reopens a task. Asking for the state it already has changes
     /// nothing and emits nothing, so a double click is harmless.
-    pub async fn set_completed(&self, user: &User, id: TaskId, completed: bool) -> Result<Task, ServiceError> {
+    pub async fn set_completed(
+        &self,
+        user: &User,
+        id: TaskId,
+        completed: bool,
+    ) -> Result<Task, ServiceError> {
         let mut uow = self.store.begin().await?;
         let before = uow.task(user.id, id).await?;
         if before.is_completed() == completed {
@@ -218,9 +280,15 @@ impl Services {
         uow.update_task(&after).await?;
         let (before, after_boxed) = (Box::new(before), Box::new(after.clone()));
         let event = if completed {
-            DomainEvent::TaskCompleted { before, after: after_boxed }
+            DomainEvent::TaskCompleted {
+                before,
+                after: after_boxed,
+            }
         } else {
-            DomainEvent::TaskReopened { before, after: after_boxed }
+            DomainEvent::TaskReopened {
+                before,
+                after: after_boxed,
+            }
         };
         let event = self.envelope(user.id, event);
         commit_with(uow, event).await?;
@@ -231,7 +299,12 @@ impl Services {
         let mut uow = self.store.begin().await?;
         let before = uow.task(user.id, id).await?;
         uow.delete_task(user.id, id).await?;
-        let event = self.envelope(user.id, DomainEvent::TaskDeleted { before: Box::new(before.clone()) });
+        let event = self.envelope(
+            user.id,
+            DomainEvent::TaskDeleted {
+                before: Box::new(before.clone()),
+            },
+        );
         commit_with(uow, event).await?;
         Ok(before)
     }
@@ -248,7 +321,12 @@ impl Services {
         Ok(self.store.tags(user.id).await?)
     }
 
-    pub async fn activity(&self, user: &User, task: Option<TaskId>, limit: u32) -> Result<Vec<AuditEntry>, ServiceError> {
+    pub async fn activity(
+        &self,
+        user: &User,
+        task: Option<TaskId>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, ServiceError> {
         Ok(self.store.activity(user.id, task, limit).await?)
     }
 }

@@ -14,7 +14,7 @@ use axum::{middleware, Extension, Router};
 use domain::ports::{Clock, EventBus, EventHandler, Store, SystemClock};
 use domain::service::Services;
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
+use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower_http::compression::CompressionLayer;
@@ -33,7 +33,10 @@ pub enum StartupError {
     #[error("cannot open the database")]
     Store(#[source] domain::StoreError),
     #[error("cannot listen on {addr}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 pub struct Application {
@@ -44,7 +47,9 @@ pub struct Application {
 }
 
 fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
-    let hashed = std::path::Path::new(&config.site_root).join("hash.txt").exists();
+    let hashed = std::path::Path::new(&config.site_root)
+        .join("hash.txt")
+        .exists();
     LeptosOptions::builder()
         .output_name(std::env::var("LEPTOS_OUTPUT_NAME").unwrap_or_else(|_| "cadence".into()))
         .site_root(config.site_root.clone())
@@ -56,15 +61,27 @@ fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
 
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
-        let store = crate::store::connect(config.database_url.expose()).await.map_err(StartupError::Store)?;
+        let store = crate::store::connect(config.database_url.expose())
+            .await
+            .map_err(StartupError::Store)?;
         Self::build_with_store(config, store).await
     }
 
-    pub async fn build_with_store(config: Config, store: Arc<dyn Store>) -> Result<Self, StartupError> {
-        let listener = TcpListener::bind(config.bind)
-            .await
-            .map_err(|source| StartupError::Bind { addr: config.bind, source })?;
-        let addr = listener.local_addr().map_err(|source| StartupError::Bind { addr: config.bind, source })?;
+    pub async fn build_with_store(
+        config: Config,
+        store: Arc<dyn Store>,
+    ) -> Result<Self, StartupError> {
+        let listener =
+            TcpListener::bind(config.bind)
+                .await
+                .map_err(|source| StartupError::Bind {
+                    addr: config.bind,
+                    source,
+                })?;
+        let addr = listener.local_addr().map_err(|source| StartupError::Bind {
+            addr: config.bind,
+            source,
+        })?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let services = Services::new(store.clone(), clock.clone(), Arc::new(Argon2Hasher));
         let state = AppState {
@@ -86,11 +103,19 @@ impl Application {
         });
         let options = leptos_options(&config, addr);
         let router = router(options, state, store.clone(), &config);
-        Ok(Self { listener, router, store, relay })
+        Ok(Self {
+            listener,
+            router,
+            store,
+            relay,
+        })
     }
 
     pub fn port(&self) -> u16 {
-        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+        self.listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_default()
     }
 
     pub fn store(&self) -> Arc<dyn Store> {
@@ -98,13 +123,20 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, lets in-flight requests finish, then flushes the relay.
-    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let (stop_relay, relay_stopped) = watch::channel(false);
         let relay = self.relay.map(|r| r.spawn(relay_stopped));
         tracing::info!(addr = %self.listener.local_addr()?, "Cadence is listening");
-        let served = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
         let _ = stop_relay.send(true);
         if let Some(handle) = relay {
             let _ = handle.await;
@@ -114,7 +146,12 @@ impl Application {
     }
 }
 
-fn router(options: LeptosOptions, state: AppState, store: Arc<dyn Store>, config: &Config) -> Router {
+fn router(
+    options: LeptosOptions,
+    state: AppState,
+    store: Arc<dyn Store>,
+    config: &Config,
+) -> Router {
     let routes = generate_route_list(App);
     let context = {
         let state = state.clone();
@@ -123,21 +160,15 @@ fn router(options: LeptosOptions, state: AppState, store: Arc<dyn Store>, config
             provide_context(state.clone());
         }
     };
-    let server_fns = {
-        let state = state.clone();
-        move |req: Request| {
-            let state = state.clone();
-            async move { handle_server_fns_with_context(move || provide_context(state.clone()), req).await }
-        }
+    let policy = web::HeaderPolicy {
+        hsts: config.secure_cookies(),
+        hashed_assets: options.hash_files,
     };
-    let policy = web::HeaderPolicy { hsts: config.secure_cookies(), hashed_assets: options.hash_files };
     let probes = Router::new()
         .route("/healthz", get(web::healthz))
         .route("/readyz", get(web::readyz))
         .with_state(store);
-    let api = Router::new()
-        .route("/api/{*fn_name}", get(server_fns.clone()).post(server_fns))
-        .layer(middleware::from_fn(web::server_fn_status));
+    // leptos_routes also mounts every server function under /api/.
     Router::new()
         .leptos_routes_with_context(&options, routes, context.clone(), {
             let options = options.clone();
@@ -145,8 +176,8 @@ fn router(options: LeptosOptions, state: AppState, store: Arc<dyn Store>, config
         })
         .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
         .with_state(options)
-        .merge(api)
         .merge(probes)
+        .layer(middleware::from_fn(web::server_fn_status))
         .layer(Extension(state))
         .layer(middleware::from_fn(web::csrf_guard))
         .layer(middleware::from_fn_with_state(web::ProxyTrust(config.trust_proxy), web::client_ip))

@@ -5,7 +5,9 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 pub struct SqliteStore {
     read: SqlitePool,
@@ -52,4 +54,9 @@ impl SqliteStore {
     }
 }
 
-super::impl_store!(SqliteStore, SqliteUnitOfWork, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
+super::impl_store!(
+    SqliteStore,
+    SqliteUnitOfWork,
+    sqlx::Sqlite,
+    sqlx::sqlite::SqliteRow
+);

@@ -1,0 +1,282 @@
+//! The test harness: fresh databases (a SQLite file, or a PostgreSQL database
+//! dropped afterwards), the app spawned on port 0, and an HTTP client with a cookie jar.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use domain::ports::Store;
+use reqwest::header::{ACCEPT, REFERER};
+use reqwest::{Response, StatusCode};
+use serde_json::Value;
+use server::config::{Config, Secret};
+use server::startup::Application;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+/// The PostgreSQL server the suite uses; the test command makes sure one is listening.
+pub fn pg_admin_url() -> String {
+    std::env::var("CADENCE_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A database that exists for one test and is removed when dropped.
+pub enum TestDb {
+    Sqlite { dir: PathBuf },
+    Postgres { name: String },
+}
+
+impl TestDb {
+    pub fn sqlite() -> Self {
+        let dir = std::env::temp_dir().join(format!("cadence-test-{}", Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        Self::Sqlite { dir }
+    }
+
+    pub async fn postgres() -> Self {
+        use sqlx::Connection as _;
+        let name = format!("cadence_test_{}", Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(&pg_admin_url())
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "PostgreSQL is required for this test and was not reachable at {}: {e}",
+                    pg_admin_url()
+                )
+            });
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("create test database");
+        Self::Postgres { name }
+    }
+
+    pub fn url(&self) -> String {
+        match self {
+            Self::Sqlite { dir } => format!("sqlite://{}/cadence.db", dir.display()),
+            Self::Postgres { name } => {
+                let admin = pg_admin_url();
+                let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+                format!("{base}/{name}")
+            }
+        }
+    }
+
+    pub async fn store(&self) -> Arc<dyn Store> {
+        server::store::connect(&self.url())
+            .await
+            .expect("open test store")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        match self {
+            Self::Sqlite { dir } => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Self::Postgres { name } => {
+                let name = name.clone();
+                // Drop runs inside the test's runtime; a thread of its own may block.
+                let _ = std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .ok()?;
+                    rt.block_on(async {
+                        use sqlx::Connection as _;
+                        let mut admin = sqlx::PgConnection::connect(&pg_admin_url()).await.ok()?;
+                        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .execute(&mut admin)
+                            .await
+                            .ok()
+                    })
+                })
+                .join();
+            }
+        }
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub store: Arc<dyn Store>,
+    pub db: Option<TestDb>,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+pub fn test_config(db: &TestDb) -> Config {
+    Config {
+        database_url: Secret::new(db.url()),
+        bind: "127.0.0.1:0".parse().unwrap(),
+        relay_poll_ms: 20,
+        ..Config::default()
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The app on SQLite with the relay running.
+pub async fn spawn_app() -> TestApp {
+    let db = TestDb::sqlite();
+    let config = test_config(&db);
+    spawn_with(db, config).await
+}
+
+pub async fn spawn_with(db: TestDb, config: Config) -> TestApp {
+    let mut app = spawn_on(&db, config).await;
+    app.db = Some(db);
+    app
+}
+
+/// Spawns the app on a database the caller keeps (to restart on it later).
+pub async fn spawn_on(_db: &TestDb, config: Config) -> TestApp {
+    let app = Application::build(config).await.expect("app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let store = app.store();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let handle = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        address,
+        client: client(),
+        store,
+        db: None,
+        stop: Some(stop),
+        handle: Some(handle),
+    }
+}
+
+/// A signed-up user's credentials.
+pub struct Account {
+    pub email: String,
+    pub password: String,
+}
+
+impl TestApp {
+    /// Stops the server gracefully and waits for the relay to flush.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.await;
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// Calls a server function the way the islands do: form-encoded, JSON back.
+    pub async fn call(&self, name: &str, form: &[(&str, &str)]) -> Response {
+        self.client
+            .post(self.url(&format!("/api/{name}")))
+            .form(form)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Posts a form the way a browser without JavaScript does.
+    pub async fn post_html(&self, name: &str, form: &[(&str, &str)], referer: &str) -> Response {
+        self.client
+            .post(self.url(&format!("/api/{name}")))
+            .header(ACCEPT, "text/html,application/xhtml+xml")
+            .header(REFERER, self.url(referer))
+            .form(form)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn page(&self, path: &str) -> String {
+        let res = self.get(path).await;
+        assert_eq!(res.status(), StatusCode::OK, "GET {path}");
+        res.text().await.unwrap()
+    }
+
+    pub async fn sign_up(&self) -> Account {
+        let email = format!("user-{}@example.com", Uuid::new_v4().simple());
+        let password = "correct horse battery".to_owned();
+        let res = self
+            .call(
+                "sign_up",
+                &[
+                    ("email", &email),
+                    ("password", &password),
+                    ("display_name", "Test User"),
+                    ("time_zone", "Europe/Berlin"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            res.status(),
+            StatusCode::OK,
+            "sign up: {}",
+            res.text().await.unwrap()
+        );
+        Account { email, password }
+    }
+
+    /// Creates a task through the quick-add server function and returns its id.
+    pub async fn quick_add(&self, title: &str) -> String {
+        let res = self.call("quick_add", &[("title", title)]).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let row: Value = res.json().await.unwrap();
+        row["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Waits until the relay has delivered everything the outbox holds.
+    pub async fn settle(&self) {
+        for _ in 0..200 {
+            if self.store.pending_events(1).await.unwrap().is_empty() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("the outbox did not drain");
+    }
+}
+
+/// Asserts an error response: its status and the field it names.
+pub async fn assert_field_error(res: Response, status: u16, field: &str) {
+    assert_eq!(res.status().as_u16(), status);
+    let body: Value = res.json().await.expect("JSON error body");
+    let named = body
+        .get("Invalid")
+        .or_else(|| body.get("Conflict"))
+        .and_then(|v| v["field"].as_str());
+    assert_eq!(named, Some(field), "error body: {body}");
+}
+
+impl TestApp {
+    /// Another client on the same running app (no cookies, does not own the server).
+    pub fn handle(app: &TestApp) -> TestApp {
+        TestApp {
+            address: app.address.clone(),
+            client: client(),
+            store: app.store.clone(),
+            db: None,
+            stop: None,
+            handle: None,
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! Cadence's integration tests: the app spawned on port 0 with a fresh
+//! database, driven over real HTTP; and the store contract suite, run
+//! unchanged against SQLite and PostgreSQL.
+
+mod accounts;
+mod contract;
+mod events;
+mod helpers;
+mod security;
+mod tasks;
