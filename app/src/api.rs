@@ -63,9 +63,7 @@ mod convert {
     use domain::{Task, User};
 
     pub fn when(at: DateTime<Utc>, user: &User) -> String {
-        at.with_timezone(&user.time_zone.0)
-            .format("%a %-d %b %Y, %H:%M")
-            .to_string()
+        at.with_timezone(&user.time_zone.0).format("%a %-d %b %Y, %H:%M").to_string()
     }
 
     pub fn row(task: &Task, user: &User) -> TaskRow {
@@ -112,14 +110,7 @@ fn task_input(
     due_date: String,
     due_time: String,
 ) -> domain::task::TaskInput {
-    domain::task::TaskInput {
-        title,
-        description,
-        priority,
-        tags,
-        due_date,
-        due_time,
-    }
+    domain::task::TaskInput { title, description, priority, tags, due_date, due_time }
 }
 
 #[cfg(feature = "ssr")]
@@ -141,38 +132,19 @@ pub fn safe_next(next: &str) -> &str {
 // ---- accounts ----
 
 #[server(endpoint = "sign_up")]
-pub async fn sign_up(
-    email: String,
-    password: String,
-    display_name: String,
-    time_zone: String,
-) -> Result<(), AppError> {
+pub async fn sign_up(email: String, password: String, display_name: String, time_zone: String) -> Result<(), AppError> {
     let st = crate::auth::state()?;
-    let user = st
-        .services
-        .sign_up(domain::service::SignUp {
-            email,
-            password,
-            display_name,
-            time_zone,
-        })
-        .await?;
+    let user = st.services.sign_up(domain::service::SignUp { email, password, display_name, time_zone }).await?;
     crate::auth::start_session(&user).await?;
     leptos_axum::redirect("/tasks");
     Ok(())
 }
 
 #[server(endpoint = "sign_in")]
-pub async fn sign_in(
-    email: String,
-    password: String,
-    #[server(default)] next: String,
-) -> Result<(), AppError> {
+pub async fn sign_in(email: String, password: String, #[server(default)] next: String) -> Result<(), AppError> {
     let st = crate::auth::state()?;
     let ip = crate::auth::client_ip();
-    st.limiter
-        .check(ip, &email)
-        .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
+    st.limiter.check(ip, &email).map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
     match st.services.verify_credentials(&email, &password).await {
         Ok(user) => {
             st.limiter.record_success(&email);
@@ -203,28 +175,16 @@ pub async fn me() -> Result<Option<Viewer>, AppError> {
 #[server(endpoint = "update_profile")]
 pub async fn update_profile(display_name: String, time_zone: String) -> Result<(), AppError> {
     let user = crate::auth::require_user().await?;
-    services()?
-        .update_profile(&user, &display_name, &time_zone)
-        .await?;
+    services()?.update_profile(&user, &display_name, &time_zone).await?;
     leptos_axum::redirect("/settings?saved=profile");
     Ok(())
 }
 
 #[server(endpoint = "change_password")]
-pub async fn change_password(
-    current_password: String,
-    new_password: String,
-) -> Result<(), AppError> {
+pub async fn change_password(current_password: String, new_password: String) -> Result<(), AppError> {
     let user = crate::auth::require_user().await?;
     let token = crate::auth::session_token().ok_or(AppError::Unauthenticated)?;
-    services()?
-        .change_password(
-            &user,
-            &current_password,
-            &new_password,
-            &crate::auth::hash_token(&token),
-        )
-        .await?;
+    services()?.change_password(&user, &current_password, &new_password, &crate::auth::hash_token(&token)).await?;
     leptos_axum::redirect("/settings?saved=password");
     Ok(())
 }
@@ -254,11 +214,7 @@ pub async fn get_task(id: String) -> Result<TaskDetail, AppError> {
     let svc = services()?;
     let task = svc.task(&user, task_id(&id)?).await?;
     let history = svc.activity(&user, Some(task.id), 100).await?;
-    let description = task
-        .description
-        .as_ref()
-        .map(|d| d.as_str().to_owned())
-        .unwrap_or_default();
+    let description = task.description.as_ref().map(|d| d.as_str().to_owned()).unwrap_or_default();
     Ok(TaskDetail {
         row: convert::row(&task, &user),
         description_html: domain::markdown::render(&description),
@@ -268,10 +224,7 @@ pub async fn get_task(id: String) -> Result<TaskDetail, AppError> {
         due_time: task.due.map(|d| d.time_input()).unwrap_or_default(),
         created_label: convert::when(task.created_at, &user),
         completed_label: task.completed_at.map(|at| convert::when(at, &user)),
-        history: history
-            .iter()
-            .map(|e| convert::activity(e, &user))
-            .collect(),
+        history: history.iter().map(|e| convert::activity(e, &user)).collect(),
     })
 }
 
@@ -295,10 +248,7 @@ pub async fn create_task(
 #[server(endpoint = "quick_add")]
 pub async fn quick_add(title: String) -> Result<TaskRow, AppError> {
     let user = crate::auth::require_user().await?;
-    let input = domain::task::TaskInput {
-        title,
-        ..Default::default()
-    };
+    let input = domain::task::TaskInput { title, ..Default::default() };
     let task = services()?.create_task(&user, &input).await?;
     Ok(convert::row(&task, &user))
 }
@@ -315,9 +265,7 @@ pub async fn update_task(
 ) -> Result<(), AppError> {
     let user = crate::auth::require_user().await?;
     let input = task_input(title, description, priority, tags, due_date, due_time);
-    let task = services()?
-        .update_task(&user, task_id(&id)?, &input)
-        .await?;
+    let task = services()?.update_task(&user, task_id(&id)?, &input).await?;
     leptos_axum::redirect(&format!("/tasks/{}", task.id));
     Ok(())
 }
@@ -326,9 +274,7 @@ pub async fn update_task(
 #[server(endpoint = "set_completed")]
 pub async fn set_completed(id: String, completed: bool) -> Result<TaskRow, AppError> {
     let user = crate::auth::require_user().await?;
-    let task = services()?
-        .set_completed(&user, task_id(&id)?, completed)
-        .await?;
+    let task = services()?.set_completed(&user, task_id(&id)?, completed).await?;
     Ok(convert::row(&task, &user))
 }
 
@@ -344,8 +290,5 @@ pub async fn delete_task(id: String) -> Result<(), AppError> {
 pub async fn activity() -> Result<Vec<ActivityRow>, AppError> {
     let user = crate::auth::require_user().await?;
     let entries = services()?.activity(&user, None, 200).await?;
-    Ok(entries
-        .iter()
-        .map(|e| convert::activity(e, &user))
-        .collect())
+    Ok(entries.iter().map(|e| convert::activity(e, &user)).collect())
 }

@@ -64,10 +64,7 @@ pub fn client_ip() -> Option<IpAddr> {
 }
 
 pub fn hash_token(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub fn new_token() -> String {
@@ -88,10 +85,7 @@ pub async fn require_user() -> Result<User, AppError> {
 }
 
 fn set_cookie(value: String) {
-    if let (Some(res), Ok(v)) = (
-        use_context::<ResponseOptions>(),
-        HeaderValue::from_str(&value),
-    ) {
+    if let (Some(res), Ok(v)) = (use_context::<ResponseOptions>(), HeaderValue::from_str(&value)) {
         res.append_header(SET_COOKIE, v);
     }
 }
@@ -101,14 +95,10 @@ pub async fn start_session(user: &User) -> Result<(), AppError> {
     let st = state()?;
     let token = new_token();
     let old = session_token().map(|t| hash_token(&t));
-    st.services
-        .open_session(user.id, hash_token(&token), old.as_deref())
-        .await?;
+    st.services.open_session(user.id, hash_token(&token), old.as_deref()).await?;
     let secure = if st.secure_cookies { "; Secure" } else { "" };
     let max_age = domain::service::SESSION_TTL_DAYS * 24 * 3600;
-    set_cookie(format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
-    ));
+    set_cookie(format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"));
     Ok(())
 }
 
@@ -118,9 +108,7 @@ pub async fn end_session() -> Result<(), AppError> {
         st.services.close_session(&hash_token(&token)).await?;
     }
     let secure = if st.secure_cookies { "; Secure" } else { "" };
-    set_cookie(format!(
-        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"
-    ));
+    set_cookie(format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"));
     Ok(())
 }
 
@@ -134,22 +122,12 @@ pub struct SignInLimiter {
 
 impl SignInLimiter {
     pub fn new(window: Duration, per_ip: usize, per_account: usize) -> Self {
-        Self {
-            window,
-            per_ip,
-            per_account,
-            failures: Mutex::new(HashMap::new()),
-        }
+        Self { window, per_ip, per_account, failures: Mutex::new(HashMap::new()) }
     }
 
     fn keys(ip: Option<IpAddr>, email: &str) -> [(String, bool); 2] {
-        let ip = ip
-            .map(|i| i.to_string())
-            .unwrap_or_else(|| "unknown".into());
-        [
-            (format!("ip:{ip}"), true),
-            (format!("account:{}", email.trim().to_lowercase()), false),
-        ]
+        let ip = ip.map(|i| i.to_string()).unwrap_or_else(|| "unknown".into());
+        [(format!("ip:{ip}"), true), (format!("account:{}", email.trim().to_lowercase()), false)]
     }
 
     /// `Err(seconds)` when either limit is reached.
@@ -175,11 +153,7 @@ impl SignInLimiter {
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         // Bound memory: forget stale keys once the map grows large.
         if map.len() > 50_000 {
-            map.retain(|_, times| {
-                times
-                    .last()
-                    .is_some_and(|t| now.duration_since(*t) < self.window)
-            });
+            map.retain(|_, times| times.last().is_some_and(|t| now.duration_since(*t) < self.window));
         }
         for (key, _) in Self::keys(ip, email) {
             map.entry(key).or_default().push(now);
@@ -188,10 +162,7 @@ impl SignInLimiter {
 
     pub fn record_success(&self, email: &str) {
         let key = format!("account:{}", email.trim().to_lowercase());
-        self.failures
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&key);
+        self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
     }
 }
 
@@ -208,10 +179,7 @@ mod tests {
             l.record_failure(ip, "a@x.io");
         }
         assert!(l.check(ip, "A@x.io").is_err(), "account keys ignore case");
-        assert!(
-            l.check(ip, "b@x.io").is_ok(),
-            "other accounts are unaffected"
-        );
+        assert!(l.check(ip, "b@x.io").is_ok(), "other accounts are unaffected");
         l.record_success("a@x.io");
         assert!(l.check(ip, "a@x.io").is_ok());
     }

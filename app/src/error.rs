@@ -44,9 +44,7 @@ impl AppError {
     /// The message for one form field, if this error is about it.
     pub fn for_field(&self, name: &str) -> Option<String> {
         match self {
-            Self::Invalid { field, message } | Self::Conflict { field, message }
-                if field == name =>
-            {
+            Self::Invalid { field, message } | Self::Conflict { field, message } if field == name => {
                 Some(message.clone())
             }
             _ => None,
@@ -61,10 +59,7 @@ impl AppError {
 
 impl From<domain::ValidationError> for AppError {
     fn from(e: domain::ValidationError) -> Self {
-        Self::Invalid {
-            field: e.field,
-            message: e.message,
-        }
+        Self::Invalid { field: e.field, message: e.message }
     }
 }
 
@@ -73,9 +68,7 @@ impl FromServerFnError for AppError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
-            ServerFnErrorErr::Args(m)
-            | ServerFnErrorErr::Deserialization(m)
-            | ServerFnErrorErr::MissingArg(m) => {
+            ServerFnErrorErr::Args(m) | ServerFnErrorErr::Deserialization(m) | ServerFnErrorErr::MissingArg(m) => {
                 Self::BadRequest(format!("The form was incomplete or malformed: {m}"))
             }
             _ => Self::Internal,

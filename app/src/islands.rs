@@ -62,13 +62,7 @@ pub fn CompleteToggle(id: String, completed: bool, title: String) -> impl IntoVi
         None => {}
     });
     // While a request is in flight, show what was asked for; afterwards, what the server confirmed.
-    let shown = move || {
-        action
-            .input()
-            .get()
-            .map(|i| i.completed)
-            .unwrap_or_else(|| confirmed.get())
-    };
+    let shown = move || action.input().get().map(|i| i.completed).unwrap_or_else(|| confirmed.get());
     let label = move || {
         if shown() {
             format!("Mark \u{201c}{title}\u{201d} as not done")
@@ -110,9 +104,7 @@ pub fn TimeZoneInput(value: String, detect: bool) -> impl IntoView {
 fn browser_time_zone() -> Option<String> {
     let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new());
     let options = format.resolved_options();
-    js_sys::Reflect::get(&options, &wasm_bindgen::JsValue::from_str("timeZone"))
-        .ok()?
-        .as_string()
+    js_sys::Reflect::get(&options, &wasm_bindgen::JsValue::from_str("timeZone")).ok()?.as_string()
 }
 
 #[cfg(not(feature = "hydrate"))]

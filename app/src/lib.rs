@@ -54,9 +54,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// leptos_meta writes `<title>` text unescaped during SSR, so user text
 /// (task titles) is escaped here before it gets there.
 fn escape_text(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 #[component]

@@ -17,18 +17,12 @@ fn error_view(e: AppError) -> AnyView {
         if e == AppError::Unauthenticated {
             let loc = use_location();
             let search = loc.search.get_untracked();
-            let query = if search.is_empty() || search.starts_with('?') {
-                search
-            } else {
-                format!("?{search}")
-            };
+            let query = if search.is_empty() || search.starts_with('?') { search } else { format!("?{search}") };
             let here = format!("{}{}", loc.pathname.get_untracked(), query);
             let next: String = here
                 .bytes()
                 .map(|b| match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => {
-                        (b as char).to_string()
-                    }
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => (b as char).to_string(),
                     _ => format!("%{b:02X}"),
                 })
                 .collect();
@@ -38,10 +32,7 @@ fn error_view(e: AppError) -> AnyView {
                 res.set_status(http::StatusCode::FOUND);
             }
         } else if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
-            res.set_status(
-                http::StatusCode::from_u16(e.status())
-                    .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
-            );
+            res.set_status(http::StatusCode::from_u16(e.status()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR));
         }
     }
     let heading = match e {
@@ -79,16 +70,11 @@ fn FieldError(error: Option<AppError>, name: &'static str) -> impl IntoView {
 /// An error that belongs to the whole form rather than one field.
 #[component]
 fn FormError(error: Option<AppError>) -> impl IntoView {
-    error
-        .filter(|e| !e.is_field_error())
-        .map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })
+    error.filter(|e| !e.is_field_error()).map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })
 }
 
 fn invalid(error: &Option<AppError>, name: &str) -> Option<&'static str> {
-    error
-        .as_ref()
-        .and_then(|e| e.for_field(name))
-        .map(|_| "true")
+    error.as_ref().and_then(|e| e.for_field(name)).map(|_| "true")
 }
 
 #[component]
@@ -164,10 +150,7 @@ pub fn Home() -> impl IntoView {
 pub fn SignIn() -> impl IntoView {
     let action = ServerAction::<api::SignIn>::new();
     let error = action_error(action);
-    let next = use_query_map()
-        .get_untracked()
-        .get("next")
-        .unwrap_or_default();
+    let next = use_query_map().get_untracked().get("next").unwrap_or_default();
     view! {
         <Title text="Sign in"/>
         <section class="card narrow">
@@ -319,10 +302,7 @@ pub fn TaskListPage() -> impl IntoView {
 
 /// The fields of the create and edit forms.
 #[component]
-fn TaskFields(
-    #[prop(optional)] detail: Option<TaskDetail>,
-    error: Option<AppError>,
-) -> impl IntoView {
+fn TaskFields(#[prop(optional)] detail: Option<TaskDetail>, error: Option<AppError>) -> impl IntoView {
     let d = detail.as_ref();
     let title = d.map(|d| d.row.title.clone()).unwrap_or_default();
     let description = d.map(|d| d.description.clone()).unwrap_or_default();
@@ -395,10 +375,7 @@ pub fn NewTask() -> impl IntoView {
 }
 
 fn task_id_param() -> String {
-    use_params_map()
-        .get_untracked()
-        .get("id")
-        .unwrap_or_default()
+    use_params_map().get_untracked().get("id").unwrap_or_default()
 }
 
 #[component]

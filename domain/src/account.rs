@@ -64,16 +64,10 @@ impl Password {
     pub fn parse(raw: &str, field: &str) -> Result<Self, ValidationError> {
         let n = raw.chars().count();
         if n < Self::MIN {
-            return Err(ValidationError::new(
-                field,
-                format!("Use at least {} characters.", Self::MIN),
-            ));
+            return Err(ValidationError::new(field, format!("Use at least {} characters.", Self::MIN)));
         }
         if n > Self::MAX {
-            return Err(ValidationError::new(
-                field,
-                format!("Use at most {} characters.", Self::MAX),
-            ));
+            return Err(ValidationError::new(field, format!("Use at most {} characters.", Self::MAX)));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -101,16 +95,10 @@ impl DisplayName {
             return Err(ValidationError::new("display_name", "Enter a name."));
         }
         if n > 80 {
-            return Err(ValidationError::new(
-                "display_name",
-                "A name has at most 80 characters.",
-            ));
+            return Err(ValidationError::new("display_name", "A name has at most 80 characters."));
         }
         if value.chars().any(char::is_control) {
-            return Err(ValidationError::new(
-                "display_name",
-                "A name cannot contain control characters.",
-            ));
+            return Err(ValidationError::new("display_name", "A name cannot contain control characters."));
         }
         Ok(Self(value.to_owned()))
     }
@@ -126,9 +114,9 @@ pub struct TimeZone(pub chrono_tz::Tz);
 
 impl TimeZone {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        chrono_tz::Tz::from_str(raw.trim()).map(Self).map_err(|_| {
-            ValidationError::new("time_zone", "Choose a time zone such as Europe/Berlin.")
-        })
+        chrono_tz::Tz::from_str(raw.trim())
+            .map(Self)
+            .map_err(|_| ValidationError::new("time_zone", "Choose a time zone such as Europe/Berlin."))
     }
 
     pub fn name(&self) -> &'static str {
@@ -158,23 +146,12 @@ mod tests {
 
     #[test]
     fn emails_are_trimmed_and_lower_cased() {
-        assert_eq!(
-            Email::parse("  Ada@Example.COM ").unwrap().as_str(),
-            "ada@example.com"
-        );
+        assert_eq!(Email::parse("  Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
     }
 
     #[test]
     fn malformed_emails_name_the_email_field() {
-        for bad in [
-            "",
-            "ada",
-            "ada@",
-            "@example.com",
-            "ada@example",
-            "a b@example.com",
-            "a@b@c.com",
-        ] {
+        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a b@example.com", "a@b@c.com"] {
             let e = Email::parse(bad).unwrap_err();
             assert_eq!(e.field, "email", "{bad}");
         }
@@ -195,10 +172,7 @@ mod tests {
     #[test]
     fn unknown_time_zones_are_rejected() {
         assert!(TimeZone::parse("Europe/Berlin").is_ok());
-        assert_eq!(
-            TimeZone::parse("Mars/Olympus").unwrap_err().field,
-            "time_zone"
-        );
+        assert_eq!(TimeZone::parse("Mars/Olympus").unwrap_err().field, "time_zone");
     }
 
     proptest! {

@@ -12,10 +12,7 @@ pub struct ValidationError {
 
 impl ValidationError {
     pub fn new(field: &str, message: impl Into<String>) -> Self {
-        Self {
-            field: field.to_owned(),
-            message: message.into(),
-        }
+        Self { field: field.to_owned(), message: message.into() }
     }
 }
 
@@ -57,10 +54,9 @@ impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ServiceError::NotFound,
-            StoreError::Conflict { field } => ServiceError::Conflict {
-                field: field.to_owned(),
-                message: format!("this {field} is already taken"),
-            },
+            StoreError::Conflict { field } => {
+                ServiceError::Conflict { field: field.to_owned(), message: format!("this {field} is already taken") }
+            }
             StoreError::Backend(cause) => ServiceError::Internal(cause),
         }
     }

@@ -49,9 +49,9 @@ impl DomainEvent {
     pub fn task_id(&self) -> Option<TaskId> {
         match self {
             Self::TaskCreated { after } => Some(after.id),
-            Self::TaskUpdated { after, .. }
-            | Self::TaskCompleted { after, .. }
-            | Self::TaskReopened { after, .. } => Some(after.id),
+            Self::TaskUpdated { after, .. } | Self::TaskCompleted { after, .. } | Self::TaskReopened { after, .. } => {
+                Some(after.id)
+            }
             Self::TaskDeleted { before } => Some(before.id),
             _ => None,
         }
@@ -83,11 +83,7 @@ impl DomainEvent {
                 if before.due != after.due {
                     changed.push("due date");
                 }
-                let what = if changed.is_empty() {
-                    "nothing".to_owned()
-                } else {
-                    changed.join(", ")
-                };
+                let what = if changed.is_empty() { "nothing".to_owned() } else { changed.join(", ") };
                 format!("Edited \u{201c}{}\u{201d} ({what})", after.title.as_str())
             }
             Self::TaskCompleted { after, .. } => {
@@ -117,12 +113,7 @@ pub struct EventEnvelope {
 }
 
 impl EventEnvelope {
-    pub fn new(
-        id: Uuid,
-        occurred_at: DateTime<Utc>,
-        user_id: UserId,
-        payload: DomainEvent,
-    ) -> Self {
+    pub fn new(id: Uuid, occurred_at: DateTime<Utc>, user_id: UserId, payload: DomainEvent) -> Self {
         Self {
             id,
             event_type: payload.event_type().to_owned(),
@@ -151,9 +142,7 @@ impl EventEnvelope {
     /// Reads an envelope back from a CloudEvent (the `data` field) or from itself.
     pub fn from_cloud_event(value: &serde_json::Value) -> Result<Self, serde_json::Error> {
         match value.get("data") {
-            Some(data) if value.get("specversion").is_some() => {
-                serde_json::from_value(data.clone())
-            }
+            Some(data) if value.get("specversion").is_some() => serde_json::from_value(data.clone()),
             _ => serde_json::from_value(value.clone()),
         }
     }
@@ -206,12 +195,7 @@ mod tests {
     #[test]
     fn envelopes_survive_a_cloud_event_round_trip() {
         let u = user();
-        let e = EventEnvelope::new(
-            Uuid::now_v7(),
-            Utc::now(),
-            u.id,
-            DomainEvent::AccountCreated { user: u },
-        );
+        let e = EventEnvelope::new(Uuid::now_v7(), Utc::now(), u.id, DomainEvent::AccountCreated { user: u });
         let ce = e.to_cloud_event();
         assert_eq!(ce["type"], "cadence.account.created.v1");
         assert_eq!(ce["specversion"], "1.0");

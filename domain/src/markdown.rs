@@ -13,27 +13,16 @@ fn safe_url(url: &str) -> bool {
 
 /// Renders Markdown to HTML that is safe to insert into a page.
 pub fn render(source: &str) -> String {
-    let parser = Parser::new_ext(
-        source,
-        Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS,
-    )
-    .map(|event| match event {
-        Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
-        Event::Start(MdTag::Link {
-            link_type,
-            dest_url,
-            title,
-            id,
-        }) if !safe_url(&dest_url) => Event::Start(MdTag::Link {
-            link_type,
-            dest_url: CowStr::from("#"),
-            title,
-            id,
-        }),
-        Event::Start(MdTag::Image { dest_url, .. }) => Event::Text(dest_url),
-        Event::End(pulldown_cmark::TagEnd::Image) => Event::Text(CowStr::from("")),
-        other => other,
-    });
+    let parser =
+        Parser::new_ext(source, Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS).map(|event| match event {
+            Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
+            Event::Start(MdTag::Link { link_type, dest_url, title, id }) if !safe_url(&dest_url) => {
+                Event::Start(MdTag::Link { link_type, dest_url: CowStr::from("#"), title, id })
+            }
+            Event::Start(MdTag::Image { dest_url, .. }) => Event::Text(dest_url),
+            Event::End(pulldown_cmark::TagEnd::Image) => Event::Text(CowStr::from("")),
+            other => other,
+        });
     let mut out = String::with_capacity(source.len() * 3 / 2);
     html::push_html(&mut out, parser);
     out

@@ -32,11 +32,7 @@ pub trait Store: Send + Sync {
     async fn user_by_email(&self, email: &Email) -> Result<Option<(User, String)>, StoreError>;
     async fn password_hash(&self, id: UserId) -> Result<String, StoreError>;
     /// The live session with this token hash, if it has not expired at `now`.
-    async fn session(
-        &self,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<SessionRecord>, StoreError>;
+    async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<SessionRecord>, StoreError>;
 
     async fn task(&self, user: UserId, id: TaskId) -> Result<Task, StoreError>;
     /// Open tasks first, then by due instant (undated last), priority and newest.
@@ -44,12 +40,7 @@ pub trait Store: Send + Sync {
     async fn tags(&self, user: UserId) -> Result<Vec<Tag>, StoreError>;
 
     /// Newest first; only one task's history when `task` is given.
-    async fn activity(
-        &self,
-        user: UserId,
-        task: Option<TaskId>,
-        limit: u32,
-    ) -> Result<Vec<AuditEntry>, StoreError>;
+    async fn activity(&self, user: UserId, task: Option<TaskId>, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
     /// Records an event in the audit log; false when it was already there.
     async fn record_audit(&self, event: &EventEnvelope) -> Result<bool, StoreError>;
 

@@ -32,26 +32,15 @@ pub struct Services {
     pub hasher: Arc<dyn PasswordHasher>,
 }
 
-async fn commit_with(
-    mut uow: Box<dyn UnitOfWork>,
-    event: EventEnvelope,
-) -> Result<(), ServiceError> {
+async fn commit_with(mut uow: Box<dyn UnitOfWork>, event: EventEnvelope) -> Result<(), ServiceError> {
     uow.append_event(&event).await?;
     uow.commit().await?;
     Ok(())
 }
 
 impl Services {
-    pub fn new(
-        store: Arc<dyn Store>,
-        clock: Arc<dyn Clock>,
-        hasher: Arc<dyn PasswordHasher>,
-    ) -> Self {
-        Self {
-            store,
-            clock,
-            hasher,
-        }
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, hasher: Arc<dyn PasswordHasher>) -> Self {
+        Self { store, clock, hasher }
     }
 
     fn envelope(&self, user: UserId, event: DomainEvent) -> EventEnvelope {
@@ -66,13 +55,7 @@ impl Services {
         let display_name = DisplayName::parse(&form.display_name)?;
         let time_zone = TimeZone::parse(&form.time_zone)?;
         let hash = self.hasher.hash(password.expose()).await?;
-        let user = User {
-            id: UserId(Uuid::now_v7()),
-            email,
-            display_name,
-            time_zone,
-            created_at: self.clock.now(),
-        };
+        let user = User { id: UserId(Uuid::now_v7()), email, display_name, time_zone, created_at: self.clock.now() };
         let mut uow = self.store.begin().await?;
         uow.insert_user(&user, &hash).await.map_err(|e| match e {
             crate::StoreError::Conflict { .. } => ServiceError::Conflict {
@@ -88,11 +71,7 @@ impl Services {
 
     /// Checks an email and password. Unknown addresses cost the same hashing
     /// work as known ones, so timing does not reveal which accounts exist.
-    pub async fn verify_credentials(
-        &self,
-        email: &str,
-        password: &str,
-    ) -> Result<User, ServiceError> {
+    pub async fn verify_credentials(&self, email: &str, password: &str) -> Result<User, ServiceError> {
         let found = match Email::parse(email) {
             Ok(email) => self.store.user_by_email(&email).await?,
             Err(_) => None,
@@ -145,12 +124,7 @@ impl Services {
         }
     }
 
-    pub async fn update_profile(
-        &self,
-        user: &User,
-        display_name: &str,
-        time_zone: &str,
-    ) -> Result<User, ServiceError> {
+    pub async fn update_profile(&self, user: &User, display_name: &str, time_zone: &str) -> Result<User, ServiceError> {
         let after = User {
             display_name: DisplayName::parse(display_name)?,
             time_zone: TimeZone::parse(time_zone)?,
@@ -158,13 +132,7 @@ impl Services {
         };
         let mut uow = self.store.begin().await?;
         uow.update_user(&after).await?;
-        let event = self.envelope(
-            user.id,
-            DomainEvent::AccountUpdated {
-                before: user.clone(),
-                after: after.clone(),
-            },
-        );
+        let event = self.envelope(user.id, DomainEvent::AccountUpdated { before: user.clone(), after: after.clone() });
         commit_with(uow, event).await?;
         Ok(after)
     }
@@ -179,11 +147,7 @@ impl Services {
     ) -> Result<(), ServiceError> {
         let hash = self.store.password_hash(user.id).await?;
         if !self.hasher.verify(current, &hash).await {
-            return Err(ValidationError::new(
-                "current_password",
-                "This is not your current password.",
-            )
-            .into());
+            return Err(ValidationError::new("current_password", "This is not your current password.").into());
         }
         let new = Password::parse(new, "new_password")?;
         let new_hash = self.hasher.hash(new.expose()).await?;
@@ -213,22 +177,12 @@ impl Services {
         };
         let mut uow = self.store.begin().await?;
         uow.insert_task(&task).await?;
-        let event = self.envelope(
-            user.id,
-            DomainEvent::TaskCreated {
-                after: Box::new(task.clone()),
-            },
-        );
+        let event = self.envelope(user.id, DomainEvent::TaskCreated { after: Box::new(task.clone()) });
         commit_with(uow, event).await?;
         Ok(task)
     }
 
-    pub async fn update_task(
-        &self,
-        user: &User,
-        id: TaskId,
-        input: &TaskInput,
-    ) -> Result<Task, ServiceError> {
+    pub async fn update_task(&self, user: &User, id: TaskId, input: &TaskInput) -> Result<Task, ServiceError> {
         let draft = TaskDraft::parse(input, user.time_zone)?;
         let mut uow = self.store.begin().await?;
         let before = uow.task(user.id, id).await?;
@@ -247,48 +201,28 @@ impl Services {
             ..before.clone()
         };
         uow.update_task(&after).await?;
-        let event = self.envelope(
-            user.id,
-            DomainEvent::TaskUpdated {
-                before: Box::new(before),
-                after: Box::new(after.clone()),
-            },
-        );
+        let event = self
+            .envelope(user.id, DomainEvent::TaskUpdated { before: Box::new(before), after: Box::new(after.clone()) });
         commit_with(uow, event).await?;
         Ok(after)
     }
 
     /// Completes or reopens a task. Asking for the state it already has changes
     /// nothing and emits nothing, so a double click is harmless.
-    pub async fn set_completed(
-        &self,
-        user: &User,
-        id: TaskId,
-        completed: bool,
-    ) -> Result<Task, ServiceError> {
+    pub async fn set_completed(&self, user: &User, id: TaskId, completed: bool) -> Result<Task, ServiceError> {
         let mut uow = self.store.begin().await?;
         let before = uow.task(user.id, id).await?;
         if before.is_completed() == completed {
             return Ok(before);
         }
         let now = self.clock.now();
-        let after = Task {
-            completed_at: completed.then_some(now),
-            updated_at: now,
-            ..before.clone()
-        };
+        let after = Task { completed_at: completed.then_some(now), updated_at: now, ..before.clone() };
         uow.update_task(&after).await?;
         let (before, after_boxed) = (Box::new(before), Box::new(after.clone()));
         let event = if completed {
-            DomainEvent::TaskCompleted {
-                before,
-                after: after_boxed,
-            }
+            DomainEvent::TaskCompleted { before, after: after_boxed }
         } else {
-            DomainEvent::TaskReopened {
-                before,
-                after: after_boxed,
-            }
+            DomainEvent::TaskReopened { before, after: after_boxed }
         };
         let event = self.envelope(user.id, event);
         commit_with(uow, event).await?;
@@ -299,12 +233,7 @@ impl Services {
         let mut uow = self.store.begin().await?;
         let before = uow.task(user.id, id).await?;
         uow.delete_task(user.id, id).await?;
-        let event = self.envelope(
-            user.id,
-            DomainEvent::TaskDeleted {
-                before: Box::new(before.clone()),
-            },
-        );
+        let event = self.envelope(user.id, DomainEvent::TaskDeleted { before: Box::new(before.clone()) });
         commit_with(uow, event).await?;
         Ok(before)
     }
@@ -333,4 +262,5 @@ impl Services {
 
 /// An argon2id hash of a random string, verified against when the address is
 /// unknown so that both paths cost the same.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Jt9aQ2yTr6S5b7pOSkOqgB0IeyqQXQeOqS0YXbh7h7A";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Jt9aQ2yTr6S5b7pOSkOqgB0IeyqQXQeOqS0YXbh7h7A";

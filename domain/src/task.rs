@@ -3,9 +3,7 @@
 
 use std::fmt;
 
-use chrono::{
-    DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone as _, Utc,
-};
+use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone as _, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -24,9 +22,7 @@ impl fmt::Display for TaskId {
 
 impl TaskId {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        Uuid::parse_str(raw.trim())
-            .map(Self)
-            .map_err(|_| ValidationError::new("id", "This is not a task id."))
+        Uuid::parse_str(raw.trim()).map(Self).map_err(|_| ValidationError::new("id", "This is not a task id."))
     }
 }
 
@@ -46,17 +42,11 @@ impl TaskTitle {
         if n > Self::MAX {
             return Err(ValidationError::new(
                 "title",
-                format!(
-                    "A title has at most {} characters (this one has {n}).",
-                    Self::MAX
-                ),
+                format!("A title has at most {} characters (this one has {n}).", Self::MAX),
             ));
         }
         if value.chars().any(char::is_control) {
-            return Err(ValidationError::new(
-                "title",
-                "A title must fit on one line.",
-            ));
+            return Err(ValidationError::new("title", "A title must fit on one line."));
         }
         Ok(Self(value.to_owned()))
     }
@@ -92,9 +82,7 @@ impl TaskDescription {
     }
 }
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, PartialOrd, Ord,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
 pub enum Priority {
     #[default]
@@ -106,13 +94,7 @@ pub enum Priority {
 }
 
 impl Priority {
-    pub const ALL: [Priority; 5] = [
-        Self::None,
-        Self::Low,
-        Self::Medium,
-        Self::High,
-        Self::Urgent,
-    ];
+    pub const ALL: [Priority; 5] = [Self::None, Self::Low, Self::Medium, Self::High, Self::Urgent];
 
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         match raw.trim().to_ascii_lowercase().as_str() {
@@ -121,10 +103,7 @@ impl Priority {
             "medium" => Ok(Self::Medium),
             "high" => Ok(Self::High),
             "urgent" => Ok(Self::Urgent),
-            _ => Err(ValidationError::new(
-                "priority",
-                "Choose none, low, medium, high or urgent.",
-            )),
+            _ => Err(ValidationError::new("priority", "Choose none, low, medium, high or urgent.")),
         }
     }
 
@@ -154,10 +133,7 @@ impl Priority {
     }
 
     pub fn from_rank(rank: i64) -> Self {
-        Self::ALL
-            .get(rank.clamp(0, 4) as usize)
-            .copied()
-            .unwrap_or_default()
+        Self::ALL.get(rank.clamp(0, 4) as usize).copied().unwrap_or_default()
     }
 }
 
@@ -171,24 +147,14 @@ impl Tag {
 
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let trimmed = raw.trim().trim_start_matches('#').trim();
-        let value: String = trimmed
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join("-")
-            .to_lowercase();
+        let value: String = trimmed.split_whitespace().collect::<Vec<_>>().join("-").to_lowercase();
         if value.is_empty() {
             return Err(ValidationError::new("tags", "A tag cannot be empty."));
         }
         if value.chars().count() > Self::MAX {
-            return Err(ValidationError::new(
-                "tags",
-                format!("A tag has at most {} characters.", Self::MAX),
-            ));
+            return Err(ValidationError::new("tags", format!("A tag has at most {} characters.", Self::MAX)));
         }
-        if let Some(bad) = value
-            .chars()
-            .find(|c| !(c.is_alphanumeric() || *c == '-' || *c == '_'))
-        {
+        if let Some(bad) = value.chars().find(|c| !(c.is_alphanumeric() || *c == '-' || *c == '_')) {
             return Err(ValidationError::new(
                 "tags",
                 format!("Tags may use letters, digits, - and _ (not \u{201c}{bad}\u{201d})."),
@@ -223,10 +189,7 @@ impl Tags {
 
     pub fn from_tags(tags: Vec<Tag>) -> Result<Self, ValidationError> {
         if tags.len() > Self::MAX {
-            return Err(ValidationError::new(
-                "tags",
-                format!("A task has at most {} tags.", Self::MAX),
-            ));
+            return Err(ValidationError::new("tags", format!("A task has at most {} tags.", Self::MAX)));
         }
         let mut unique: Vec<Tag> = Vec::with_capacity(tags.len());
         for t in tags {
@@ -250,11 +213,7 @@ impl Tags {
     }
 
     pub fn joined(&self) -> String {
-        self.0
-            .iter()
-            .map(Tag::as_str)
-            .collect::<Vec<_>>()
-            .join(", ")
+        self.0.iter().map(Tag::as_str).collect::<Vec<_>>().join(", ")
     }
 }
 
@@ -296,20 +255,14 @@ impl Due {
         let (date, time) = (date.trim(), time.trim());
         if date.is_empty() {
             if !time.is_empty() {
-                return Err(ValidationError::new(
-                    "due_date",
-                    "Pick a date for this time.",
-                ));
+                return Err(ValidationError::new("due_date", "Pick a date for this time."));
             }
             return Ok(None);
         }
         let date = NaiveDate::parse_from_str(date, "%Y-%m-%d")
             .map_err(|_| ValidationError::new("due_date", "Use a date like 2026-03-29."))?;
         if !(1900..=9999).contains(&chrono::Datelike::year(&date)) {
-            return Err(ValidationError::new(
-                "due_date",
-                "Pick a year between 1900 and 9999.",
-            ));
+            return Err(ValidationError::new("due_date", "Pick a year between 1900 and 9999."));
         }
         let time = if time.is_empty() {
             None
@@ -328,23 +281,13 @@ impl Due {
             Some(t) => date.and_time(t),
             None => date.and_hms_opt(23, 59, 59).expect("valid end of day"),
         };
-        Self {
-            date,
-            time,
-            zone,
-            at: resolve_local(zone.0, wall),
-        }
+        Self { date, time, zone, at: resolve_local(zone.0, wall) }
     }
 
     /// Rebuilds a stored due date from its instant, zone and whether it had a time.
     pub fn from_stored(at: DateTime<Utc>, zone: TimeZone, has_time: bool) -> Self {
         let local = at.with_timezone(&zone.0);
-        Self {
-            date: local.date_naive(),
-            time: has_time.then(|| local.time()),
-            zone,
-            at,
-        }
+        Self { date: local.date_naive(), time: has_time.then(|| local.time()), zone, at }
     }
 
     pub fn date_input(&self) -> String {
@@ -352,9 +295,7 @@ impl Due {
     }
 
     pub fn time_input(&self) -> String {
-        self.time
-            .map(|t| t.format("%H:%M").to_string())
-            .unwrap_or_default()
+        self.time.map(|t| t.format("%H:%M").to_string()).unwrap_or_default()
     }
 
     /// A short human label in the viewer's zone, e.g. `Mon 30 Mar 2026, 09:00`.
@@ -445,19 +386,11 @@ pub struct TaskFilter {
 
 impl TaskFilter {
     /// Lenient by design: a stale or hand-edited link shows a list, not an error.
-    pub fn from_query(
-        show_completed: Option<&str>,
-        tag: Option<&str>,
-        priority: Option<&str>,
-    ) -> Self {
+    pub fn from_query(show_completed: Option<&str>, tag: Option<&str>, priority: Option<&str>) -> Self {
         Self {
             show_completed: matches!(show_completed, Some("1" | "true" | "on" | "yes")),
-            tag: tag
-                .filter(|t| !t.trim().is_empty())
-                .and_then(|t| Tag::parse(t).ok()),
-            priority: priority
-                .filter(|p| !p.trim().is_empty() && *p != "any")
-                .and_then(|p| Priority::parse(p).ok()),
+            tag: tag.filter(|t| !t.trim().is_empty()).and_then(|t| Tag::parse(t).ok()),
+            priority: priority.filter(|p| !p.trim().is_empty() && *p != "any").and_then(|p| Priority::parse(p).ok()),
         }
     }
 }
@@ -473,23 +406,14 @@ mod tests {
 
     #[test]
     fn titles_are_trimmed() {
-        assert_eq!(
-            TaskTitle::parse("  Buy milk ").unwrap().as_str(),
-            "Buy milk"
-        );
+        assert_eq!(TaskTitle::parse("  Buy milk ").unwrap().as_str(), "Buy milk");
     }
 
     #[test]
     fn empty_and_overlong_titles_name_the_title_field() {
         assert_eq!(TaskTitle::parse("   ").unwrap_err().field, "title");
-        assert_eq!(
-            TaskTitle::parse(&"x".repeat(201)).unwrap_err().field,
-            "title"
-        );
-        assert!(
-            TaskTitle::parse(&"é".repeat(200)).is_ok(),
-            "length counts characters, not bytes"
-        );
+        assert_eq!(TaskTitle::parse(&"x".repeat(201)).unwrap_err().field, "title");
+        assert!(TaskTitle::parse(&"é".repeat(200)).is_ok(), "length counts characters, not bytes");
     }
 
     #[test]
@@ -519,17 +443,12 @@ mod tests {
 
     #[test]
     fn a_due_time_without_a_date_is_rejected() {
-        assert_eq!(
-            Due::parse("", "10:00", zone("UTC")).unwrap_err().field,
-            "due_date"
-        );
+        assert_eq!(Due::parse("", "10:00", zone("UTC")).unwrap_err().field, "due_date");
     }
 
     #[test]
     fn a_date_only_due_is_the_end_of_that_local_day() {
-        let due = Due::parse("2026-03-29", "", zone("Europe/Berlin"))
-            .unwrap()
-            .unwrap();
+        let due = Due::parse("2026-03-29", "", zone("Europe/Berlin")).unwrap().unwrap();
         // 23:59:59 CEST (UTC+2) on the day the clocks go forward.
         assert_eq!(due.at.to_rfc3339(), "2026-03-29T21:59:59+00:00");
     }
@@ -537,49 +456,30 @@ mod tests {
     #[test]
     fn a_time_in_the_spring_forward_gap_moves_to_the_first_valid_minute() {
         // 02:30 does not exist in Berlin on 2026-03-29; the clock jumps to 03:00 CEST.
-        let due = Due::parse("2026-03-29", "02:30", zone("Europe/Berlin"))
-            .unwrap()
-            .unwrap();
+        let due = Due::parse("2026-03-29", "02:30", zone("Europe/Berlin")).unwrap().unwrap();
         assert_eq!(due.at.to_rfc3339(), "2026-03-29T01:00:00+00:00");
     }
 
     #[test]
     fn an_ambiguous_time_at_fall_back_takes_the_earlier_instant() {
         // 02:30 happens twice in Berlin on 2026-10-25: first in CEST (UTC+2).
-        let due = Due::parse("2026-10-25", "02:30", zone("Europe/Berlin"))
-            .unwrap()
-            .unwrap();
+        let due = Due::parse("2026-10-25", "02:30", zone("Europe/Berlin")).unwrap().unwrap();
         assert_eq!(due.at.to_rfc3339(), "2026-10-25T00:30:00+00:00");
     }
 
     #[test]
     fn the_same_wall_time_moves_in_utc_across_a_dst_change() {
-        let before = Due::parse("2026-03-07", "09:00", zone("America/New_York"))
-            .unwrap()
-            .unwrap();
-        let after = Due::parse("2026-03-09", "09:00", zone("America/New_York"))
-            .unwrap()
-            .unwrap();
+        let before = Due::parse("2026-03-07", "09:00", zone("America/New_York")).unwrap().unwrap();
+        let after = Due::parse("2026-03-09", "09:00", zone("America/New_York")).unwrap().unwrap();
         assert_eq!(before.at.format("%H:%M").to_string(), "14:00");
         assert_eq!(after.at.format("%H:%M").to_string(), "13:00");
     }
 
     #[test]
     fn malformed_dates_and_times_name_their_field() {
-        assert_eq!(
-            Due::parse("29/03/2026", "", zone("UTC")).unwrap_err().field,
-            "due_date"
-        );
-        assert_eq!(
-            Due::parse("2026-02-30", "", zone("UTC")).unwrap_err().field,
-            "due_date"
-        );
-        assert_eq!(
-            Due::parse("2026-03-29", "25:00", zone("UTC"))
-                .unwrap_err()
-                .field,
-            "due_time"
-        );
+        assert_eq!(Due::parse("29/03/2026", "", zone("UTC")).unwrap_err().field, "due_date");
+        assert_eq!(Due::parse("2026-02-30", "", zone("UTC")).unwrap_err().field, "due_date");
+        assert_eq!(Due::parse("2026-03-29", "25:00", zone("UTC")).unwrap_err().field, "due_time");
     }
 
     #[test]

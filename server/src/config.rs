@@ -77,10 +77,7 @@ impl Default for Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read the configuration file {path}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     #[error("the configuration file {path} is invalid: {message}")]
     Parse { path: String, message: String },
     #[error("environment variable {name} is invalid: {message}")]
@@ -92,10 +89,7 @@ where
     T::Err: fmt::Display,
 {
     if let Ok(raw) = std::env::var(name) {
-        *target = raw.parse().map_err(|e: T::Err| ConfigError::Env {
-            name,
-            message: e.to_string(),
-        })?;
+        *target = raw.parse().map_err(|e: T::Err| ConfigError::Env { name, message: e.to_string() })?;
     }
     Ok(())
 }
@@ -104,18 +98,11 @@ impl Config {
     /// Defaults, then `CADENCE_CONFIG` (or `cadence.toml` if present), then the environment.
     pub fn load() -> Result<Self, ConfigError> {
         let explicit = std::env::var("CADENCE_CONFIG").ok();
-        let path = explicit
-            .clone()
-            .unwrap_or_else(|| "cadence.toml".to_owned());
+        let path = explicit.clone().unwrap_or_else(|| "cadence.toml".to_owned());
         let mut config = if explicit.is_some() || Path::new(&path).exists() {
-            let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
-                path: path.clone(),
-                source,
-            })?;
-            toml::from_str(&text).map_err(|e| ConfigError::Parse {
-                path,
-                message: e.message().to_owned(),
-            })?
+            let text =
+                std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+            toml::from_str(&text).map_err(|e| ConfigError::Parse { path, message: e.message().to_owned() })?
         } else {
             Config::default()
         };
@@ -130,12 +117,7 @@ impl Config {
             config.log_format = match f.as_str() {
                 "json" => LogFormat::Json,
                 "pretty" => LogFormat::Pretty,
-                _ => {
-                    return Err(ConfigError::Env {
-                        name: "CADENCE_LOG_FORMAT",
-                        message: "use json or pretty".into(),
-                    })
-                }
+                _ => return Err(ConfigError::Env { name: "CADENCE_LOG_FORMAT", message: "use json or pretty".into() }),
             };
         }
         env_parse("CADENCE_TRUST_PROXY", &mut config.trust_proxy)?;
@@ -146,9 +128,7 @@ impl Config {
     }
 
     pub fn secure_cookies(&self) -> bool {
-        self.public_url
-            .as_deref()
-            .is_some_and(|u| u.starts_with("https://"))
+        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
     }
 }
 
@@ -158,10 +138,7 @@ mod tests {
 
     #[test]
     fn debug_output_never_contains_the_database_password() {
-        let config = Config {
-            database_url: Secret::new("postgres://app:hunter2@db/cadence"),
-            ..Config::default()
-        };
+        let config = Config { database_url: Secret::new("postgres://app:hunter2@db/cadence"), ..Config::default() };
         assert!(!format!("{config:?}").contains("hunter2"));
     }
 

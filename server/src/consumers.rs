@@ -24,11 +24,7 @@ impl EventHandler for AuditLogger {
     }
 
     async fn handle(&self, event: &EventEnvelope) -> Result<(), BusError> {
-        let fresh = self
-            .store
-            .record_audit(event)
-            .await
-            .map_err(|e| BusError::Transient(e.to_string()))?;
+        let fresh = self.store.record_audit(event).await.map_err(|e| BusError::Transient(e.to_string()))?;
         if !fresh {
             tracing::debug!(event_id = %event.id, "audit entry already recorded; redelivery ignored");
         }

@@ -1,8 +1,6 @@
 //! Argon2id password hashing, run on the blocking pool so it never stalls requests.
 
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString,
-};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use async_trait::async_trait;
 use domain::ports::PasswordHasher;
@@ -10,11 +8,7 @@ use domain::StoreError;
 
 /// OWASP's recommended argon2id settings: 19 MiB, 2 passes, 1 lane.
 fn argon2() -> Argon2<'static> {
-    Argon2::new(
-        Algorithm::Argon2id,
-        Version::V0x13,
-        Params::new(19 * 1024, 2, 1, None).expect("valid argon2 params"),
-    )
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(19 * 1024, 2, 1, None).expect("valid argon2 params"))
 }
 
 pub struct Argon2Hasher;
@@ -37,11 +31,7 @@ impl PasswordHasher for Argon2Hasher {
     async fn verify(&self, password: &str, hash: &str) -> bool {
         let (password, hash) = (password.to_owned(), hash.to_owned());
         tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&hash).is_ok_and(|parsed| {
-                argon2()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
+            PasswordHash::new(&hash).is_ok_and(|parsed| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
         })
         .await
         .unwrap_or(false)

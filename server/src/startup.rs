@@ -33,10 +33,7 @@ pub enum StartupError {
     #[error("cannot open the database")]
     Store(#[source] domain::StoreError),
     #[error("cannot listen on {addr}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    Bind { addr: SocketAddr, source: std::io::Error },
 }
 
 pub struct Application {
@@ -47,9 +44,7 @@ pub struct Application {
 }
 
 fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
-    let hashed = std::path::Path::new(&config.site_root)
-        .join("hash.txt")
-        .exists();
+    let hashed = std::path::Path::new(&config.site_root).join("hash.txt").exists();
     LeptosOptions::builder()
         .output_name(std::env::var("LEPTOS_OUTPUT_NAME").unwrap_or_else(|_| "cadence".into()))
         .site_root(config.site_root.clone())
@@ -61,27 +56,14 @@ fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
 
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
-        let store = crate::store::connect(config.database_url.expose())
-            .await
-            .map_err(StartupError::Store)?;
+        let store = crate::store::connect(config.database_url.expose()).await.map_err(StartupError::Store)?;
         Self::build_with_store(config, store).await
     }
 
-    pub async fn build_with_store(
-        config: Config,
-        store: Arc<dyn Store>,
-    ) -> Result<Self, StartupError> {
+    pub async fn build_with_store(config: Config, store: Arc<dyn Store>) -> Result<Self, StartupError> {
         let listener =
-            TcpListener::bind(config.bind)
-                .await
-                .map_err(|source| StartupError::Bind {
-                    addr: config.bind,
-                    source,
-                })?;
-        let addr = listener.local_addr().map_err(|source| StartupError::Bind {
-            addr: config.bind,
-            source,
-        })?;
+            TcpListener::bind(config.bind).await.map_err(|source| StartupError::Bind { addr: config.bind, source })?;
+        let addr = listener.local_addr().map_err(|source| StartupError::Bind { addr: config.bind, source })?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let services = Services::new(store.clone(), clock.clone(), Arc::new(Argon2Hasher));
         let state = AppState {
@@ -103,19 +85,11 @@ impl Application {
         });
         let options = leptos_options(&config, addr);
         let router = router(options, state, store.clone(), &config);
-        Ok(Self {
-            listener,
-            router,
-            store,
-            relay,
-        })
+        Ok(Self { listener, router, store, relay })
     }
 
     pub fn port(&self) -> u16 {
-        self.listener
-            .local_addr()
-            .map(|a| a.port())
-            .unwrap_or_default()
+        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
     }
 
     pub fn store(&self) -> Arc<dyn Store> {
@@ -130,13 +104,9 @@ impl Application {
         let (stop_relay, relay_stopped) = watch::channel(false);
         let relay = self.relay.map(|r| r.spawn(relay_stopped));
         tracing::info!(addr = %self.listener.local_addr()?, "Cadence is listening");
-        let served = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let served = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await;
         let _ = stop_relay.send(true);
         if let Some(handle) = relay {
             let _ = handle.await;
@@ -146,12 +116,7 @@ impl Application {
     }
 }
 
-fn router(
-    options: LeptosOptions,
-    state: AppState,
-    store: Arc<dyn Store>,
-    config: &Config,
-) -> Router {
+fn router(options: LeptosOptions, state: AppState, store: Arc<dyn Store>, config: &Config) -> Router {
     let routes = generate_route_list(App);
     let context = {
         let state = state.clone();
@@ -160,14 +125,9 @@ fn router(
             provide_context(state.clone());
         }
     };
-    let policy = web::HeaderPolicy {
-        hsts: config.secure_cookies(),
-        hashed_assets: options.hash_files,
-    };
-    let probes = Router::new()
-        .route("/healthz", get(web::healthz))
-        .route("/readyz", get(web::readyz))
-        .with_state(store);
+    let policy = web::HeaderPolicy { hsts: config.secure_cookies(), hashed_assets: options.hash_files };
+    let probes =
+        Router::new().route("/healthz", get(web::healthz)).route("/readyz", get(web::readyz)).with_state(store);
     // leptos_routes also mounts every server function under /api/.
     Router::new()
         .leptos_routes_with_context(&options, routes, context.clone(), {

@@ -21,22 +21,9 @@ pub struct ProxyTrust(pub bool);
 pub async fn client_ip(State(trust): State<ProxyTrust>, mut req: Request, next: Next) -> Response {
     let forwarded = trust
         .0
-        .then(|| {
-            req.headers()
-                .get("x-forwarded-for")?
-                .to_str()
-                .ok()?
-                .split(',')
-                .next()?
-                .trim()
-                .parse::<IpAddr>()
-                .ok()
-        })
+        .then(|| req.headers().get("x-forwarded-for")?.to_str().ok()?.split(',').next()?.trim().parse::<IpAddr>().ok())
         .flatten();
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     if let Some(ip) = forwarded.or(peer) {
         req.extensions_mut().insert(ClientIp(ip));
     }
@@ -56,11 +43,7 @@ pub async fn csrf_guard(req: Request, next: Next) -> Response {
     }
     if cross_site(req.headers()) {
         tracing::warn!(method = %req.method(), path = req.uri().path(), "cross-site request refused");
-        return (
-            StatusCode::FORBIDDEN,
-            "Cross-site requests are not allowed.",
-        )
-            .into_response();
+        return (StatusCode::FORBIDDEN, "Cross-site requests are not allowed.").into_response();
     }
     next.run(req).await
 }
@@ -86,9 +69,7 @@ fn cross_site(headers: &HeaderMap) -> bool {
 /// read from the one place that knows it, `AppError::status`.
 pub async fn server_fn_status(req: Request, next: Next) -> Response {
     let res = next.run(req).await;
-    if res.status() != StatusCode::INTERNAL_SERVER_ERROR
-        || !res.headers().contains_key("serverfnerror")
-    {
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR || !res.headers().contains_key("serverfnerror") {
         return res;
     }
     let (mut parts, body) = res.into_parts();
@@ -97,23 +78,16 @@ pub async fn server_fn_status(req: Request, next: Next) -> Response {
         Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     };
     if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
-        parts.status =
-            StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        parts.status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if let AppError::RateLimited { retry_after_secs } = err {
-            parts
-                .headers
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            parts.headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
         }
     }
     Response::from_parts(parts, Body::from(bytes))
 }
 
 /// Security headers on every response; long-lived caching for hashed assets only.
-pub async fn security_headers(
-    State(policy): State<HeaderPolicy>,
-    req: Request,
-    next: Next,
-) -> Response {
+pub async fn security_headers(State(policy): State<HeaderPolicy>, req: Request, next: Next) -> Response {
     // Pages set their own policy with a script nonce; everything else gets the nonce-less one.
     let path = req.uri().path().to_owned();
     let mut res = next.run(req).await;
@@ -123,28 +97,13 @@ pub async fn security_headers(
             h.insert(header::CONTENT_SECURITY_POLICY, csp);
         }
     }
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("strict-origin-when-cross-origin"),
-    );
-    h.insert(
-        "permissions-policy",
-        HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
-    );
-    h.insert(
-        "cross-origin-opener-policy",
-        HeaderValue::from_static("same-origin"),
-    );
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
+    h.insert("permissions-policy", HeaderValue::from_static("camera=(), microphone=(), geolocation=()"));
+    h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
     if policy.hsts {
-        h.insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
-        );
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     }
     let cache = if path.starts_with("/pkg/") && policy.hashed_assets {
         "public, max-age=31536000, immutable"
@@ -195,30 +154,15 @@ mod tests {
 
     #[test]
     fn same_origin_and_non_browser_requests_pass_the_csrf_check() {
-        assert!(!cross_site(&headers(&[
-            ("origin", "http://127.0.0.1:3000"),
-            ("host", "127.0.0.1:3000")
-        ])));
+        assert!(!cross_site(&headers(&[("origin", "http://127.0.0.1:3000"), ("host", "127.0.0.1:3000")])));
         assert!(!cross_site(&headers(&[("host", "127.0.0.1:3000")])));
-        assert!(!cross_site(&headers(&[
-            ("sec-fetch-site", "same-origin"),
-            ("host", "a")
-        ])));
+        assert!(!cross_site(&headers(&[("sec-fetch-site", "same-origin"), ("host", "a")])));
     }
 
     #[test]
     fn foreign_origins_fail_the_csrf_check() {
-        assert!(cross_site(&headers(&[
-            ("origin", "https://evil.example"),
-            ("host", "127.0.0.1:3000")
-        ])));
-        assert!(cross_site(&headers(&[
-            ("origin", "null"),
-            ("host", "127.0.0.1:3000")
-        ])));
-        assert!(cross_site(&headers(&[
-            ("sec-fetch-site", "cross-site"),
-            ("host", "a")
-        ])));
+        assert!(cross_site(&headers(&[("origin", "https://evil.example"), ("host", "127.0.0.1:3000")])));
+        assert!(cross_site(&headers(&[("origin", "null"), ("host", "127.0.0.1:3000")])));
+        assert!(cross_site(&headers(&[("sec-fetch-site", "cross-site"), ("host", "a")])));
     }
 }

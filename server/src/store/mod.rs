@@ -17,9 +17,7 @@ pub async fn connect(database_url: &str) -> Result<Arc<dyn Store>, StoreError> {
     } else if database_url.starts_with("sqlite:") {
         Ok(Arc::new(sqlite::SqliteStore::connect(database_url).await?))
     } else {
-        Err(StoreError::backend(std::io::Error::other(
-            "DATABASE_URL must start with sqlite: or postgres:",
-        )))
+        Err(StoreError::backend(std::io::Error::other("DATABASE_URL must start with sqlite: or postgres:")))
     }
 }
 

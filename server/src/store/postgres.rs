@@ -16,10 +16,7 @@ impl PgStore {
             .connect(url)
             .await
             .map_err(map_err)?;
-        sqlx::migrate!("./migrations/postgres")
-            .run(&pool)
-            .await
-            .map_err(domain::StoreError::backend)?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await.map_err(domain::StoreError::backend)?;
         Ok(Self { pool })
     }
 

@@ -5,9 +5,7 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 pub struct SqliteStore {
     read: SqlitePool,
@@ -28,20 +26,10 @@ impl SqliteStore {
                 std::fs::create_dir_all(dir).map_err(domain::StoreError::backend)?;
             }
         }
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options.clone())
-            .await
-            .map_err(map_err)?;
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&write)
-            .await
-            .map_err(domain::StoreError::backend)?;
-        let read = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options.read_only(true))
-            .await
-            .map_err(map_err)?;
+        let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(map_err)?;
+        sqlx::migrate!("./migrations/sqlite").run(&write).await.map_err(domain::StoreError::backend)?;
+        let read =
+            SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await.map_err(map_err)?;
         Ok(Self { read, write })
     }
 
@@ -54,9 +42,4 @@ impl SqliteStore {
     }
 }
 
-super::impl_store!(
-    SqliteStore,
-    SqliteUnitOfWork,
-    sqlx::Sqlite,
-    sqlx::sqlite::SqliteRow
-);
+super::impl_store!(SqliteStore, SqliteUnitOfWork, sqlx::Sqlite, sqlx::sqlite::SqliteRow);

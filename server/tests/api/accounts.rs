@@ -11,10 +11,7 @@ async fn signing_up_starts_a_session_and_opens_the_task_list() {
     app.sign_up().await;
     let page = app.page("/tasks").await;
     assert!(page.contains("Tasks"));
-    assert!(
-        page.contains("Test User"),
-        "the header names the signed-in user"
-    );
+    assert!(page.contains("Test User"), "the header names the signed-in user");
 }
 
 #[tokio::test]
@@ -23,12 +20,7 @@ async fn signing_up_with_a_malformed_email_names_the_email_field() {
     let res = app
         .call(
             "sign_up",
-            &[
-                ("email", "not-an-email"),
-                ("password", "long enough pw"),
-                ("display_name", "A"),
-                ("time_zone", "UTC"),
-            ],
+            &[("email", "not-an-email"), ("password", "long enough pw"), ("display_name", "A"), ("time_zone", "UTC")],
         )
         .await;
     assert_field_error(res, 422, "email").await;
@@ -40,12 +32,7 @@ async fn signing_up_with_a_short_password_or_unknown_zone_names_the_field() {
     let res = app
         .call(
             "sign_up",
-            &[
-                ("email", "a@example.com"),
-                ("password", "short"),
-                ("display_name", "A"),
-                ("time_zone", "UTC"),
-            ],
+            &[("email", "a@example.com"), ("password", "short"), ("display_name", "A"), ("time_zone", "UTC")],
         )
         .await;
     assert_field_error(res, 422, "password").await;
@@ -89,19 +76,13 @@ async fn a_wrong_password_and_an_unknown_email_get_the_same_answer() {
     let fresh = client();
     let wrong = fresh
         .post(app.url("/api/sign_in"))
-        .form(&[
-            ("email", account.email.as_str()),
-            ("password", "wrong password"),
-        ])
+        .form(&[("email", account.email.as_str()), ("password", "wrong password")])
         .send()
         .await
         .unwrap();
     let unknown = fresh
         .post(app.url("/api/sign_in"))
-        .form(&[
-            ("email", "nobody@example.com"),
-            ("password", "wrong password"),
-        ])
+        .form(&[("email", "nobody@example.com"), ("password", "wrong password")])
         .send()
         .await
         .unwrap();
@@ -117,70 +98,36 @@ async fn signing_in_sets_a_new_http_only_same_site_cookie() {
     let fresh = client();
     let first = fresh
         .post(app.url("/api/sign_in"))
-        .form(&[
-            ("email", account.email.as_str()),
-            ("password", account.password.as_str()),
-        ])
+        .form(&[("email", account.email.as_str()), ("password", account.password.as_str())])
         .send()
         .await
         .unwrap();
     assert_eq!(first.status(), StatusCode::OK);
-    let cookie = first
-        .headers()
-        .get(SET_COOKIE)
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let cookie = first.headers().get(SET_COOKIE).unwrap().to_str().unwrap().to_owned();
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
-    assert!(
-        !cookie.contains("Secure"),
-        "plain http on loopback has no Secure flag"
-    );
+    assert!(!cookie.contains("Secure"), "plain http on loopback has no Secure flag");
     let second = fresh
         .post(app.url("/api/sign_in"))
-        .form(&[
-            ("email", account.email.as_str()),
-            ("password", account.password.as_str()),
-        ])
+        .form(&[("email", account.email.as_str()), ("password", account.password.as_str())])
         .send()
         .await
         .unwrap();
-    let rotated = second
-        .headers()
-        .get(SET_COOKIE)
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert_ne!(
-        cookie.split(';').next(),
-        rotated.split(';').next(),
-        "each sign-in issues a new token"
-    );
+    let rotated = second.headers().get(SET_COOKIE).unwrap().to_str().unwrap().to_owned();
+    assert_ne!(cookie.split(';').next(), rotated.split(';').next(), "each sign-in issues a new token");
 }
 
 #[tokio::test]
 async fn signing_out_ends_the_session_even_for_a_replayed_cookie() {
     let app = spawn_app().await;
     app.sign_up().await;
-    let token = app
-        .client
-        .get(app.url("/tasks"))
-        .send()
-        .await
-        .unwrap()
-        .status();
+    let token = app.client.get(app.url("/tasks")).send().await.unwrap().status();
     assert_eq!(token, StatusCode::OK);
     let res = app.call("sign_out", &[]).await;
     assert_eq!(res.status(), StatusCode::OK);
     let after = app.get("/tasks").await;
     assert_eq!(after.status(), StatusCode::FOUND);
-    assert!(after.headers()[LOCATION]
-        .to_str()
-        .unwrap()
-        .starts_with("/signin"));
+    assert!(after.headers()[LOCATION].to_str().unwrap().starts_with("/signin"));
 }
 
 #[tokio::test]
@@ -189,40 +136,16 @@ async fn a_replayed_session_cookie_is_useless_after_sign_out() {
     let account = app.sign_up().await;
     let res = client()
         .post(app.url("/api/sign_in"))
-        .form(&[
-            ("email", account.email.as_str()),
-            ("password", account.password.as_str()),
-        ])
+        .form(&[("email", account.email.as_str()), ("password", account.password.as_str())])
         .send()
         .await
         .unwrap();
-    let cookie = res.headers()[SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = res.headers()[SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
     let replay = client();
-    let ok = replay
-        .post(app.url("/api/me"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let ok = replay.post(app.url("/api/me")).header("cookie", &cookie).send().await.unwrap();
     assert!(ok.text().await.unwrap().contains(&account.email));
-    replay
-        .post(app.url("/api/sign_out"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
-    let after = replay
-        .post(app.url("/api/me"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    replay.post(app.url("/api/sign_out")).header("cookie", &cookie).send().await.unwrap();
+    let after = replay.post(app.url("/api/me")).header("cookie", &cookie).send().await.unwrap();
     assert_eq!(after.text().await.unwrap(), "null");
 }
 
@@ -235,10 +158,7 @@ async fn repeated_failed_sign_ins_are_throttled_per_account() {
     for _ in 0..11 {
         last = fresh
             .post(app.url("/api/sign_in"))
-            .form(&[
-                ("email", account.email.as_str()),
-                ("password", "wrong password"),
-            ])
+            .form(&[("email", account.email.as_str()), ("password", "wrong password")])
             .send()
             .await
             .unwrap()
@@ -247,18 +167,11 @@ async fn repeated_failed_sign_ins_are_throttled_per_account() {
     assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
     let right = fresh
         .post(app.url("/api/sign_in"))
-        .form(&[
-            ("email", account.email.as_str()),
-            ("password", account.password.as_str()),
-        ])
+        .form(&[("email", account.email.as_str()), ("password", account.password.as_str())])
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        right.status(),
-        StatusCode::TOO_MANY_REQUESTS,
-        "even the right password waits out the lock"
-    );
+    assert_eq!(right.status(), StatusCode::TOO_MANY_REQUESTS, "even the right password waits out the lock");
     assert!(right.headers().contains_key("retry-after"));
 }
 
@@ -268,12 +181,7 @@ async fn a_form_posted_without_javascript_comes_back_with_the_error_beside_the_f
     let res = app
         .post_html(
             "sign_up",
-            &[
-                ("email", "bad"),
-                ("password", "long enough pw"),
-                ("display_name", "A"),
-                ("time_zone", "UTC"),
-            ],
+            &[("email", "bad"), ("password", "long enough pw"), ("display_name", "A"), ("time_zone", "UTC")],
             "/signup",
         )
         .await;
@@ -281,10 +189,7 @@ async fn a_form_posted_without_javascript_comes_back_with_the_error_beside_the_f
     let location = res.headers()[LOCATION].to_str().unwrap().to_owned();
     assert!(location.contains("__err="), "{location}");
     let page = app.page(location.trim_start_matches(&app.address)).await;
-    assert!(
-        page.contains("id=\"email-error\""),
-        "the message sits beside the email field"
-    );
+    assert!(page.contains("id=\"email-error\""), "the message sits beside the email field");
     assert!(page.contains("name@example.com"));
 }
 
@@ -312,27 +217,11 @@ async fn a_successful_form_post_without_javascript_redirects_to_the_tasks() {
 async fn settings_change_the_profile_and_reject_an_unknown_zone() {
     let app = spawn_app().await;
     app.sign_up().await;
-    let res = app
-        .call(
-            "update_profile",
-            &[
-                ("display_name", "Renamed"),
-                ("time_zone", "America/New_York"),
-            ],
-        )
-        .await;
+    let res = app.call("update_profile", &[("display_name", "Renamed"), ("time_zone", "America/New_York")]).await;
     assert_eq!(res.status(), StatusCode::OK);
     let me = app.call("me", &[]).await.text().await.unwrap();
-    assert!(
-        me.contains("Renamed") && me.contains("America/New_York"),
-        "{me}"
-    );
-    let res = app
-        .call(
-            "update_profile",
-            &[("display_name", "Renamed"), ("time_zone", "Nowhere")],
-        )
-        .await;
+    assert!(me.contains("Renamed") && me.contains("America/New_York"), "{me}");
+    let res = app.call("update_profile", &[("display_name", "Renamed"), ("time_zone", "Nowhere")]).await;
     assert_field_error(res, 422, "time_zone").await;
 }
 
@@ -343,45 +232,19 @@ async fn changing_the_password_signs_out_other_sessions_but_not_this_one() {
     let other = client();
     other
         .post(app.url("/api/sign_in"))
-        .form(&[
-            ("email", account.email.as_str()),
-            ("password", account.password.as_str()),
-        ])
+        .form(&[("email", account.email.as_str()), ("password", account.password.as_str())])
         .send()
         .await
         .unwrap();
     let wrong = app
-        .call(
-            "change_password",
-            &[
-                ("current_password", "not it at all"),
-                ("new_password", "a brand new one"),
-            ],
-        )
+        .call("change_password", &[("current_password", "not it at all"), ("new_password", "a brand new one")])
         .await;
     assert_field_error(wrong, 422, "current_password").await;
     let res = app
-        .call(
-            "change_password",
-            &[
-                ("current_password", &account.password),
-                ("new_password", "a brand new one"),
-            ],
-        )
+        .call("change_password", &[("current_password", &account.password), ("new_password", "a brand new one")])
         .await;
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(
-        app.get("/tasks").await.status(),
-        StatusCode::OK,
-        "this session lives on"
-    );
-    let other_me = other
-        .post(app.url("/api/me"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    assert_eq!(app.get("/tasks").await.status(), StatusCode::OK, "this session lives on");
+    let other_me = other.post(app.url("/api/me")).send().await.unwrap().text().await.unwrap();
     assert_eq!(other_me, "null", "the other session was ended");
 }

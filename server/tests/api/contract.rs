@@ -14,9 +14,7 @@ use crate::helpers::TestDb;
 
 fn now() -> chrono::DateTime<Utc> {
     // Both backends keep microseconds; compare at that precision.
-    Utc::now()
-        .duration_trunc(Duration::microseconds(1))
-        .unwrap()
+    Utc::now().duration_trunc(Duration::microseconds(1)).unwrap()
 }
 
 fn user(email: &str) -> User {
@@ -45,14 +43,7 @@ fn task(owner: &User, title: &str) -> Task {
 }
 
 fn event(owner: &User, task: &Task) -> EventEnvelope {
-    EventEnvelope::new(
-        Uuid::now_v7(),
-        now(),
-        owner.id,
-        DomainEvent::TaskCreated {
-            after: Box::new(task.clone()),
-        },
-    )
+    EventEnvelope::new(Uuid::now_v7(), now(), owner.id, DomainEvent::TaskCreated { after: Box::new(task.clone()) })
 }
 
 async fn add_user(store: &Arc<dyn Store>, email: &str) -> User {
@@ -75,19 +66,9 @@ pub async fn users_round_trip_and_a_duplicate_email_is_a_conflict(store: Arc<dyn
     let (found, hash) = store.user_by_email(&u.email).await.unwrap().unwrap();
     assert_eq!((found, hash.as_str()), (u.clone(), "hash"));
     let mut uow = store.begin().await.unwrap();
-    let err = uow
-        .insert_user(&user("dup@example.com"), "h")
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, StoreError::Conflict { field: "email" }),
-        "{err:?}"
-    );
-    assert!(store
-        .user_by_email(&Email::parse("none@example.com").unwrap())
-        .await
-        .unwrap()
-        .is_none());
+    let err = uow.insert_user(&user("dup@example.com"), "h").await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { field: "email" }), "{err:?}");
+    assert!(store.user_by_email(&Email::parse("none@example.com").unwrap()).await.unwrap().is_none());
 }
 
 pub async fn sessions_expire_and_can_be_ended(store: Arc<dyn Store>) {
@@ -105,10 +86,7 @@ pub async fn sessions_expire_and_can_be_ended(store: Arc<dyn Store>) {
         .unwrap();
     }
     uow.commit().await.unwrap();
-    assert_eq!(
-        store.session("live", t0).await.unwrap().unwrap().user_id,
-        u.id
-    );
+    assert_eq!(store.session("live", t0).await.unwrap().unwrap().user_id, u.id);
     assert!(store.session("expired", t0).await.unwrap().is_none());
     let mut uow = store.begin().await.unwrap();
     uow.delete_other_sessions(u.id, "live").await.unwrap();
@@ -142,39 +120,16 @@ pub async fn tasks_round_trip_with_every_field(store: Arc<dyn Store>) {
 pub async fn every_read_and_write_is_scoped_to_one_user(store: Arc<dyn Store>) {
     let owner = add_user(&store, "owner@example.com").await;
     let other = add_user(&store, "other@example.com").await;
-    let t = Task {
-        tags: Tags::parse("secret").unwrap(),
-        ..task(&owner, "Owner's")
-    };
+    let t = Task { tags: Tags::parse("secret").unwrap(), ..task(&owner, "Owner's") };
     add_task(&store, &t).await;
-    assert!(matches!(
-        store.task(other.id, t.id).await,
-        Err(StoreError::NotFound)
-    ));
-    assert!(store
-        .tasks(other.id, &TaskFilter::default())
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(matches!(store.task(other.id, t.id).await, Err(StoreError::NotFound)));
+    assert!(store.tasks(other.id, &TaskFilter::default()).await.unwrap().is_empty());
     assert!(store.tags(other.id).await.unwrap().is_empty());
     let mut uow = store.begin().await.unwrap();
-    assert!(matches!(
-        uow.task(other.id, t.id).await,
-        Err(StoreError::NotFound)
-    ));
-    let hijacked = Task {
-        user_id: other.id,
-        title: TaskTitle::parse("Mine").unwrap(),
-        ..t.clone()
-    };
-    assert!(matches!(
-        uow.update_task(&hijacked).await,
-        Err(StoreError::NotFound)
-    ));
-    assert!(matches!(
-        uow.delete_task(other.id, t.id).await,
-        Err(StoreError::NotFound)
-    ));
+    assert!(matches!(uow.task(other.id, t.id).await, Err(StoreError::NotFound)));
+    let hijacked = Task { user_id: other.id, title: TaskTitle::parse("Mine").unwrap(), ..t.clone() };
+    assert!(matches!(uow.update_task(&hijacked).await, Err(StoreError::NotFound)));
+    assert!(matches!(uow.delete_task(other.id, t.id).await, Err(StoreError::NotFound)));
     uow.commit().await.unwrap();
     assert_eq!(store.task(owner.id, t.id).await.unwrap(), t);
 }
@@ -182,85 +137,36 @@ pub async fn every_read_and_write_is_scoped_to_one_user(store: Arc<dyn Store>) {
 pub async fn the_list_puts_open_tasks_first_then_soonest_due(store: Arc<dyn Store>) {
     let u = add_user(&store, "order@example.com").await;
     let z = TimeZone::parse("UTC").unwrap();
-    let later = Task {
-        due: Due::parse("2030-01-02", "", z).unwrap(),
-        ..task(&u, "later")
-    };
-    let sooner = Task {
-        due: Due::parse("2030-01-01", "", z).unwrap(),
-        ..task(&u, "sooner")
-    };
-    let undated_low = Task {
-        priority: Priority::Low,
-        ..task(&u, "undated-low")
-    };
-    let undated_high = Task {
-        priority: Priority::High,
-        ..task(&u, "undated-high")
-    };
-    let done = Task {
-        completed_at: Some(now()),
-        due: Due::parse("2000-01-01", "", z).unwrap(),
-        ..task(&u, "done")
-    };
+    let later = Task { due: Due::parse("2030-01-02", "", z).unwrap(), ..task(&u, "later") };
+    let sooner = Task { due: Due::parse("2030-01-01", "", z).unwrap(), ..task(&u, "sooner") };
+    let undated_low = Task { priority: Priority::Low, ..task(&u, "undated-low") };
+    let undated_high = Task { priority: Priority::High, ..task(&u, "undated-high") };
+    let done = Task { completed_at: Some(now()), due: Due::parse("2000-01-01", "", z).unwrap(), ..task(&u, "done") };
     for t in [&later, &sooner, &undated_low, &undated_high, &done] {
         add_task(&store, t).await;
     }
-    let all = TaskFilter {
-        show_completed: true,
-        ..TaskFilter::default()
-    };
-    let titles: Vec<_> = store
-        .tasks(u.id, &all)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|t| t.title.as_str().to_owned())
-        .collect();
-    assert_eq!(
-        titles,
-        ["sooner", "later", "undated-high", "undated-low", "done"]
-    );
+    let all = TaskFilter { show_completed: true, ..TaskFilter::default() };
+    let titles: Vec<_> =
+        store.tasks(u.id, &all).await.unwrap().into_iter().map(|t| t.title.as_str().to_owned()).collect();
+    assert_eq!(titles, ["sooner", "later", "undated-high", "undated-low", "done"]);
     let open = store.tasks(u.id, &TaskFilter::default()).await.unwrap();
     assert_eq!(open.len(), 4);
 }
 
 pub async fn filters_select_by_tag_and_priority(store: Arc<dyn Store>) {
     let u = add_user(&store, "filter@example.com").await;
-    let a = Task {
-        tags: Tags::parse("work, urgent-ish").unwrap(),
-        priority: Priority::High,
-        ..task(&u, "a")
-    };
-    let b = Task {
-        tags: Tags::parse("home").unwrap(),
-        priority: Priority::High,
-        ..task(&u, "b")
-    };
-    let c = Task {
-        tags: Tags::parse("work").unwrap(),
-        ..task(&u, "c")
-    };
+    let a = Task { tags: Tags::parse("work, urgent-ish").unwrap(), priority: Priority::High, ..task(&u, "a") };
+    let b = Task { tags: Tags::parse("home").unwrap(), priority: Priority::High, ..task(&u, "b") };
+    let c = Task { tags: Tags::parse("work").unwrap(), ..task(&u, "c") };
     for t in [&a, &b, &c] {
         add_task(&store, t).await;
     }
-    let by_tag = TaskFilter {
-        tag: Some(Tag::parse("WORK").unwrap()),
-        ..TaskFilter::default()
-    };
-    let mut got: Vec<_> = store
-        .tasks(u.id, &by_tag)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|t| t.title.as_str().to_owned())
-        .collect();
+    let by_tag = TaskFilter { tag: Some(Tag::parse("WORK").unwrap()), ..TaskFilter::default() };
+    let mut got: Vec<_> =
+        store.tasks(u.id, &by_tag).await.unwrap().into_iter().map(|t| t.title.as_str().to_owned()).collect();
     got.sort();
     assert_eq!(got, ["a", "c"]);
-    let both = TaskFilter {
-        priority: Some(Priority::High),
-        ..by_tag
-    };
+    let both = TaskFilter { priority: Some(Priority::High), ..by_tag };
     let got = store.tasks(u.id, &both).await.unwrap();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].tags.len(), 2, "tags are loaded with filtered tasks");
@@ -277,24 +183,15 @@ pub async fn a_duplicate_task_id_is_a_conflict(store: Arc<dyn Store>) {
 
 pub async fn an_uncommitted_unit_of_work_leaves_no_trace(store: Arc<dyn Store>) {
     let u = add_user(&store, "rollback@example.com").await;
-    let t = Task {
-        tags: Tags::parse("x").unwrap(),
-        ..task(&u, "ghost")
-    };
+    let t = Task { tags: Tags::parse("x").unwrap(), ..task(&u, "ghost") };
     {
         let mut uow = store.begin().await.unwrap();
         uow.insert_task(&t).await.unwrap();
         uow.append_event(&event(&u, &t)).await.unwrap();
         // Dropped without commit, as when the request fails half-way.
     }
-    assert!(matches!(
-        store.task(u.id, t.id).await,
-        Err(StoreError::NotFound)
-    ));
-    assert!(
-        store.pending_events(100).await.unwrap().is_empty(),
-        "no event without its change"
-    );
+    assert!(matches!(store.task(u.id, t.id).await, Err(StoreError::NotFound)));
+    assert!(store.pending_events(100).await.unwrap().is_empty(), "no event without its change");
 }
 
 pub async fn a_failed_change_takes_its_event_with_it(store: Arc<dyn Store>) {
@@ -321,23 +218,14 @@ pub async fn the_outbox_hands_out_events_in_commit_order_until_published(store: 
         uow.commit().await.unwrap();
     }
     let pending = store.pending_events(3).await.unwrap();
-    assert_eq!(
-        pending.iter().map(|r| r.envelope.id).collect::<Vec<_>>(),
-        ids[..3]
-    );
+    assert_eq!(pending.iter().map(|r| r.envelope.id).collect::<Vec<_>>(), ids[..3]);
     assert_eq!(pending[0].envelope.payload.event_type(), "task.created");
     store.mark_published(pending[0].seq, now()).await.unwrap();
     let rest = store.pending_events(10).await.unwrap();
-    assert_eq!(
-        rest.iter().map(|r| r.envelope.id).collect::<Vec<_>>(),
-        ids[1..]
-    );
+    assert_eq!(rest.iter().map(|r| r.envelope.id).collect::<Vec<_>>(), ids[1..]);
     let mut uow = store.begin().await.unwrap();
     let dup = uow.append_event(&pending[1].envelope).await.unwrap_err();
-    assert!(
-        matches!(dup, StoreError::Conflict { .. }),
-        "an event id is written once"
-    );
+    assert!(matches!(dup, StoreError::Conflict { .. }), "an event id is written once");
 }
 
 pub async fn audit_entries_are_recorded_once_and_read_per_user_and_task(store: Arc<dyn Store>) {
@@ -348,45 +236,26 @@ pub async fn audit_entries_are_recorded_once_and_read_per_user_and_task(store: A
         Uuid::now_v7(),
         Utc.with_ymd_and_hms(2026, 1, 1, 9, 0, 0).unwrap(),
         u.id,
-        DomainEvent::TaskCreated {
-            after: Box::new(t.clone()),
-        },
+        DomainEvent::TaskCreated { after: Box::new(t.clone()) },
     );
     let second = EventEnvelope::new(
         Uuid::now_v7(),
         Utc.with_ymd_and_hms(2026, 1, 2, 9, 0, 0).unwrap(),
         u.id,
-        DomainEvent::TaskDeleted {
-            before: Box::new(t.clone()),
-        },
+        DomainEvent::TaskDeleted { before: Box::new(t.clone()) },
     );
-    let unrelated = EventEnvelope::new(
-        Uuid::now_v7(),
-        now(),
-        u.id,
-        DomainEvent::PasswordChanged { user_id: u.id },
-    );
+    let unrelated = EventEnvelope::new(Uuid::now_v7(), now(), u.id, DomainEvent::PasswordChanged { user_id: u.id });
     assert!(store.record_audit(&first).await.unwrap());
-    assert!(
-        !store.record_audit(&first).await.unwrap(),
-        "a redelivery is a no-op"
-    );
+    assert!(!store.record_audit(&first).await.unwrap(), "a redelivery is a no-op");
     assert!(store.record_audit(&second).await.unwrap());
     assert!(store.record_audit(&unrelated).await.unwrap());
     let all = store.activity(u.id, None, 10).await.unwrap();
     assert_eq!(all.len(), 3);
     assert_eq!(all[0].event_id, unrelated.id, "newest first");
     let per_task = store.activity(u.id, Some(t.id), 10).await.unwrap();
-    assert_eq!(
-        per_task.iter().map(|e| e.event_id).collect::<Vec<_>>(),
-        [second.id, first.id]
-    );
+    assert_eq!(per_task.iter().map(|e| e.event_id).collect::<Vec<_>>(), [second.id, first.id]);
     assert!(store.activity(other.id, None, 10).await.unwrap().is_empty());
-    assert_eq!(
-        store.activity(u.id, None, 1).await.unwrap().len(),
-        1,
-        "the limit holds"
-    );
+    assert_eq!(store.activity(u.id, None, 1).await.unwrap().len(), 1, "the limit holds");
 }
 
 pub async fn the_store_answers_a_readiness_ping(store: Arc<dyn Store>) {

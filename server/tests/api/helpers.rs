@@ -16,8 +16,7 @@ use uuid::Uuid;
 
 /// The PostgreSQL server the suite uses; the test command makes sure one is listening.
 pub fn pg_admin_url() -> String {
-    std::env::var("CADENCE_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("CADENCE_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// A database that exists for one test and is removed when dropped.
@@ -36,18 +35,10 @@ impl TestDb {
     pub async fn postgres() -> Self {
         use sqlx::Connection as _;
         let name = format!("cadence_test_{}", Uuid::new_v4().simple());
-        let mut admin = sqlx::PgConnection::connect(&pg_admin_url())
-            .await
-            .unwrap_or_else(|e| {
-                panic!(
-                    "PostgreSQL is required for this test and was not reachable at {}: {e}",
-                    pg_admin_url()
-                )
-            });
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .expect("create test database");
+        let mut admin = sqlx::PgConnection::connect(&pg_admin_url()).await.unwrap_or_else(|e| {
+            panic!("PostgreSQL is required for this test and was not reachable at {}: {e}", pg_admin_url())
+        });
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create test database");
         Self::Postgres { name }
     }
 
@@ -63,9 +54,7 @@ impl TestDb {
     }
 
     pub async fn store(&self) -> Arc<dyn Store> {
-        server::store::connect(&self.url())
-            .await
-            .expect("open test store")
+        server::store::connect(&self.url()).await.expect("open test store")
     }
 }
 
@@ -79,10 +68,7 @@ impl Drop for TestDb {
                 let name = name.clone();
                 // Drop runs inside the test's runtime; a thread of its own may block.
                 let _ = std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .ok()?;
+                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
                     rt.block_on(async {
                         use sqlx::Connection as _;
                         let mut admin = sqlx::PgConnection::connect(&pg_admin_url()).await.ok()?;
@@ -117,11 +103,7 @@ pub fn test_config(db: &TestDb) -> Config {
 }
 
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
 /// The app on SQLite with the relay running.
@@ -146,14 +128,7 @@ pub async fn spawn_on(_db: &TestDb, config: Config) -> TestApp {
     let handle = tokio::spawn(app.run_until(async move {
         let _ = stopped.await;
     }));
-    TestApp {
-        address,
-        client: client(),
-        store,
-        db: None,
-        stop: Some(stop),
-        handle: Some(handle),
-    }
+    TestApp { address, client: client(), store, db: None, stop: Some(stop), handle: Some(handle) }
 }
 
 /// A signed-up user's credentials.
@@ -179,12 +154,7 @@ impl TestApp {
 
     /// Calls a server function the way the islands do: form-encoded, JSON back.
     pub async fn call(&self, name: &str, form: &[(&str, &str)]) -> Response {
-        self.client
-            .post(self.url(&format!("/api/{name}")))
-            .form(form)
-            .send()
-            .await
-            .expect("request")
+        self.client.post(self.url(&format!("/api/{name}"))).form(form).send().await.expect("request")
     }
 
     /// Posts a form the way a browser without JavaScript does.
@@ -200,11 +170,7 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> Response {
-        self.client
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("request")
+        self.client.get(self.url(path)).send().await.expect("request")
     }
 
     pub async fn page(&self, path: &str) -> String {
@@ -227,12 +193,7 @@ impl TestApp {
                 ],
             )
             .await;
-        assert_eq!(
-            res.status(),
-            StatusCode::OK,
-            "sign up: {}",
-            res.text().await.unwrap()
-        );
+        assert_eq!(res.status(), StatusCode::OK, "sign up: {}", res.text().await.unwrap());
         Account { email, password }
     }
 
@@ -260,10 +221,7 @@ impl TestApp {
 pub async fn assert_field_error(res: Response, status: u16, field: &str) {
     assert_eq!(res.status().as_u16(), status);
     let body: Value = res.json().await.expect("JSON error body");
-    let named = body
-        .get("Invalid")
-        .or_else(|| body.get("Conflict"))
-        .and_then(|v| v["field"].as_str());
+    let named = body.get("Invalid").or_else(|| body.get("Conflict")).and_then(|v| v["field"].as_str());
     assert_eq!(named, Some(field), "error body: {body}");
 }
 

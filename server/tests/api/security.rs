@@ -53,23 +53,12 @@ async fn pages_carry_a_nonce_csp_and_security_headers() {
     assert_eq!(res.status(), StatusCode::OK);
     let h = res.headers().clone();
     let csp = h[CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
-    assert!(
-        csp.contains("'nonce-")
-            && csp.contains("'wasm-unsafe-eval'")
-            && !csp.contains("unsafe-inline"),
-        "{csp}"
-    );
+    assert!(csp.contains("'nonce-") && csp.contains("'wasm-unsafe-eval'") && !csp.contains("unsafe-inline"), "{csp}");
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["x-frame-options"], "DENY");
     assert_eq!(h[CACHE_CONTROL], "no-store");
     let body = res.text().await.unwrap();
-    let nonce = csp
-        .split("'nonce-")
-        .nth(1)
-        .unwrap()
-        .split('\'')
-        .next()
-        .unwrap();
+    let nonce = csp.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap();
     for script in body.split("<script").skip(1) {
         assert!(
             script.starts_with(&format!(" type=\"module\" nonce=\"{nonce}\""))
@@ -102,16 +91,10 @@ async fn database_errors_never_reach_the_browser() {
     app.sign_up().await;
     let db = app.db.as_ref().unwrap();
     let pool = sqlx::SqlitePool::connect(&db.url()).await.unwrap();
-    sqlx::query("DROP TABLE task_tags")
-        .execute(&pool)
-        .await
-        .unwrap();
+    sqlx::query("DROP TABLE task_tags").execute(&pool).await.unwrap();
     let res = app.call("quick_add", &[("title", "boom")]).await;
     assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
     let body = res.text().await.unwrap();
-    assert!(
-        !body.to_lowercase().contains("task_tags") && !body.contains("SQL"),
-        "{body}"
-    );
+    assert!(!body.to_lowercase().contains("task_tags") && !body.contains("SQL"), "{body}");
     assert!(body.contains("Internal"));
 }

@@ -38,14 +38,8 @@ async fn a_created_task_appears_on_the_list_and_its_own_page() {
     assert!(list.contains("File taxes"));
     assert!(list.contains("#money") && list.contains("#admin"));
     let page = app.page(&format!("/tasks/{id}")).await;
-    assert!(
-        page.contains("<strong>Before</strong>"),
-        "description is rendered Markdown"
-    );
-    assert!(
-        page.contains("Wed 15 Apr 2026, 17:00"),
-        "due shown in the user's zone"
-    );
+    assert!(page.contains("<strong>Before</strong>"), "description is rendered Markdown");
+    assert!(page.contains("Wed 15 Apr 2026, 17:00"), "due shown in the user's zone");
 }
 
 #[tokio::test]
@@ -59,34 +53,21 @@ async fn each_bad_task_field_is_a_422_naming_that_field() {
         (&[("title", "ok"), ("priority", "asap")], "priority"),
         (&[("title", "ok"), ("tags", "a/b")], "tags"),
         (&[("title", "ok"), ("due_date", "31/12/2026")], "due_date"),
-        (
-            &[
-                ("title", "ok"),
-                ("due_date", "2026-12-31"),
-                ("due_time", "25:61"),
-            ],
-            "due_time",
-        ),
+        (&[("title", "ok"), ("due_date", "2026-12-31"), ("due_time", "25:61")], "due_time"),
         (&[("title", "ok"), ("due_time", "10:00")], "due_date"),
     ];
     for (fields, field) in cases {
         assert_field_error(create(&app, fields).await, 422, field).await;
     }
     let list: Value = app.call("list_tasks", &[]).await.json().await.unwrap();
-    assert_eq!(
-        list["rows"].as_array().unwrap().len(),
-        0,
-        "nothing half-written"
-    );
+    assert_eq!(list["rows"].as_array().unwrap().len(), 0, "nothing half-written");
 }
 
 #[tokio::test]
 async fn a_form_missing_a_required_field_is_a_400_not_a_500() {
     let app = spawn_app().await;
     app.sign_up().await;
-    let res = app
-        .call("create_task", &[("description", "no title")])
-        .await;
+    let res = app.call("create_task", &[("description", "no title")]).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let body = res.text().await.unwrap();
     assert!(body.contains("title"), "{body}");
@@ -117,47 +98,21 @@ async fn another_users_task_behaves_exactly_like_a_missing_one() {
     intruder.sign_up().await;
     let missing = uuid::Uuid::now_v7().to_string();
     for target in [id.as_str(), missing.as_str()] {
+        assert_eq!(intruder.call("get_task", &[("id", target)]).await.status(), StatusCode::NOT_FOUND);
         assert_eq!(
-            intruder.call("get_task", &[("id", target)]).await.status(),
+            intruder.call("set_completed", &[("id", target), ("completed", "true")]).await.status(),
             StatusCode::NOT_FOUND
         );
         assert_eq!(
-            intruder
-                .call("set_completed", &[("id", target), ("completed", "true")])
-                .await
-                .status(),
+            intruder.call("update_task", &[("id", target), ("title", "mine now")]).await.status(),
             StatusCode::NOT_FOUND
         );
-        assert_eq!(
-            intruder
-                .call("update_task", &[("id", target), ("title", "mine now")])
-                .await
-                .status(),
-            StatusCode::NOT_FOUND
-        );
-        assert_eq!(
-            intruder
-                .call("delete_task", &[("id", target)])
-                .await
-                .status(),
-            StatusCode::NOT_FOUND
-        );
-        assert_eq!(
-            intruder.get(&format!("/tasks/{target}")).await.status(),
-            StatusCode::NOT_FOUND
-        );
+        assert_eq!(intruder.call("delete_task", &[("id", target)]).await.status(), StatusCode::NOT_FOUND);
+        assert_eq!(intruder.get(&format!("/tasks/{target}")).await.status(), StatusCode::NOT_FOUND);
     }
     assert!(!intruder.page("/tasks").await.contains("Private"));
-    let owner_view: Value = app
-        .call("get_task", &[("id", &id)])
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        owner_view["row"]["title"], "Private",
-        "the owner's task is untouched"
-    );
+    let owner_view: Value = app.call("get_task", &[("id", &id)]).await.json().await.unwrap();
+    assert_eq!(owner_view["row"]["title"], "Private", "the owner's task is untouched");
 }
 
 /// A second handle on the same running app, for a second user.
@@ -170,34 +125,13 @@ async fn completing_and_reopening_a_task_moves_it_between_lists() {
     let app = spawn_app().await;
     app.sign_up().await;
     let id = app.quick_add("Water plants").await;
-    let done: Value = app
-        .call("set_completed", &[("id", &id), ("completed", "true")])
-        .await
-        .json()
-        .await
-        .unwrap();
+    let done: Value = app.call("set_completed", &[("id", &id), ("completed", "true")]).await.json().await.unwrap();
     assert_eq!(done["completed"], true);
-    assert!(
-        !app.page("/tasks").await.contains("Water plants"),
-        "completed tasks are hidden by default"
-    );
-    assert!(app
-        .page("/tasks?completed=1")
-        .await
-        .contains("Water plants"));
-    let again: Value = app
-        .call("set_completed", &[("id", &id), ("completed", "true")])
-        .await
-        .json()
-        .await
-        .unwrap();
+    assert!(!app.page("/tasks").await.contains("Water plants"), "completed tasks are hidden by default");
+    assert!(app.page("/tasks?completed=1").await.contains("Water plants"));
+    let again: Value = app.call("set_completed", &[("id", &id), ("completed", "true")]).await.json().await.unwrap();
     assert_eq!(again["completed"], true, "completing twice is harmless");
-    let open: Value = app
-        .call("set_completed", &[("id", &id), ("completed", "false")])
-        .await
-        .json()
-        .await
-        .unwrap();
+    let open: Value = app.call("set_completed", &[("id", &id), ("completed", "false")]).await.json().await.unwrap();
     assert_eq!(open["completed"], false);
     assert!(app.page("/tasks").await.contains("Water plants"));
 }
@@ -207,24 +141,10 @@ async fn the_complete_toggle_works_as_a_plain_form_post() {
     let app = spawn_app().await;
     app.sign_up().await;
     let id = app.quick_add("No script").await;
-    let res = app
-        .post_html(
-            "set_completed",
-            &[("id", &id), ("completed", "true")],
-            "/tasks",
-        )
-        .await;
+    let res = app.post_html("set_completed", &[("id", &id), ("completed", "true")], "/tasks").await;
     assert_eq!(res.status(), StatusCode::FOUND);
-    assert!(
-        res.headers()[LOCATION].to_str().unwrap().contains("/tasks"),
-        "back to the page the form was on"
-    );
-    let task: Value = app
-        .call("get_task", &[("id", &id)])
-        .await
-        .json()
-        .await
-        .unwrap();
+    assert!(res.headers()[LOCATION].to_str().unwrap().contains("/tasks"), "back to the page the form was on");
+    let task: Value = app.call("get_task", &[("id", &id)]).await.json().await.unwrap();
     assert_eq!(task["row"]["completed"], true);
 }
 
@@ -247,31 +167,15 @@ async fn editing_a_task_changes_its_fields_and_validates_them() {
         )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
-    let task: Value = app
-        .call("get_task", &[("id", &id)])
-        .await
-        .json()
-        .await
-        .unwrap();
+    let task: Value = app.call("get_task", &[("id", &id)]).await.json().await.unwrap();
     assert_eq!(task["row"]["title"], "Final");
     assert_eq!(task["row"]["priority"], "urgent");
     assert_eq!(task["row"]["tags"][0], "work");
-    assert_eq!(
-        task["due_time"], "03:00",
-        "a time inside Berlin's spring-forward gap moves to the first valid minute"
-    );
+    assert_eq!(task["due_time"], "03:00", "a time inside Berlin's spring-forward gap moves to the first valid minute");
     let bad = app.call("update_task", &[("id", &id), ("title", "")]).await;
     assert_field_error(bad, 422, "title").await;
-    let task: Value = app
-        .call("get_task", &[("id", &id)])
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        task["row"]["title"], "Final",
-        "a rejected edit changes nothing"
-    );
+    let task: Value = app.call("get_task", &[("id", &id)]).await.json().await.unwrap();
+    assert_eq!(task["row"]["title"], "Final", "a rejected edit changes nothing");
 }
 
 #[tokio::test]
@@ -281,48 +185,24 @@ async fn deleting_a_task_removes_it() {
     let id = app.quick_add("Temporary").await;
     let confirm = app.page(&format!("/tasks/{id}/delete")).await;
     assert!(confirm.contains("Delete this task?"));
-    assert_eq!(
-        app.call("delete_task", &[("id", &id)]).await.status(),
-        StatusCode::OK
-    );
-    assert_eq!(
-        app.call("get_task", &[("id", &id)]).await.status(),
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        app.get(&format!("/tasks/{id}")).await.status(),
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(app.call("delete_task", &[("id", &id)]).await.status(), StatusCode::OK);
+    assert_eq!(app.call("get_task", &[("id", &id)]).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.get(&format!("/tasks/{id}")).await.status(), StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn the_list_filters_by_tag_and_priority_from_the_query_string() {
     let app = spawn_app().await;
     app.sign_up().await;
-    create(
-        &app,
-        &[("title", "Alpha"), ("tags", "work"), ("priority", "high")],
-    )
-    .await;
-    create(
-        &app,
-        &[("title", "Bravo"), ("tags", "home"), ("priority", "high")],
-    )
-    .await;
-    create(
-        &app,
-        &[("title", "Charlie"), ("tags", "work"), ("priority", "low")],
-    )
-    .await;
+    create(&app, &[("title", "Alpha"), ("tags", "work"), ("priority", "high")]).await;
+    create(&app, &[("title", "Bravo"), ("tags", "home"), ("priority", "high")]).await;
+    create(&app, &[("title", "Charlie"), ("tags", "work"), ("priority", "low")]).await;
     let work = app.page("/tasks?tag=work").await;
     assert!(work.contains("Alpha") && work.contains("Charlie") && !work.contains("Bravo"));
     let high_work = app.page("/tasks?tag=work&priority=high").await;
     assert!(high_work.contains("Alpha") && !high_work.contains("Charlie"));
     let garbage = app.page("/tasks?tag=%3Cscript%3E&priority=zzz").await;
-    assert!(
-        garbage.contains("Alpha"),
-        "an unreadable filter shows everything rather than failing"
-    );
+    assert!(garbage.contains("Alpha"), "an unreadable filter shows everything rather than failing");
 }
 
 #[tokio::test]
@@ -333,20 +213,10 @@ async fn open_tasks_come_first_then_soonest_due() {
     create(&app, &[("title", "Undated")]).await;
     create(&app, &[("title", "Sooner"), ("due_date", "2030-01-01")]).await;
     let done = app.quick_add("Done already").await;
-    app.call("set_completed", &[("id", &done), ("completed", "true")])
-        .await;
-    let list: Value = app
-        .call("list_tasks", &[("completed", "1")])
-        .await
-        .json()
-        .await
-        .unwrap();
-    let titles: Vec<_> = list["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["title"].as_str().unwrap().to_owned())
-        .collect();
+    app.call("set_completed", &[("id", &done), ("completed", "true")]).await;
+    let list: Value = app.call("list_tasks", &[("completed", "1")]).await.json().await.unwrap();
+    let titles: Vec<_> =
+        list["rows"].as_array().unwrap().iter().map(|r| r["title"].as_str().unwrap().to_owned()).collect();
     assert_eq!(titles, ["Sooner", "Later", "Undated", "Done already"]);
 }
 
@@ -358,25 +228,13 @@ async fn user_text_is_escaped_and_markdown_cannot_inject_script() {
         &app,
         &[
             ("title", "</title><script>alert(1)</script>"),
-            (
-                "description",
-                "<script>alert(2)</script>\n\n[x](javascript:alert(3))",
-            ),
+            ("description", "<script>alert(2)</script>\n\n[x](javascript:alert(3))"),
         ],
     )
     .await;
     let id = created_id(&res);
     let page = app.page(&format!("/tasks/{id}")).await;
-    assert!(
-        !page.contains("<script>alert(1)"),
-        "the title is escaped everywhere, <title> included"
-    );
-    assert!(
-        !page.contains("<script>alert(2)"),
-        "raw HTML in Markdown is escaped"
-    );
-    assert!(
-        !page.to_lowercase().contains("href=\"javascript:"),
-        "javascript: links are dropped"
-    );
+    assert!(!page.contains("<script>alert(1)"), "the title is escaped everywhere, <title> included");
+    assert!(!page.contains("<script>alert(2)"), "raw HTML in Markdown is escaped");
+    assert!(!page.to_lowercase().contains("href=\"javascript:"), "javascript: links are dropped");
 }
