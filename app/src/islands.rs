@@ -8,6 +8,14 @@ use leptos::prelude::*;
 use crate::api::{QuickAdd as QuickAddFn, SetCompleted, TaskRow};
 use crate::pages::TaskRowView;
 
+/// True once the island runs in the browser (effects never run on the server);
+/// shown as `data-hydrated` so tests and styles can tell.
+fn hydration_marker() -> RwSignal<bool> {
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    hydrated
+}
+
 /// Adds a task from a title without a page reload; new tasks appear at the top.
 #[island]
 pub fn QuickAdd() -> impl IntoView {
@@ -15,6 +23,7 @@ pub fn QuickAdd() -> impl IntoView {
     let added = RwSignal::new(Vec::<TaskRow>::new());
     let form = NodeRef::<html::Form>::new();
     let error = RwSignal::new(None::<String>);
+    let hydrated = hydration_marker();
     Effect::new(move |_| match action.value().get() {
         Some(Ok(row)) => {
             added.update(|rows| rows.insert(0, row));
@@ -27,7 +36,7 @@ pub fn QuickAdd() -> impl IntoView {
         None => {}
     });
     view! {
-        <div class="quick-add">
+        <div class="quick-add" data-hydrated=move || hydrated.get().then_some("true")>
             <ActionForm action=action node_ref=form attr:class="quick-add-form">
                 <label for="quick-add-title" class="visually-hidden">"New task title"</label>
                 <input id="quick-add-title" name="title" placeholder="Add a task and press Enter" maxlength="200" required
@@ -53,6 +62,7 @@ pub fn CompleteToggle(id: String, completed: bool, title: String) -> impl IntoVi
     let action = ServerAction::<SetCompleted>::new();
     let confirmed = RwSignal::new(completed);
     let failed = RwSignal::new(false);
+    let hydrated = hydration_marker();
     Effect::new(move |_| match action.value().get() {
         Some(Ok(row)) => {
             confirmed.set(row.completed);
@@ -71,7 +81,7 @@ pub fn CompleteToggle(id: String, completed: bool, title: String) -> impl IntoVi
         }
     };
     view! {
-        <ActionForm action=action attr:class="toggle-form">
+        <ActionForm action=action attr:class="toggle-form" attr:data-hydrated=move || hydrated.get().then_some("true")>
             <input type="hidden" name="id" value=id/>
             <input type="hidden" name="completed" prop:value=move || (!shown()).to_string() value=(!completed).to_string()/>
             <button type="submit" class="check" aria-pressed=move || shown().to_string() aria-label=label

@@ -4,7 +4,7 @@
 use domain::Priority;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_location, use_params_map, use_query_map};
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::{self, ActivityRow, TaskDetail, TaskRow};
 use crate::error::AppError;
@@ -15,7 +15,7 @@ fn error_view(e: AppError) -> AnyView {
     #[cfg(feature = "ssr")]
     {
         if e == AppError::Unauthenticated {
-            let loc = use_location();
+            let loc = leptos_router::hooks::use_location();
             let search = loc.search.get_untracked();
             let query = if search.is_empty() || search.starts_with('?') { search } else { format!("?{search}") };
             let here = format!("{}{}", loc.pathname.get_untracked(), query);

@@ -1,0 +1,161 @@
+// Cadence in a real browser: the island flow with JavaScript, the same flow
+// without it, isolation between users, and a clean console on every page.
+import { test, expect, Page, BrowserContext } from '@playwright/test';
+
+let counter = 0;
+function uniqueEmail(prefix: string): string {
+  counter += 1;
+  return `${prefix}-${Date.now()}-${counter}@example.com`;
+}
+
+/** Collects console errors and uncaught exceptions for the whole page's life. */
+function watchConsole(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(msg.text());
+  });
+  page.on('pageerror', (err) => errors.push(String(err)));
+  return errors;
+}
+
+async function signUp(page: Page, name: string): Promise<string> {
+  const email = uniqueEmail(name.toLowerCase());
+  await page.goto('/signup');
+  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('correct horse battery');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page).toHaveURL(/\/tasks$/);
+  return email;
+}
+
+function row(page: Page, title: string) {
+  return page.getByTestId('task-row').filter({ has: page.getByRole('link', { name: title, exact: true }) });
+}
+
+async function editAndDelete(page: Page, title: string, renamed: string) {
+  await page.getByRole('link', { name: title, exact: true }).first().click();
+  await page.getByRole('link', { name: 'Edit' }).click();
+  await page.getByLabel('Title').fill(renamed);
+  await page.getByLabel('Priority').selectOption('high');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await expect(page.getByRole('link', { name: renamed, exact: true })).toBeVisible();
+  await expect(page.getByText('High', { exact: true })).toBeVisible();
+  await page.getByRole('link', { name: 'Delete…' }).click();
+  await expect(page.getByRole('heading', { name: 'Delete this task?' })).toBeVisible();
+  await page.getByRole('button', { name: 'Delete task' }).click();
+  await expect(page).toHaveURL(/\/tasks/);
+  await expect(row(page, renamed)).toHaveCount(0);
+}
+
+async function expectActivity(page: Page, renamed: string, title: string) {
+  await page.getByRole('link', { name: 'Activity' }).click();
+  const log = page.getByTestId('activity');
+  await expect(log).toContainText(`Deleted “${renamed}”`);
+  await expect(log).toContainText(`Completed “${title}”`);
+  await expect(log).toContainText(`Created “${title}”`);
+  await expect(log).toContainText('Created the account');
+}
+
+test.describe('with JavaScript', () => {
+  test('a user signs up, quick-adds, completes, edits and deletes a task, and sees the activity', async ({ page }) => {
+    const errors = watchConsole(page);
+    await page.goto('/signup');
+    // The time zone island fills in the browser's zone (the context runs in Europe/Berlin).
+    await expect(page.getByLabel('Time zone')).toHaveValue('Europe/Berlin');
+    await signUp(page, 'Ada');
+
+    const quickAdd = page.locator('.quick-add[data-hydrated="true"]');
+    await expect(quickAdd).toBeVisible();
+    await page.evaluate(() => ((window as any).__noReload = true));
+    await page.getByLabel('New task title').fill('Buy oat milk');
+    await page.getByLabel('New task title').press('Enter');
+    await expect(row(page, 'Buy oat milk')).toBeVisible();
+    expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
+    await expect(page.getByLabel('New task title')).toHaveValue('');
+
+    const toggle = row(page, 'Buy oat milk').getByTestId('complete-toggle');
+    await expect(row(page, 'Buy oat milk').locator('form[data-hydrated="true"]')).toHaveCount(1);
+    await toggle.click();
+    await expect(toggle).toHaveAttribute('aria-pressed', 'true');
+    expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
+
+    await page.reload();
+    await expect(row(page, 'Buy oat milk')).toHaveCount(0);
+    await page.getByLabel('Show completed').check();
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await expect(row(page, 'Buy oat milk').getByTestId('complete-toggle')).toHaveAttribute('aria-pressed', 'true');
+
+    await editAndDelete(page, 'Buy oat milk', 'Buy oat milk and bread');
+    await expectActivity(page, 'Buy oat milk and bread', 'Buy oat milk');
+    expect(errors).toEqual([]);
+  });
+
+  test('no page logs a console error', async ({ page }) => {
+    const errors = watchConsole(page);
+    for (const path of ['/', '/signin', '/signup', '/no-such-page']) {
+      await page.goto(path);
+    }
+    await signUp(page, 'Grace');
+    await page.getByLabel('New task title').fill('Check the console');
+    await page.getByLabel('New task title').press('Enter');
+    await expect(row(page, 'Check the console')).toBeVisible();
+    await page.getByRole('link', { name: 'Check the console', exact: true }).first().click();
+    const taskUrl = page.url();
+    for (const path of ['/tasks', '/tasks/new', `${taskUrl}/edit`, `${taskUrl}/delete`, taskUrl, '/activity', '/settings']) {
+      await page.goto(path);
+      await page.waitForLoadState('networkidle');
+    }
+    expect(errors).toEqual([]);
+  });
+});
+
+test.describe('without JavaScript', () => {
+  test.use({ javaScriptEnabled: false });
+
+  test('the same flow works with plain form posts', async ({ page }) => {
+    await signUp(page, 'Noscript');
+    await page.getByLabel('New task title').fill('Paper task');
+    await page.getByLabel('New task title').press('Enter');
+    await expect(row(page, 'Paper task')).toBeVisible();
+    await row(page, 'Paper task').getByTestId('complete-toggle').click();
+    await expect(row(page, 'Paper task')).toHaveCount(0);
+    await page.goto('/tasks?completed=1');
+    await expect(row(page, 'Paper task').getByTestId('complete-toggle')).toHaveAttribute('aria-pressed', 'true');
+    await editAndDelete(page, 'Paper task', 'Paper task, revised');
+    await expectActivity(page, 'Paper task, revised', 'Paper task');
+  });
+
+  test('a bad field comes back with its error beside it', async ({ page }) => {
+    await signUp(page, 'Validator');
+    await page.goto('/tasks/new');
+    await page.getByLabel('Title').fill('Needs a date');
+    await page.getByLabel('Time (optional)').fill('10:30');
+    await page.getByRole('button', { name: 'Create task' }).click();
+    await expect(page.locator('#due_date-error')).toHaveText('Pick a date for this time.');
+    await expect(page.getByLabel('Due date')).toHaveAttribute('aria-invalid', 'true');
+  });
+});
+
+test('a second user sees none of the first user’s tasks', async ({ browser }) => {
+  const first: BrowserContext = await browser.newContext();
+  const a = await first.newPage();
+  await signUp(a, 'Owner');
+  await a.getByLabel('New task title').fill('Owner only');
+  await a.getByLabel('New task title').press('Enter');
+  await expect(row(a, 'Owner only')).toBeVisible();
+  await a.reload();
+  await a.getByRole('link', { name: 'Owner only', exact: true }).click();
+  const privateUrl = a.url();
+
+  const second = await browser.newContext();
+  const b = await second.newPage();
+  await signUp(b, 'Stranger');
+  await expect(b.getByText('Nothing to do')).toBeVisible();
+  await expect(b.getByText('Owner only')).toHaveCount(0);
+  const res = await b.goto(privateUrl);
+  expect(res?.status()).toBe(404);
+  await expect(b.getByText('Owner only')).toHaveCount(0);
+  await first.close();
+  await second.close();
+});

@@ -1,0 +1,107 @@
+# shellcheck shell=bash
+# Sourced by serve.sh and test.sh: installs what building Cadence needs, each
+# piece only when it is missing, and exports the build environment.
+# Works on an ordinary machine with rustup and internet, and on Debian machines
+# where `rustup target add` cannot download (see ../shared/toolchain.md there).
+
+set -euo pipefail
+
+CADENCE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+WASM_BINDGEN_VERSION="0.2.130" # must equal the wasm-bindgen crate version in Cargo.lock
+CARGO_LEPTOS_VERSION="0.3.11"
+BINARYEN_VERSION="132"
+TOOLS_DIR="$CADENCE_ROOT/.tools"
+export PATH="$HOME/.cargo/bin:$TOOLS_DIR/node_modules/.bin:$PATH"
+
+log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+have() { command -v "$1" >/dev/null 2>&1; }
+
+SUDO=""
+if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+APT_UPDATED=""
+apt_install() {
+  if ! have apt-get; then
+    echo "Please install these packages with your package manager: $*" >&2
+    exit 1
+  fi
+  if [ -z "$APT_UPDATED" ]; then
+    log "apt-get update"
+    $SUDO apt-get update -qq
+    APT_UPDATED=1
+  fi
+  log "apt-get install $*"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
+# --- Rust and the wasm32 target -------------------------------------------
+if ! have rustup; then
+  echo "Cadence needs rustup (https://rustup.rs)." >&2
+  exit 1
+fi
+LEPTOS_LIB_ARGS=()
+if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown \
+  || timeout 300 rustup target add wasm32-unknown-unknown >/dev/null 2>&1; then
+  log "wasm32: using rustup's toolchain"
+else
+  # No downloadable wasm32 std: build it from Debian's rustc-web sources.
+  log "wasm32: rustup cannot provide it; using Debian's rustc-web with -Zbuild-std"
+  if ! { [ -x /usr/bin/rustc ] && /usr/bin/rustc --version | grep -q '^rustc 1\.9[6-9]' && have wasm-ld-22 && [ -x /usr/bin/clippy-driver ] && [ -d /usr/lib/rustlib/src ]; }; then
+    apt_install rustc-web cargo-web rust-web-src lld-22 rust-web-clippy
+  fi
+  rustup toolchain list | grep -q '^web' || rustup toolchain link web /usr
+  export RUSTUP_TOOLCHAIN=web RUSTC_BOOTSTRAP=1
+  export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-22
+  LEPTOS_LIB_ARGS=(--lib-cargo-args=-Zbuild-std=std,panic_abort)
+  export CADENCE_BUILD_STD="-Zbuild-std=std,panic_abort"
+fi
+export CADENCE_BUILD_STD="${CADENCE_BUILD_STD:-}"
+
+# --- cargo-leptos and wasm-bindgen ----------------------------------------
+if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
+  log "installing cargo-leptos $CARGO_LEPTOS_VERSION (a debug build: minutes, not an hour)"
+  cargo install --debug --locked cargo-leptos --version "$CARGO_LEPTOS_VERSION"
+fi
+if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
+  log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+  cargo install --debug --force wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+
+# wasm-opt, for release builds. Debian's binaryen is too old; npm's works.
+ensure_wasm_opt() {
+  if ! wasm-opt --version 2>/dev/null | grep -q "version $BINARYEN_VERSION"; then
+    have npm || apt_install nodejs npm
+    log "installing binaryen $BINARYEN_VERSION (wasm-opt) from npm"
+    mkdir -p "$TOOLS_DIR"
+    npm install --prefix "$TOOLS_DIR" --no-save --silent "binaryen@$BINARYEN_VERSION" >/dev/null
+  fi
+}
+
+# Chromium, its driver-free Playwright runner, and PostgreSQL: for the tests only.
+ensure_browser_tools() {
+  if [ ! -x /usr/bin/chromium ]; then apt_install chromium; fi
+  have npm || apt_install nodejs npm
+  if [ ! -d "$CADENCE_ROOT/end2end/node_modules/@playwright/test" ]; then
+    log "installing Playwright (without its browser download)"
+    (cd "$CADENCE_ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund)
+  fi
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+ensure_postgres() {
+  if port_open 5432; then
+    return
+  fi
+  if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then apt_install postgresql; fi
+  local version
+  version="$(ls /etc/postgresql | sort -V | tail -n1)"
+  log "starting PostgreSQL $version"
+  $SUDO pg_ctlcluster --skip-systemctl-redirect "$version" main start || $SUDO pg_ctlcluster "$version" main start
+  for _ in $(seq 1 30); do port_open 5432 && break; sleep 1; done
+  # Debian's cluster wants a password over TCP; give the superuser a local-only one for the tests.
+  if [ -z "${CADENCE_TEST_PG_URL:-}" ]; then
+    (cd / && $SUDO -u postgres psql -q -c "ALTER USER postgres PASSWORD 'cadence-test'") 2>/dev/null \
+      || (cd / && su postgres -c "psql -q -c \"ALTER USER postgres PASSWORD 'cadence-test'\"")
+    export CADENCE_TEST_PG_URL="postgres://postgres:cadence-test@127.0.0.1:5432/postgres"
+  fi
+}

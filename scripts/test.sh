@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs every Cadence test: formatting and lints, domain unit and property
+# tests, the store contract suite on SQLite and PostgreSQL, the HTTP
+# integration tests, and the browser tests in Chromium.
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+cd "$CADENCE_ROOT"
+ensure_browser_tools
+ensure_postgres
+WASM_FLAGS=(--target wasm32-unknown-unknown)
+if [ -n "$CADENCE_BUILD_STD" ]; then WASM_FLAGS+=("$CADENCE_BUILD_STD"); fi
+
+start=$SECONDS
+step() { log "[$((SECONDS - start))s] $*"; }
+
+step "format"
+if cargo fmt --version >/dev/null 2>&1; then
+  cargo fmt --all -- --check
+else
+  RUSTUP_TOOLCHAIN=stable cargo fmt --all -- --check
+fi
+
+step "clippy (ssr)"
+cargo clippy -p domain -p server --all-targets --locked -- -D warnings
+step "clippy (hydrate, wasm32)"
+cargo clippy -p frontend -p app "${WASM_FLAGS[@]}" --features app/hydrate --locked -- -D warnings
+
+step "unit, property, contract and HTTP integration tests"
+cargo test -p domain -p server --locked
+cargo test -p app --features ssr --lib --locked
+
+step "building the site and server for the browser tests"
+cargo leptos build "${LEPTOS_LIB_ARGS[@]}"
+
+step "browser tests (Chromium)"
+(cd end2end && CADENCE_SERVER_BIN="$CADENCE_ROOT/target/debug/server" CADENCE_SITE_ROOT="$CADENCE_ROOT/target/site" npx playwright test)
+
+step "all tests passed"
