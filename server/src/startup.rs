@@ -45,7 +45,8 @@ pub struct Application {
 
 fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
     // cargo-leptos (with hash-files) writes hash.txt beside the server binary.
-    let hashed = std::env::current_exe().ok().and_then(|exe| Some(exe.parent()?.join("hash.txt"))).is_some_and(|p| p.exists());
+    let hashed =
+        std::env::current_exe().ok().and_then(|exe| Some(exe.parent()?.join("hash.txt"))).is_some_and(|p| p.exists());
     LeptosOptions::builder()
         .output_name(std::env::var("LEPTOS_OUTPUT_NAME").unwrap_or_else(|_| "cadence".into()))
         .site_root(config.site_root.clone())
