@@ -6,6 +6,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$CADENCE_ROOT"
 ensure_browser_tools
 ensure_postgres
+# cargo-leptos builds debug binaries with this flag; using it for every step
+# lets clippy, the tests and the site build share one set of artifacts.
+export RUSTFLAGS="--cfg erase_components"
 WASM_FLAGS=(--target wasm32-unknown-unknown)
 if [ -n "$CADENCE_BUILD_STD" ]; then WASM_FLAGS+=("$CADENCE_BUILD_STD"); fi
 

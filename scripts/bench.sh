@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Measures server-side latency and throughput over loopback with wrk: the task
+# list page of a user with 1,000 tasks, and the create server function, on
+# SQLite and on PostgreSQL. Prints a Markdown table. Not part of the tests.
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+cd "$CADENCE_ROOT"
+have wrk || apt_install wrk
+have curl || apt_install curl
+ensure_postgres
+PG_ADMIN="${CADENCE_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+DURATION="${BENCH_DURATION:-10s}"
+CONNECTIONS="${BENCH_CONNECTIONS:-16}"
+TASKS="${BENCH_TASKS:-1000}"
+PORT=3217
+BASE="http://127.0.0.1:$PORT"
+
+log "building the release server"
+cargo build --release -p server --locked
+BIN="$CADENCE_ROOT/target/release/server"
+WORK="$(mktemp -d)"
+trap 'kill "${SERVER_PID:-0}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+start_server() {
+  DATABASE_URL="$1" CADENCE_BIND="127.0.0.1:$PORT" RUST_LOG=warn "$BIN" >"$WORK/server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 100); do curl -fsS "$BASE/readyz" >/dev/null 2>&1 && return; sleep 0.1; done
+  echo "server did not start" >&2; cat "$WORK/server.log" >&2; exit 1
+}
+
+stop_server() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; }
+
+seed() {
+  curl -fsS -c "$WORK/jar" -o /dev/null "$BASE/api/sign_up" \
+    --data "email=bench-$RANDOM$RANDOM@example.com&password=benchmark-pass&display_name=Bench&time_zone=Europe/Berlin"
+  COOKIE="$(awk '$6 == "cadence_session" { print "cadence_session=" $7 }' "$WORK/jar")"
+  for i in $(seq 1 "$TASKS"); do
+    printf 'title=Task+%d&priority=%s&tags=%s&due_date=2027-%02d-%02d\n' "$i" \
+      "$(( i % 5 == 0 ? 1 : 0 ))" "t$(( i % 7 )),team" $(( i % 12 + 1 )) $(( i % 28 + 1 ))
+  done | sed 's/priority=1/priority=high/; s/priority=0/priority=none/' \
+    | xargs -P 4 -I{} curl -fsS -o /dev/null -H "Cookie: $COOKIE" "$BASE/api/create_task" --data '{}'
+}
+
+# Prints "p50 p99 rps" from wrk's --latency output.
+measure() {
+  wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$@" >"$WORK/wrk.txt"
+  awk '/^ +50%/ { p50 = $2 } /^ +99%/ { p99 = $2 } /^Requests\/sec/ { rps = $2 } END { print p50, p99, rps }' "$WORK/wrk.txt"
+}
+
+cat >"$WORK/create.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format(nil, "/api/create_task", nil, "title=Bench+" .. counter .. "&priority=low&tags=bench")
+end
+LUA
+
+ROWS=()
+run_backend() {
+  local name="$1" url="$2"
+  start_server "$url"
+  log "$name: seeding $TASKS tasks"
+  seed
+  log "$name: task list page"
+  read -r p50 p99 rps < <(measure -H "Cookie: $COOKIE" "$BASE/tasks")
+  ROWS+=("| $name | GET /tasks ($TASKS tasks) | $p50 | $p99 | $rps |")
+  log "$name: create server function"
+  read -r p50 p99 rps < <(measure -H "Cookie: $COOKIE" -s "$WORK/create.lua" "$BASE")
+  ROWS+=("| $name | POST /api/create_task | $p50 | $p99 | $rps |")
+  stop_server
+}
+
+run_backend SQLite "sqlite://$WORK/bench.db"
+PG_DB="cadence_bench_$$"
+psql "$PG_ADMIN" -qc "CREATE DATABASE $PG_DB" >/dev/null
+run_backend PostgreSQL "${PG_ADMIN%/*}/$PG_DB"
+psql "$PG_ADMIN" -qc "DROP DATABASE $PG_DB WITH (FORCE)" >/dev/null
+
+echo
+echo "wrk -t2 -c$CONNECTIONS -d$DURATION over loopback, release build, $(nproc) cores"
+echo
+echo "| backend | request | p50 | p99 | requests/s |"
+echo "|---|---|---|---|---|"
+printf '%s\n' "${ROWS[@]}"
