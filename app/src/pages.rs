@@ -378,75 +378,16 @@ fn task_id_param() -> String {
     use_params_map().get_untracked().get("id").unwrap_or_default()
 }
 
-#[component]
-pub fn TaskPage() -> impl IntoView {
+/// Loads the task named in the URL and renders it, or the error page for it.
+fn with_task(render: impl Fn(TaskDetail) -> AnyView + Clone + Send + Sync + 'static) -> impl IntoView {
     let id = task_id_param();
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || {
-                let id = id.clone();
-                Suspend::new(async move {
-                match api::get_task(id).await {
-                    Ok(d) => {
-                        let row = d.row.clone();
-                        view! {
-                            <Title text=row.title.clone()/>
-                            <article class="card task-detail">
-                                <div class="page-head">
-                                    <ul class="task-list single"><TaskRowView row=row.clone()/></ul>
-                                </div>
-                                {(!d.description.is_empty()).then(|| view! { <div class="markdown" inner_html=d.description_html.clone()></div> })}
-                                <dl class="facts">
-                                    <dt>"Created"</dt><dd>{d.created_label.clone()}</dd>
-                                    {d.completed_label.clone().map(|c| view! { <dt>"Completed"</dt><dd>{c}</dd> })}
-                                </dl>
-                                <div class="actions">
-                                    <a class="button" href=format!("/tasks/{}/edit", row.id)>"Edit"</a>
-                                    <a class="button danger" href=format!("/tasks/{}/delete", row.id)>"Delete…"</a>
-                                    <a href="/tasks">"Back to tasks"</a>
-                                </div>
-                            </article>
-                            <section class="card">
-                                <h2>"History"</h2>
-                                <ActivityList rows=d.history.clone()/>
-                            </section>
-                        }.into_any()
-                    }
-                    Err(e) => error_view(e),
-                }
-            })}}
-        </Suspense>
-    }
-}
-
-#[component]
-pub fn EditTask() -> impl IntoView {
-    let id = task_id_param();
-    let action = ServerAction::<api::UpdateTask>::new();
-    let error = action_error(action);
-    view! {
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || {
-                let (error, id) = (error.clone(), id.clone());
+                let (id, render) = (id.clone(), render.clone());
                 Suspend::new(async move {
                     match api::get_task(id).await {
-                        Ok(d) => {
-                            let id = d.row.id.clone();
-                            view! {
-                                <Title text=format!("Edit {}", d.row.title)/>
-                                <section class="card">
-                                    <h1>"Edit task"</h1>
-                                    <ActionForm action=action>
-                                        <input type="hidden" name="id" value=id.clone()/>
-                                        <TaskFields detail=d error=error/>
-                                        <div class="actions">
-                                            <button type="submit">"Save changes"</button>
-                                            <a href=format!("/tasks/{id}")>"Cancel"</a>
-                                        </div>
-                                    </ActionForm>
-                                </section>
-                            }.into_any()
-                        }
+                        Ok(detail) => render(detail),
                         Err(e) => error_view(e),
                     }
                 })
@@ -456,34 +397,79 @@ pub fn EditTask() -> impl IntoView {
 }
 
 #[component]
+pub fn TaskPage() -> impl IntoView {
+    with_task(|d| {
+        let row = d.row.clone();
+        view! {
+            <Title text=row.title.clone()/>
+            <article class="card task-detail">
+                <div class="page-head">
+                    <ul class="task-list single"><TaskRowView row=row.clone()/></ul>
+                </div>
+                {(!d.description.is_empty()).then(|| view! { <div class="markdown" inner_html=d.description_html.clone()></div> })}
+                <dl class="facts">
+                    <dt>"Created"</dt><dd>{d.created_label.clone()}</dd>
+                    {d.completed_label.clone().map(|c| view! { <dt>"Completed"</dt><dd>{c}</dd> })}
+                </dl>
+                <div class="actions">
+                    <a class="button" href=format!("/tasks/{}/edit", row.id)>"Edit"</a>
+                    <a class="button danger" href=format!("/tasks/{}/delete", row.id)>"Delete…"</a>
+                    <a href="/tasks">"Back to tasks"</a>
+                </div>
+            </article>
+            <section class="card">
+                <h2>"History"</h2>
+                <ActivityList rows=d.history.clone()/>
+            </section>
+        }
+        .into_any()
+    })
+}
+
+#[component]
+pub fn EditTask() -> impl IntoView {
+    let action = ServerAction::<api::UpdateTask>::new();
+    let error = action_error(action);
+    with_task(move |d| {
+        let (id, error) = (d.row.id.clone(), error.clone());
+        view! {
+            <Title text=format!("Edit {}", d.row.title)/>
+            <section class="card">
+                <h1>"Edit task"</h1>
+                <ActionForm action=action>
+                    <input type="hidden" name="id" value=id.clone()/>
+                    <TaskFields detail=d error/>
+                    <div class="actions">
+                        <button type="submit">"Save changes"</button>
+                        <a href=format!("/tasks/{id}")>"Cancel"</a>
+                    </div>
+                </ActionForm>
+            </section>
+        }
+        .into_any()
+    })
+}
+
+#[component]
 pub fn DeleteTask() -> impl IntoView {
-    let id = task_id_param();
     let action = ServerAction::<api::DeleteTask>::new();
-    view! {
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || {
-                let id = id.clone();
-                Suspend::new(async move {
-                match api::get_task(id).await {
-                    Ok(d) => view! {
-                        <Title text="Delete task"/>
-                        <section class="card narrow">
-                            <h1>"Delete this task?"</h1>
-                            <p>"\u{201c}" {d.row.title.clone()} "\u{201d} will be deleted. Its history stays in your activity log."</p>
-                            <ActionForm action=action>
-                                <input type="hidden" name="id" value=d.row.id.clone()/>
-                                <div class="actions">
-                                    <button type="submit" class="danger">"Delete task"</button>
-                                    <a href=format!("/tasks/{}", d.row.id)>"Keep it"</a>
-                                </div>
-                            </ActionForm>
-                        </section>
-                    }.into_any(),
-                    Err(e) => error_view(e),
-                }
-            })}}
-        </Suspense>
-    }
+    with_task(move |d| {
+        view! {
+            <Title text="Delete task"/>
+            <section class="card narrow">
+                <h1>"Delete this task?"</h1>
+                <p>"\u{201c}" {d.row.title.clone()} "\u{201d} will be deleted. Its history stays in your activity log."</p>
+                <ActionForm action=action>
+                    <input type="hidden" name="id" value=d.row.id.clone()/>
+                    <div class="actions">
+                        <button type="submit" class="danger">"Delete task"</button>
+                        <a href=format!("/tasks/{}", d.row.id)>"Keep it"</a>
+                    </div>
+                </ActionForm>
+            </section>
+        }
+        .into_any()
+    })
 }
 
 #[component]

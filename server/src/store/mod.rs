@@ -140,7 +140,28 @@ macro_rules! impl_store {
             Ok(())
         }
 
-        const TASK_TAGS_SQL: &str = "SELECT task_id, tag FROM task_tags WHERE task_id = $1 ORDER BY position";
+        /// One of `user`'s tasks with its tags, read on `conn` (a pooled connection or a transaction).
+        async fn load_task(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            user: UserId,
+            id: TaskId,
+        ) -> Result<Task, StoreError> {
+            let row = sqlx::query(&format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 AND user_id = $2"))
+                .bind(id.0)
+                .bind(user.0)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(map_err)?;
+            let mut task = [task_from_row(&row)?];
+            let tags = sqlx::query("SELECT task_id, tag FROM task_tags WHERE task_id = $1 ORDER BY position")
+                .bind(id.0)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(map_err)?;
+            attach_tags(&mut task, tags_from_rows(&tags)?)?;
+            let [task] = task;
+            Ok(task)
+        }
 
         #[async_trait]
         impl Store for $store {
@@ -205,17 +226,8 @@ macro_rules! impl_store {
             }
 
             async fn task(&self, user: UserId, id: TaskId) -> Result<Task, StoreError> {
-                let row = sqlx::query(&format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 AND user_id = $2"))
-                    .bind(id.0)
-                    .bind(user.0)
-                    .fetch_one(self.reader())
-                    .await
-                    .map_err(map_err)?;
-                let mut task = [task_from_row(&row)?];
-                let tags = sqlx::query(TASK_TAGS_SQL).bind(id.0).fetch_all(self.reader()).await.map_err(map_err)?;
-                attach_tags(&mut task, tags_from_rows(&tags)?)?;
-                let [task] = task;
-                Ok(task)
+                let mut conn = self.reader().acquire().await.map_err(map_err)?;
+                load_task(&mut conn, user, id).await
             }
 
             async fn tasks(&self, user: UserId, filter: &TaskFilter) -> Result<Vec<Task>, StoreError> {
@@ -427,17 +439,7 @@ macro_rules! impl_store {
             }
 
             async fn task(&mut self, user: UserId, id: TaskId) -> Result<Task, StoreError> {
-                let row = sqlx::query(&format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 AND user_id = $2"))
-                    .bind(id.0)
-                    .bind(user.0)
-                    .fetch_one(&mut *self.tx)
-                    .await
-                    .map_err(map_err)?;
-                let mut task = [task_from_row(&row)?];
-                let tags = sqlx::query(TASK_TAGS_SQL).bind(id.0).fetch_all(&mut *self.tx).await.map_err(map_err)?;
-                attach_tags(&mut task, tags_from_rows(&tags)?)?;
-                let [task] = task;
-                Ok(task)
+                load_task(&mut self.tx, user, id).await
             }
 
             async fn insert_task(&mut self, t: &Task) -> Result<(), StoreError> {
