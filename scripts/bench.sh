@@ -14,8 +14,9 @@ TASKS="${BENCH_TASKS:-1000}"
 PORT=3217
 BASE="http://127.0.0.1:$PORT"
 
-log "building the release server"
-cargo build --release -p server --locked
+log "building the release server (the same build as serve.sh)"
+ensure_wasm_opt
+cargo leptos build --release "${LEPTOS_LIB_ARGS[@]}"
 BIN="$CADENCE_ROOT/target/release/server"
 WORK="$(mktemp -d)"
 trap 'kill "${SERVER_PID:-0}" 2>/dev/null || true; rm -rf "$WORK"' EXIT

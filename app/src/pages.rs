@@ -402,6 +402,7 @@ pub fn TaskPage() -> impl IntoView {
         let row = d.row.clone();
         view! {
             <Title text=row.title.clone()/>
+            <h1 class="visually-hidden">{row.title.clone()}</h1>
             <article class="card task-detail">
                 <div class="page-head">
                     <ul class="task-list single"><TaskRowView row=row.clone()/></ul>
