@@ -28,11 +28,12 @@ step "clippy (hydrate, wasm32)"
 cargo clippy -p frontend -p app "${WASM_FLAGS[@]}" --features app/hydrate --locked -- -D warnings
 
 step "unit, property, contract and HTTP integration tests"
-cargo test -p domain -p server --locked
-cargo test -p app --features ssr --lib --locked
+# One invocation, so app is tested with the ssr features server gives it and
+# the server binary built here is the one the browser tests run.
+cargo test -p domain -p app -p server --locked
 
-step "building the site and server for the browser tests"
-cargo leptos build "${LEPTOS_LIB_ARGS[@]}"
+step "building the site (WASM, JS, CSS) for the browser tests"
+cargo leptos build --frontend-only "${LEPTOS_LIB_ARGS[@]}"
 
 step "browser tests (Chromium)"
 (cd end2end && CADENCE_SERVER_BIN="$CADENCE_ROOT/target/debug/server" CADENCE_SITE_ROOT="$CADENCE_ROOT/target/site" npx playwright test)
