@@ -60,13 +60,39 @@ fi
 export CADENCE_BUILD_STD="${CADENCE_BUILD_STD:-}"
 
 # --- cargo-leptos and wasm-bindgen ----------------------------------------
+# The tools' own lockfiles need rustc 1.96 or newer. When the default toolchain
+# is older, install them with Debian's rustc-web (1.96) rather than touching
+# the user's toolchain.
+tool_toolchain() {
+  local minor
+  minor="$(rustc --version | sed -E 's/^rustc 1\.([0-9]+).*/\1/')"
+  if [ "${RUSTUP_TOOLCHAIN:-}" = "web" ] || [ "$minor" -ge 96 ]; then
+    echo "${RUSTUP_TOOLCHAIN:-}"
+    return
+  fi
+  if ! { [ -x /usr/bin/rustc ] && /usr/bin/rustc --version | grep -q '^rustc 1\.9[6-9]' && [ -x /usr/bin/cargo ]; }; then
+    log "rustc 1.$minor is too old to build cargo-leptos; installing Debian's rustc-web for the tools"
+    apt_install rustc-web cargo-web >&2
+  fi
+  rustup toolchain list | grep -q '^web' || rustup toolchain link web /usr
+  echo web
+}
+install_tool() {
+  local toolchain
+  toolchain="$(tool_toolchain)"
+  if [ -n "$toolchain" ]; then
+    RUSTUP_TOOLCHAIN="$toolchain" cargo install "$@"
+  else
+    cargo install "$@"
+  fi
+}
 if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
   log "installing cargo-leptos $CARGO_LEPTOS_VERSION (a debug build: minutes, not an hour)"
-  cargo install --debug --locked cargo-leptos --version "$CARGO_LEPTOS_VERSION"
+  install_tool --debug --locked cargo-leptos --version "$CARGO_LEPTOS_VERSION"
 fi
 if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
   log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
-  cargo install --debug --force wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  install_tool --debug --force wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 
 # wasm-opt, for release builds. Debian's binaryen is too old; npm's works.
