@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Measures server-side latency and throughput over loopback with wrk: the task
-# list page of a user with 1,000 tasks, and the create server function, on
-# SQLite and on PostgreSQL. Prints a Markdown table. Not part of the tests.
+# list of a user with 1,000 tasks (its first and its last page of 50), and the
+# create server function, on SQLite and on PostgreSQL. Prints a Markdown table.
+# Not part of the tests.
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$CADENCE_ROOT"
 have wrk || apt_install wrk
@@ -63,9 +64,17 @@ run_backend() {
   start_server "$url"
   log "$name: seeding $TASKS tasks"
   seed
+  if [ -z "${PAGE_HTML:-}" ]; then
+    curl -fsS -H "Cookie: $COOKIE" -o "$WORK/page.html" "$BASE/tasks"
+    PAGE_HTML="$(wc -c <"$WORK/page.html") B raw, $(gzip -9 -c "$WORK/page.html" | wc -c) B gzip"
+  fi
   log "$name: task list page"
   read -r p50 p99 rps < <(measure -H "Cookie: $COOKIE" "$BASE/tasks")
-  ROWS+=("| $name | GET /tasks ($TASKS tasks) | $p50 | $p99 | $rps |")
+  ROWS+=("| $name | GET /tasks ($TASKS tasks, first page of 50) | $p50 | $p99 | $rps |")
+  local last=$(( (TASKS + 49) / 50 ))
+  log "$name: last page of the task list"
+  read -r p50 p99 rps < <(measure -H "Cookie: $COOKIE" "$BASE/tasks?page=$last")
+  ROWS+=("| $name | GET /tasks?page=$last (last page) | $p50 | $p99 | $rps |")
   log "$name: create server function"
   read -r p50 p99 rps < <(measure -H "Cookie: $COOKIE" -s "$WORK/create.lua" "$BASE")
   ROWS+=("| $name | POST /api/create_task | $p50 | $p99 | $rps |")
@@ -84,3 +93,5 @@ echo
 echo "| backend | request | p50 | p99 | requests/s |"
 echo "|---|---|---|---|---|"
 printf '%s\n' "${ROWS[@]}"
+echo
+echo "HTML of the first task page: $PAGE_HTML"

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Prints what the task page downloads from the release build in target/site:
 # the JS, WASM and CSS, raw, gzip -9 and brotli -q 11.
-set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-command -v brotli >/dev/null || { echo "install brotli (apt-get install brotli)" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+cd "$CADENCE_ROOT"
+have brotli || apt_install brotli >&2
+[ -d target/site/pkg ] || { echo "no release build in target/site: run scripts/serve.sh or scripts/bench.sh first" >&2; exit 1; }
 printf '| file | raw | gzip | brotli |\n|---|---:|---:|---:|\n'
 for f in target/site/pkg/*.js target/site/pkg/*.wasm target/site/pkg/*.css; do
   raw=$(stat -c %s "$f")
