@@ -24,6 +24,12 @@ pub struct TaskList {
     pub rows: Vec<TaskRow>,
     /// Every tag the user has, for the filter.
     pub tags: Vec<String>,
+    /// This page's number (1-based), the rows per page and the number of pages.
+    pub page: u32,
+    pub page_size: u32,
+    pub pages: u32,
+    /// Tasks matching the filter on all pages.
+    pub total: u64,
 }
 
 /// One task with what its page and edit form show.
@@ -196,15 +202,21 @@ pub async fn list_tasks(
     #[server(default)] completed: String,
     #[server(default)] tag: String,
     #[server(default)] priority: String,
+    #[server(default)] page: String,
 ) -> Result<TaskList, AppError> {
     let user = crate::auth::require_user().await?;
     let filter = domain::TaskFilter::from_query(Some(&completed), Some(&tag), Some(&priority));
+    let request = domain::PageRequest::from_query(Some(&page));
     let svc = services()?;
-    let tasks = svc.tasks(&user, &filter).await?;
+    let found = svc.tasks(&user, &filter, request).await?;
     let tags = svc.tags(&user).await?;
     Ok(TaskList {
-        rows: tasks.iter().map(|t| convert::row(t, &user)).collect(),
+        rows: found.tasks.iter().map(|t| convert::row(t, &user)).collect(),
         tags: tags.iter().map(|t| t.as_str().to_owned()).collect(),
+        page: request.number,
+        page_size: request.size,
+        pages: found.page_count(request.size),
+        total: found.total,
     })
 }
 

@@ -4,6 +4,7 @@
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod auth;
+pub mod echo;
 pub mod error;
 pub mod islands;
 pub mod pages;

@@ -1,12 +1,14 @@
 //! The server-rendered pages. They work without JavaScript: every form is an
 //! `ActionForm` posting to a server function, every filter a GET query string.
 
-use domain::Priority;
+use domain::{Priority, TaskFilter};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
+use server_fn::ServerFn;
 
 use crate::api::{self, ActivityRow, TaskDetail, TaskRow};
+use crate::echo::{echoed, FormEcho};
 use crate::error::AppError;
 use crate::islands::{CompleteToggle, QuickAdd, TimeZoneInput};
 
@@ -151,6 +153,7 @@ pub fn SignIn() -> impl IntoView {
     let action = ServerAction::<api::SignIn>::new();
     let error = action_error(action);
     let next = use_query_map().get_untracked().get("next").unwrap_or_default();
+    let email = echoed(api::SignIn::PATH).map(|e| e.value("email")).unwrap_or_default();
     view! {
         <Title text="Sign in"/>
         <section class="card narrow">
@@ -159,7 +162,7 @@ pub fn SignIn() -> impl IntoView {
             <ActionForm action=action>
                 <input type="hidden" name="next" value=next/>
                 <label for="email">"Email"</label>
-                <input id="email" name="email" type="email" autocomplete="username" required/>
+                <input id="email" name="email" type="email" autocomplete="username" value=email required/>
                 <label for="password">"Password"</label>
                 <input id="password" name="password" type="password" autocomplete="current-password" required/>
                 <button type="submit">"Sign in"</button>
@@ -173,6 +176,10 @@ pub fn SignIn() -> impl IntoView {
 pub fn SignUp() -> impl IntoView {
     let action = ServerAction::<api::SignUp>::new();
     let error = action_error(action);
+    let echo = echoed(api::SignUp::PATH);
+    let detect = echo.is_none();
+    let echo = echo.unwrap_or_default();
+    let zone = Some(echo.value("time_zone")).filter(|z| !z.is_empty()).unwrap_or_else(|| "UTC".to_owned());
     view! {
         <Title text="Sign up"/>
         <section class="card narrow">
@@ -181,11 +188,11 @@ pub fn SignUp() -> impl IntoView {
             <ActionForm action=action>
                 <label for="display_name">"Name"</label>
                 <input id="display_name" name="display_name" autocomplete="name" maxlength="80" required
-                    aria-invalid=invalid(&error, "display_name")/>
+                    value=echo.value("display_name") aria-invalid=invalid(&error, "display_name")/>
                 <FieldError error=error.clone() name="display_name"/>
                 <label for="email">"Email"</label>
                 <input id="email" name="email" type="email" autocomplete="email" required
-                    aria-invalid=invalid(&error, "email")/>
+                    value=echo.value("email") aria-invalid=invalid(&error, "email")/>
                 <FieldError error=error.clone() name="email"/>
                 <label for="password">"Password"</label>
                 <input id="password" name="password" type="password" autocomplete="new-password" minlength="8"
@@ -193,7 +200,7 @@ pub fn SignUp() -> impl IntoView {
                 <p class="hint" id="password-hint">"At least 8 characters."</p>
                 <FieldError error=error.clone() name="password"/>
                 <label for="time_zone">"Time zone"</label>
-                <TimeZoneInput value="UTC".to_owned() detect=true/>
+                <TimeZoneInput value=zone detect/>
                 <TimeZoneList/>
                 <FieldError error=error.clone() name="time_zone"/>
                 <button type="submit">"Create account"</button>
@@ -245,6 +252,7 @@ pub fn TaskListPage() -> impl IntoView {
             q.get("completed").unwrap_or_default(),
             q.get("tag").unwrap_or_default(),
             q.get("priority").unwrap_or_default(),
+            q.get("page").unwrap_or_default(),
         )
     };
     view! {
@@ -255,11 +263,13 @@ pub fn TaskListPage() -> impl IntoView {
         </div>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
-                let (completed, tag, priority) = key();
-                match api::list_tasks(completed.clone(), tag.clone(), priority.clone()).await {
+                let (completed, tag, priority, page) = key();
+                let filter = TaskFilter::from_query(Some(&completed), Some(&tag), Some(&priority));
+                match api::list_tasks(completed.clone(), tag.clone(), priority.clone(), page).await {
                     Ok(list) => {
                         let empty = list.rows.is_empty();
                         let filtered = !tag.is_empty() || !priority.is_empty();
+                        let past_the_end = empty && list.total > 0;
                         view! {
                             <QuickAdd/>
                             <form method="get" action="/tasks" class="filters" aria-label="Filter tasks">
@@ -282,13 +292,17 @@ pub fn TaskListPage() -> impl IntoView {
                                 <button type="submit" class="secondary">"Apply"</button>
                                 {filtered.then(|| view! { <a href="/tasks">"Clear filters"</a> })}
                             </form>
-                            {if empty {
+                            {if past_the_end {
+                                view! { <p class="empty">"This page is past the end of the list. " <a href=list_href(&filter, 1)>"Go to the first page"</a></p> }.into_any()
+                            } else if empty {
                                 view! { <p class="empty">{if filtered { "No tasks match these filters." } else { "Nothing to do. Add your first task above." }}</p> }.into_any()
                             } else {
+                                let shown = list.rows.len() as u64;
                                 view! {
                                     <ul class="task-list" aria-label="Tasks">
                                         {list.rows.into_iter().map(|row| view! { <TaskRowView row/> }).collect_view()}
                                     </ul>
+                                    <Pager filter=filter.clone() page=list.page pages=list.pages page_size=list.page_size shown total=list.total/>
                                 }.into_any()
                             }}
                         }.into_any()
@@ -300,16 +314,66 @@ pub fn TaskListPage() -> impl IntoView {
     }
 }
 
-/// The fields of the create and edit forms.
+/// The task list's address for a filter and page, with only the parameters
+/// that differ from the defaults, so links stay short and shareable.
+fn list_href(filter: &TaskFilter, page: u32) -> String {
+    let mut params = Vec::new();
+    if let Some(tag) = &filter.tag {
+        // Tags are letters, digits, '-' and '_': nothing to escape.
+        params.push(format!("tag={}", tag.as_str()));
+    }
+    if let Some(priority) = filter.priority {
+        params.push(format!("priority={}", priority.as_str()));
+    }
+    if filter.show_completed {
+        params.push("completed=1".to_owned());
+    }
+    if page > 1 {
+        params.push(format!("page={page}"));
+    }
+    if params.is_empty() {
+        "/tasks".to_owned()
+    } else {
+        format!("/tasks?{}", params.join("&"))
+    }
+}
+
+/// "Tasks 51–100 of 1,000" with links to the neighbouring pages; hidden when one page holds everything.
 #[component]
-fn TaskFields(#[prop(optional)] detail: Option<TaskDetail>, error: Option<AppError>) -> impl IntoView {
+fn Pager(filter: TaskFilter, page: u32, pages: u32, page_size: u32, shown: u64, total: u64) -> impl IntoView {
+    let first = u64::from(page - 1) * u64::from(page_size) + 1;
+    let last = first + shown - 1;
+    (pages > 1).then(|| {
+        view! {
+            <nav class="pager" aria-label="Pages">
+                {(page > 1).then(|| view! { <a rel="prev" href=list_href(&filter, page - 1)>"← Previous"</a> })}
+                <span class="pager-status">{format!("Tasks {first}–{last} of {total} · page {page} of {pages}")}</span>
+                {(page < pages).then(|| view! { <a rel="next" href=list_href(&filter, page + 1)>"Next →"</a> })}
+            </nav>
+        }
+    })
+}
+
+/// The fields of the create and edit forms.
+/// A form shown again after an error keeps what the user typed (`echo`);
+/// otherwise the fields show the stored task, or nothing for a new one.
+#[component]
+fn TaskFields(
+    #[prop(optional)] detail: Option<TaskDetail>,
+    echo: Option<FormEcho>,
+    error: Option<AppError>,
+) -> impl IntoView {
     let d = detail.as_ref();
-    let title = d.map(|d| d.row.title.clone()).unwrap_or_default();
-    let description = d.map(|d| d.description.clone()).unwrap_or_default();
-    let priority = d.map(|d| d.row.priority).unwrap_or_default();
-    let tags = d.map(|d| d.tags_input.clone()).unwrap_or_default();
-    let due_date = d.map(|d| d.due_date.clone()).unwrap_or_default();
-    let due_time = d.map(|d| d.due_time.clone()).unwrap_or_default();
+    let field = |name: &str, stored: fn(&TaskDetail) -> String| match &echo {
+        Some(echo) => echo.value(name),
+        None => d.map(stored).unwrap_or_default(),
+    };
+    let title = field("title", |d| d.row.title.clone());
+    let description = field("description", |d| d.description.clone());
+    let priority = field("priority", |d| d.row.priority.as_str().to_owned());
+    let tags = field("tags", |d| d.tags_input.clone());
+    let due_date = field("due_date", |d| d.due_date.clone());
+    let due_time = field("due_time", |d| d.due_time.clone());
     view! {
         <FormError error=error.clone()/>
         <label for="title">"Title"</label>
@@ -322,7 +386,7 @@ fn TaskFields(#[prop(optional)] detail: Option<TaskDetail>, error: Option<AppErr
             <div>
                 <label for="priority">"Priority"</label>
                 <select id="priority" name="priority">
-                    {Priority::ALL.iter().map(|p| view! { <option value=p.as_str() selected=*p == priority>{p.label()}</option> }).collect_view()}
+                    {Priority::ALL.iter().map(|p| view! { <option value=p.as_str() selected=p.as_str() == priority>{p.label()}</option> }).collect_view()}
                 </select>
                 <FieldError error=error.clone() name="priority"/>
             </div>
@@ -349,28 +413,22 @@ pub fn NewTask() -> impl IntoView {
     let error = action_error(action);
     view! {
         <Title text="New task"/>
-        <Suspense fallback=|| ()>
-            {move || {
-                let error = error.clone();
-                Suspend::new(async move {
-                match api::me().await {
-                    Ok(Some(_)) => view! {
-                        <section class="card">
-                            <h1>"New task"</h1>
-                            <ActionForm action=action>
-                                <TaskFields error=error.clone()/>
-                                <div class="actions">
-                                    <button type="submit">"Create task"</button>
-                                    <a href="/tasks">"Cancel"</a>
-                                </div>
-                            </ActionForm>
-                        </section>
-                    }.into_any(),
-                    Ok(None) => error_view(AppError::Unauthenticated),
-                    Err(e) => error_view(e),
-                }
-            })}}
-        </Suspense>
+        {load_then(signed_in, move |_| {
+            let error = error.clone();
+            view! {
+                <section class="card">
+                    <h1>"New task"</h1>
+                    <ActionForm action=action>
+                        <TaskFields echo=echoed(api::CreateTask::PATH) error/>
+                        <div class="actions">
+                            <button type="submit">"Create task"</button>
+                            <a href="/tasks">"Cancel"</a>
+                        </div>
+                    </ActionForm>
+                </section>
+            }
+            .into_any()
+        })}
     }
 }
 
@@ -378,22 +436,40 @@ fn task_id_param() -> String {
     use_params_map().get_untracked().get("id").unwrap_or_default()
 }
 
-/// Loads the task named in the URL and renders it, or the error page for it.
-fn with_task(render: impl Fn(TaskDetail) -> AnyView + Clone + Send + Sync + 'static) -> impl IntoView {
-    let id = task_id_param();
+/// Awaits `load` (on the server: the page is rendered once it resolves) and
+/// renders its value, or the error page.
+fn load_then<T, Fut>(
+    load: impl Fn() -> Fut + Clone + Send + Sync + 'static,
+    render: impl Fn(T) -> AnyView + Clone + Send + Sync + 'static,
+) -> impl IntoView
+where
+    T: Send + 'static,
+    Fut: std::future::Future<Output = Result<T, AppError>> + Send + 'static,
+{
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || {
-                let (id, render) = (id.clone(), render.clone());
+                let (load, render) = (load.clone(), render.clone());
                 Suspend::new(async move {
-                    match api::get_task(id).await {
-                        Ok(detail) => render(detail),
+                    match load().await {
+                        Ok(value) => render(value),
                         Err(e) => error_view(e),
                     }
                 })
             }}
         </Suspense>
     }
+}
+
+/// The signed-in user, or `Unauthenticated` (which sends the visitor to sign in).
+async fn signed_in() -> Result<api::Viewer, AppError> {
+    api::me().await?.ok_or(AppError::Unauthenticated)
+}
+
+/// Loads the task named in the URL and renders it, or the error page for it.
+fn with_task(render: impl Fn(TaskDetail) -> AnyView + Clone + Send + Sync + 'static) -> impl IntoView {
+    let id = task_id_param();
+    load_then(move || api::get_task(id.clone()), render)
 }
 
 #[component]
@@ -439,7 +515,7 @@ pub fn EditTask() -> impl IntoView {
                 <h1>"Edit task"</h1>
                 <ActionForm action=action>
                     <input type="hidden" name="id" value=id.clone()/>
-                    <TaskFields detail=d error/>
+                    <TaskFields detail=d echo=echoed(api::UpdateTask::PATH) error/>
                     <div class="actions">
                         <button type="submit">"Save changes"</button>
                         <a href=format!("/tasks/{id}")>"Cancel"</a>
@@ -499,14 +575,7 @@ pub fn Activity() -> impl IntoView {
     view! {
         <Title text="Activity"/>
         <h1>"Activity"</h1>
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match api::activity().await {
-                    Ok(rows) => view! { <section class="card"><ActivityList rows/></section> }.into_any(),
-                    Err(e) => error_view(e),
-                }
-            })}
-        </Suspense>
+        {load_then(api::activity, |rows| view! { <section class="card"><ActivityList rows/></section> }.into_any())}
     }
 }
 
@@ -519,48 +588,44 @@ pub fn Settings() -> impl IntoView {
     view! {
         <Title text="Settings"/>
         <h1>"Settings"</h1>
-        <Suspense fallback=|| ()>
-            {move || {
-                let (profile_error, password_error, saved) = (profile_error.clone(), password_error.clone(), saved.clone());
-                Suspend::new(async move {
-                    match api::me().await {
-                        Ok(Some(me)) => view! {
-                            {saved.map(|what| view! { <p class="notice" role="status">{if what == "password" { "Password changed." } else { "Settings saved." }}</p> })}
-                            <section class="card">
-                                <h2>"Profile"</h2>
-                                <p class="hint">"Signed in as " {me.email.clone()}</p>
-                                <ActionForm action=profile>
-                                    <FormError error=profile_error.clone()/>
-                                    <label for="display_name">"Name"</label>
-                                    <input id="display_name" name="display_name" value=me.display_name.clone() maxlength="80" required/>
-                                    <FieldError error=profile_error.clone() name="display_name"/>
-                                    <label for="time_zone">"Time zone"</label>
-                                    <TimeZoneInput value=me.time_zone.clone() detect=false/>
-                                    <TimeZoneList/>
-                                    <FieldError error=profile_error.clone() name="time_zone"/>
-                                    <button type="submit">"Save"</button>
-                                </ActionForm>
-                            </section>
-                            <section class="card">
-                                <h2>"Password"</h2>
-                                <ActionForm action=password>
-                                    <FormError error=password_error.clone()/>
-                                    <label for="current_password">"Current password"</label>
-                                    <input id="current_password" name="current_password" type="password" autocomplete="current-password" required/>
-                                    <FieldError error=password_error.clone() name="current_password"/>
-                                    <label for="new_password">"New password"</label>
-                                    <input id="new_password" name="new_password" type="password" autocomplete="new-password" minlength="8" maxlength="128" required/>
-                                    <FieldError error=password_error.clone() name="new_password"/>
-                                    <button type="submit">"Change password"</button>
-                                </ActionForm>
-                            </section>
-                        }.into_any(),
-                        Ok(None) => error_view(AppError::Unauthenticated),
-                        Err(e) => error_view(e),
-                    }
-                })
-            }}
-        </Suspense>
+        {load_then(signed_in, move |me| {
+            let (profile_error, password_error, saved) = (profile_error.clone(), password_error.clone(), saved.clone());
+            let echo = echoed(api::UpdateProfile::PATH);
+            let echo_or = |name: &str, stored: &str| echo.as_ref().map(|e| e.value(name)).unwrap_or_else(|| stored.to_owned());
+            let (display_name, time_zone) = (echo_or("display_name", &me.display_name), echo_or("time_zone", &me.time_zone));
+            view! {
+                {saved.map(|what| view! { <p class="notice" role="status">{if what == "password" { "Password changed." } else { "Settings saved." }}</p> })}
+                <section class="card">
+                    <h2>"Profile"</h2>
+                    <p class="hint">"Signed in as " {me.email.clone()}</p>
+                    <ActionForm action=profile>
+                        <FormError error=profile_error.clone()/>
+                        <label for="display_name">"Name"</label>
+                        <input id="display_name" name="display_name" value=display_name maxlength="80" required/>
+                        <FieldError error=profile_error.clone() name="display_name"/>
+                        <label for="time_zone">"Time zone"</label>
+                        <TimeZoneInput value=time_zone detect=false/>
+                        <TimeZoneList/>
+                        <FieldError error=profile_error.clone() name="time_zone"/>
+                        <button type="submit">"Save"</button>
+                    </ActionForm>
+                </section>
+                <section class="card">
+                    <h2>"Password"</h2>
+                    <ActionForm action=password>
+                        <FormError error=password_error.clone()/>
+                        <label for="current_password">"Current password"</label>
+                        <input id="current_password" name="current_password" type="password" autocomplete="current-password" required/>
+                        <FieldError error=password_error.clone() name="current_password"/>
+                        <label for="new_password">"New password"</label>
+                        <input id="new_password" name="new_password" type="password" autocomplete="new-password" minlength="8" maxlength="128" required/>
+                        <FieldError error=password_error.clone() name="new_password"/>
+                        <button type="submit">"Change password"</button>
+                    </ActionForm>
+                </section>
+            }
+            .into_any()
+        })}
     }
 }
 

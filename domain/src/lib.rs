@@ -16,4 +16,6 @@ pub mod task;
 pub use account::{DisplayName, Email, Password, TimeZone, User, UserId};
 pub use error::{ServiceError, StoreError, ValidationError};
 pub use event::{DomainEvent, EventEnvelope};
-pub use task::{Due, Priority, Tag, Tags, Task, TaskDescription, TaskDraft, TaskFilter, TaskId, TaskTitle};
+pub use task::{
+    Due, PageRequest, Priority, Tag, Tags, Task, TaskDescription, TaskDraft, TaskFilter, TaskId, TaskPage, TaskTitle,
+};

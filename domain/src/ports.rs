@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::account::{Email, User, UserId};
 use crate::error::StoreError;
 use crate::event::{AuditEntry, EventEnvelope, OutboxRecord};
-use crate::task::{Tag, Task, TaskFilter, TaskId};
+use crate::task::{PageRequest, Tag, Task, TaskFilter, TaskId, TaskPage};
 
 /// A server-side session; the browser only ever holds the token, the store only its hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,8 +35,9 @@ pub trait Store: Send + Sync {
     async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<SessionRecord>, StoreError>;
 
     async fn task(&self, user: UserId, id: TaskId) -> Result<Task, StoreError>;
-    /// Open tasks first, then by due instant (undated last), priority and newest.
-    async fn tasks(&self, user: UserId, filter: &TaskFilter) -> Result<Vec<Task>, StoreError>;
+    /// One page of the tasks the filter selects: open tasks first, then by due
+    /// instant (undated last), priority and newest; `total` counts every match.
+    async fn tasks(&self, user: UserId, filter: &TaskFilter, page: PageRequest) -> Result<TaskPage, StoreError>;
     async fn tags(&self, user: UserId) -> Result<Vec<Tag>, StoreError>;
 
     /// Newest first; only one task's history when `task` is given.

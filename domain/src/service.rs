@@ -10,7 +10,7 @@ use crate::account::{DisplayName, Email, Password, TimeZone, User, UserId};
 use crate::error::{ServiceError, ValidationError};
 use crate::event::{AuditEntry, DomainEvent, EventEnvelope};
 use crate::ports::{Clock, PasswordHasher, SessionRecord, Store, UnitOfWork};
-use crate::task::{Tag, Task, TaskDraft, TaskFilter, TaskId, TaskInput};
+use crate::task::{PageRequest, Tag, Task, TaskDraft, TaskFilter, TaskId, TaskInput, TaskPage};
 
 /// How long a session lasts without signing in again.
 pub const SESSION_TTL_DAYS: i64 = 30;
@@ -242,8 +242,8 @@ impl Services {
         Ok(self.store.task(user.id, id).await?)
     }
 
-    pub async fn tasks(&self, user: &User, filter: &TaskFilter) -> Result<Vec<Task>, ServiceError> {
-        Ok(self.store.tasks(user.id, filter).await?)
+    pub async fn tasks(&self, user: &User, filter: &TaskFilter, page: PageRequest) -> Result<TaskPage, ServiceError> {
+        Ok(self.store.tasks(user.id, filter, page).await?)
     }
 
     pub async fn tags(&self, user: &User) -> Result<Vec<Tag>, ServiceError> {

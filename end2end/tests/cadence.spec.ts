@@ -140,6 +140,13 @@ test.describe('without JavaScript', () => {
     await page.getByRole('button', { name: 'Create task' }).click();
     await expect(page.locator('#due_date-error')).toHaveText('Pick a date for this time.');
     await expect(page.getByLabel('Due date')).toHaveAttribute('aria-invalid', 'true');
+    // What was typed is still there, and the page's own address is in the bar.
+    await expect(page.getByLabel('Title')).toHaveValue('Needs a date');
+    await expect(page.getByLabel('Time (optional)')).toHaveValue('10:30');
+    expect(new URL(page.url()).pathname).toBe('/tasks/new');
+    await page.getByLabel('Due date').fill('2031-05-06');
+    await page.getByRole('button', { name: 'Create task' }).click();
+    await expect(page).toHaveURL(/\/tasks\/[0-9a-f-]{36}$/);
   });
 });
 

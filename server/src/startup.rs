@@ -131,7 +131,7 @@ fn router(options: LeptosOptions, state: AppState, store: Arc<dyn Store>, config
     let probes =
         Router::new().route("/healthz", get(web::healthz)).route("/readyz", get(web::readyz)).with_state(store);
     // leptos_routes also mounts every server function under /api/.
-    Router::new()
+    let pages = Router::new()
         .leptos_routes_with_context(&options, routes, context.clone(), {
             let options = options.clone();
             move || shell(options.clone())
@@ -139,7 +139,12 @@ fn router(options: LeptosOptions, state: AppState, store: Arc<dyn Store>, config
         .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
         .with_state(options)
         .merge(probes)
-        .layer(middleware::from_fn(web::server_fn_status))
+        .layer(middleware::from_fn(web::server_fn_status));
+    // A layer on a router runs after it has matched the method; showing a failed
+    // form again turns a POST into a GET, so it wraps the whole router instead.
+    Router::new()
+        .fallback_service(pages)
+        .layer(middleware::from_fn(web::redisplay_failed_forms))
         .layer(Extension(state))
         .layer(middleware::from_fn(web::csrf_guard))
         .layer(middleware::from_fn_with_state(web::ProxyTrust(config.trust_proxy), web::client_ip))

@@ -1,10 +1,12 @@
 //! HTTP middleware: client address, CSRF origin checks, the mapping of server
-//! function errors to HTTP statuses, security and cache headers, and health probes.
+//! function errors to HTTP statuses, showing a failed form again with what was
+//! typed, security and cache headers, and health probes.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use app::auth::ClientIp;
+use app::echo::FormEcho;
 use app::error::AppError;
 use axum::body::{to_bytes, Body};
 use axum::extract::{ConnectInfo, Request, State};
@@ -84,6 +86,64 @@ pub async fn server_fn_status(req: Request, next: Next) -> Response {
         }
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Largest form body kept for showing a failed form again: the longest
+/// description (10,000 characters), percent-encoded, with room to spare.
+const FORM_ECHO_LIMIT: usize = 256 * 1024;
+
+/// Shows a form posted without JavaScript again, with the error and with what
+/// the user typed, instead of a blank form.
+///
+/// On an error, a server function sends a browser (which accepts HTML) back to
+/// the form's page with the error in the query string (`__path`, `__err`), and
+/// the typed values would be lost. This turns that redirect into a 307, so the
+/// browser posts the same form body to the page's address; that post is then
+/// rendered as the page (a GET) with the body as a [`FormEcho`], and answered
+/// with the error's own status. The address bar ends up on the page, so the
+/// next submission's Referer is the page again.
+pub async fn redisplay_failed_forms(req: Request, next: Next) -> Response {
+    if req.method() != Method::POST {
+        return next.run(req).await;
+    }
+    if req.uri().path().starts_with("/api/") {
+        let mut res = next.run(req).await;
+        let failed =
+            res.headers().get(header::LOCATION).and_then(|l| l.to_str().ok()).is_some_and(|l| l.contains("__err="));
+        if res.status() == StatusCode::FOUND && failed {
+            *res.status_mut() = StatusCode::TEMPORARY_REDIRECT;
+        }
+        return res;
+    }
+    let Some((action, error)) = req.uri().query().and_then(form_error) else {
+        return next.run(req).await;
+    };
+    let (mut parts, body) = req.into_parts();
+    let Ok(bytes) = to_bytes(body, FORM_ECHO_LIMIT).await else {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "The form was too large.").into_response();
+    };
+    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
+    parts.method = Method::GET;
+    parts.headers.remove(header::CONTENT_TYPE);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.extensions.insert(FormEcho::new(action, fields));
+    let mut res = next.run(Request::from_parts(parts, Body::empty())).await;
+    if res.status() == StatusCode::OK {
+        *res.status_mut() = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+        if let AppError::RateLimited { retry_after_secs } = error {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+    }
+    res
+}
+
+/// The server function and the error a failed form post put in a page's query string.
+fn form_error(query: &str) -> Option<(String, AppError)> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).ok()?;
+    let value = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    let action = value("__path")?;
+    let error = server_fn::error::ServerFnUrlError::<AppError>::decode_err(value("__err")?);
+    Some((action.to_owned(), error))
 }
 
 /// Security headers on every response; long-lived caching for hashed assets only.

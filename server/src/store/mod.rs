@@ -52,7 +52,9 @@ macro_rules! impl_store {
         use chrono::{DateTime, Utc};
         use domain::event::{AuditEntry, EventEnvelope, OutboxRecord};
         use domain::ports::{SessionRecord, Store, UnitOfWork};
-        use domain::task::{Due, Priority, Tag, Tags, Task, TaskDescription, TaskFilter, TaskId, TaskTitle};
+        use domain::task::{
+            Due, PageRequest, Priority, Tag, Tags, Task, TaskDescription, TaskFilter, TaskId, TaskPage, TaskTitle,
+        };
         use domain::{DisplayName, Email, StoreError, TimeZone, User, UserId};
         use sqlx::types::Json;
         use sqlx::Row as _;
@@ -230,33 +232,54 @@ macro_rules! impl_store {
                 load_task(&mut conn, user, id).await
             }
 
-            async fn tasks(&self, user: UserId, filter: &TaskFilter) -> Result<Vec<Task>, StoreError> {
-                let rows = sqlx::query(&format!(
-                    "SELECT {TASK_COLUMNS} FROM tasks t WHERE t.user_id = $1 \
-                     AND ($2 OR t.completed_at IS NULL) \
+            async fn tasks(&self, user: UserId, filter: &TaskFilter, page: PageRequest) -> Result<TaskPage, StoreError> {
+                // $1..$4 select, $5/$6 slice; the tag query repeats the page's
+                // selection so it loads tags for those rows only.
+                const MATCHES: &str = "t.user_id = $1 AND ($2 OR t.completed_at IS NULL) \
                      AND ($3 IS NULL OR EXISTS (SELECT 1 FROM task_tags g WHERE g.task_id = t.id AND g.tag = $3)) \
-                     AND ($4 IS NULL OR t.priority = $4) \
-                     ORDER BY (t.completed_at IS NOT NULL), (t.due_at IS NULL), t.due_at, t.priority DESC, t.created_at DESC"
+                     AND ($4 IS NULL OR t.priority = $4)";
+                const ORDER: &str = "(t.completed_at IS NOT NULL), (t.due_at IS NULL), t.due_at, t.priority DESC, t.created_at DESC, t.id";
+                let tag = filter.tag.as_ref().map(|t| t.as_str().to_owned());
+                let priority = filter.priority.map(Priority::rank);
+                let limit = i64::from(page.size);
+                let offset = i64::try_from(page.offset()).unwrap_or(i64::MAX);
+                let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM tasks t WHERE {MATCHES}"))
+                    .bind(user.0)
+                    .bind(filter.show_completed)
+                    .bind(tag.clone())
+                    .bind(priority)
+                    .fetch_one(self.reader())
+                    .await
+                    .map_err(map_err)?;
+                let rows = sqlx::query(&format!(
+                    "SELECT {TASK_COLUMNS} FROM tasks t WHERE {MATCHES} ORDER BY {ORDER} LIMIT $5 OFFSET $6"
                 ))
                 .bind(user.0)
                 .bind(filter.show_completed)
-                .bind(filter.tag.as_ref().map(|t| t.as_str().to_owned()))
-                .bind(filter.priority.map(Priority::rank))
+                .bind(tag.clone())
+                .bind(priority)
+                .bind(limit)
+                .bind(offset)
                 .fetch_all(self.reader())
                 .await
                 .map_err(map_err)?;
                 let mut tasks = rows.iter().map(task_from_row).collect::<Result<Vec<_>, _>>()?;
-                let tags = sqlx::query(
-                    "SELECT g.task_id, g.tag FROM task_tags g JOIN tasks t ON t.id = g.task_id \
-                     WHERE g.user_id = $1 AND ($2 OR t.completed_at IS NULL) ORDER BY g.position",
-                )
+                let tags = sqlx::query(&format!(
+                    "SELECT g.task_id, g.tag FROM task_tags g WHERE g.task_id IN \
+                     (SELECT t.id FROM tasks t WHERE {MATCHES} ORDER BY {ORDER} LIMIT $5 OFFSET $6) \
+                     ORDER BY g.position"
+                ))
                 .bind(user.0)
                 .bind(filter.show_completed)
+                .bind(tag)
+                .bind(priority)
+                .bind(limit)
+                .bind(offset)
                 .fetch_all(self.reader())
                 .await
                 .map_err(map_err)?;
                 attach_tags(&mut tasks, tags_from_rows(&tags)?)?;
-                Ok(tasks)
+                Ok(TaskPage { tasks, total: u64::try_from(total).unwrap_or(0) })
             }
 
             async fn tags(&self, user: UserId) -> Result<Vec<Tag>, StoreError> {

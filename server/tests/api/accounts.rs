@@ -17,24 +17,14 @@ async fn signing_up_starts_a_session_and_opens_the_task_list() {
 #[tokio::test]
 async fn signing_up_with_a_malformed_email_names_the_email_field() {
     let app = spawn_app().await;
-    let res = app
-        .call(
-            "sign_up",
-            &[("email", "not-an-email"), ("password", "long enough pw"), ("display_name", "A"), ("time_zone", "UTC")],
-        )
-        .await;
+    let res = app.sign_up_form("not-an-email", "long enough pw", "A", "UTC").await;
     assert_field_error(res, 422, "email").await;
 }
 
 #[tokio::test]
 async fn signing_up_with_a_short_password_or_unknown_zone_names_the_field() {
     let app = spawn_app().await;
-    let res = app
-        .call(
-            "sign_up",
-            &[("email", "a@example.com"), ("password", "short"), ("display_name", "A"), ("time_zone", "UTC")],
-        )
-        .await;
+    let res = app.sign_up_form("a@example.com", "short", "A", "UTC").await;
     assert_field_error(res, 422, "password").await;
     let res = app
         .call(
@@ -74,18 +64,8 @@ async fn a_wrong_password_and_an_unknown_email_get_the_same_answer() {
     let app = spawn_app().await;
     let account = app.sign_up().await;
     let fresh = client();
-    let wrong = fresh
-        .post(app.url("/api/sign_in"))
-        .form(&[("email", account.email.as_str()), ("password", "wrong password")])
-        .send()
-        .await
-        .unwrap();
-    let unknown = fresh
-        .post(app.url("/api/sign_in"))
-        .form(&[("email", "nobody@example.com"), ("password", "wrong password")])
-        .send()
-        .await
-        .unwrap();
+    let wrong = app.sign_in_as(&fresh, account.email.as_str(), "wrong password").await;
+    let unknown = app.sign_in_as(&fresh, "nobody@example.com", "wrong password").await;
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(wrong.text().await.unwrap(), unknown.text().await.unwrap());
@@ -96,23 +76,13 @@ async fn signing_in_sets_a_new_http_only_same_site_cookie() {
     let app = spawn_app().await;
     let account = app.sign_up().await;
     let fresh = client();
-    let first = fresh
-        .post(app.url("/api/sign_in"))
-        .form(&[("email", account.email.as_str()), ("password", account.password.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let first = app.sign_in_as(&fresh, account.email.as_str(), account.password.as_str()).await;
     assert_eq!(first.status(), StatusCode::OK);
     let cookie = first.headers().get(SET_COOKIE).unwrap().to_str().unwrap().to_owned();
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
     assert!(!cookie.contains("Secure"), "plain http on loopback has no Secure flag");
-    let second = fresh
-        .post(app.url("/api/sign_in"))
-        .form(&[("email", account.email.as_str()), ("password", account.password.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let second = app.sign_in_as(&fresh, account.email.as_str(), account.password.as_str()).await;
     let rotated = second.headers().get(SET_COOKIE).unwrap().to_str().unwrap().to_owned();
     assert_ne!(cookie.split(';').next(), rotated.split(';').next(), "each sign-in issues a new token");
 }
@@ -156,41 +126,52 @@ async fn repeated_failed_sign_ins_are_throttled_per_account() {
     let fresh = client();
     let mut last = StatusCode::OK;
     for _ in 0..11 {
-        last = fresh
-            .post(app.url("/api/sign_in"))
-            .form(&[("email", account.email.as_str()), ("password", "wrong password")])
-            .send()
-            .await
-            .unwrap()
-            .status();
+        last = app.sign_in_as(&fresh, account.email.as_str(), "wrong password").await.status();
     }
     assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
-    let right = fresh
-        .post(app.url("/api/sign_in"))
-        .form(&[("email", account.email.as_str()), ("password", account.password.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let right = app.sign_in_as(&fresh, account.email.as_str(), account.password.as_str()).await;
     assert_eq!(right.status(), StatusCode::TOO_MANY_REQUESTS, "even the right password waits out the lock");
     assert!(right.headers().contains_key("retry-after"));
 }
 
 #[tokio::test]
-async fn a_form_posted_without_javascript_comes_back_with_the_error_beside_the_field() {
+async fn a_form_posted_without_javascript_comes_back_with_the_error_beside_the_field_and_what_was_typed() {
     let app = spawn_app().await;
-    let res = app
-        .post_html(
-            "sign_up",
-            &[("email", "bad"), ("password", "long enough pw"), ("display_name", "A"), ("time_zone", "UTC")],
-            "/signup",
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::FOUND);
+    let form = [
+        ("email", "bad"),
+        ("password", "long enough pw"),
+        ("display_name", "Ann \"Q\""),
+        ("time_zone", "Europe/Paris"),
+    ];
+    let res = app.post_html("sign_up", &form, "/signup").await;
+    assert_eq!(res.status(), StatusCode::TEMPORARY_REDIRECT, "the browser posts the same form to the page");
     let location = res.headers()[LOCATION].to_str().unwrap().to_owned();
-    assert!(location.contains("__err="), "{location}");
-    let page = app.page(location.trim_start_matches(&app.address)).await;
+    assert!(location.contains("/signup?") && location.contains("__err="), "{location}");
+
+    let again = app.repost_html(&location, &form).await;
+    assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = again.text().await.unwrap();
     assert!(page.contains("id=\"email-error\""), "the message sits beside the email field");
     assert!(page.contains("name@example.com"));
+    assert!(page.contains(r#"value="bad""#), "the typed email is kept");
+    assert!(page.contains(r#"value="Ann &quot;Q&quot;""#), "the typed name is kept, escaped");
+    assert!(page.contains(r#"value="Europe/Paris""#), "the chosen zone is kept");
+    assert!(!page.contains("long enough pw"), "a password is never written back into a page");
+}
+
+#[tokio::test]
+async fn a_wrong_password_without_javascript_keeps_the_email_and_answers_401() {
+    let app = spawn_app().await;
+    let account = app.sign_up().await;
+    let form = [("email", account.email.as_str()), ("password", "not the password"), ("next", "")];
+    let res = app.post_html("sign_in", &form, "/signin").await;
+    assert_eq!(res.status(), StatusCode::TEMPORARY_REDIRECT);
+    let again = app.repost_html(res.headers()[LOCATION].to_str().unwrap(), &form).await;
+    assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
+    let page = again.text().await.unwrap();
+    assert!(page.contains("The email or password is not right."));
+    assert!(page.contains(&format!(r#"value="{}""#, account.email)));
+    assert!(!page.contains("not the password"));
 }
 
 #[tokio::test]
@@ -230,12 +211,7 @@ async fn changing_the_password_signs_out_other_sessions_but_not_this_one() {
     let app = spawn_app().await;
     let account = app.sign_up().await;
     let other = client();
-    other
-        .post(app.url("/api/sign_in"))
-        .form(&[("email", account.email.as_str()), ("password", account.password.as_str())])
-        .send()
-        .await
-        .unwrap();
+    app.sign_in_as(&other, account.email.as_str(), account.password.as_str()).await;
     let wrong = app
         .call("change_password", &[("current_password", "not it at all"), ("new_password", "a brand new one")])
         .await;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{Duration, DurationRound, TimeZone as _, Utc};
 use domain::event::{DomainEvent, EventEnvelope};
 use domain::ports::{SessionRecord, Store};
-use domain::task::{Due, Priority, Tags, Task, TaskDescription, TaskFilter, TaskId, TaskTitle};
+use domain::task::{Due, PageRequest, Priority, Tags, Task, TaskDescription, TaskFilter, TaskId, TaskTitle};
 use domain::{DisplayName, Email, StoreError, Tag, TimeZone, User, UserId};
 use uuid::Uuid;
 
@@ -52,6 +52,17 @@ async fn add_user(store: &Arc<dyn Store>, email: &str) -> User {
     uow.insert_user(&u, "hash").await.unwrap();
     uow.commit().await.unwrap();
     u
+}
+
+/// Every task the filter selects, in list order (one page large enough for all).
+async fn list(store: &Arc<dyn Store>, user: &User, filter: &TaskFilter) -> Vec<Task> {
+    let page = store.tasks(user.id, filter, PageRequest { number: 1, size: 1000 }).await.unwrap();
+    assert_eq!(page.total, page.tasks.len() as u64, "the total counts what the filter selects");
+    page.tasks
+}
+
+fn titles(tasks: &[Task]) -> Vec<String> {
+    tasks.iter().map(|t| t.title.as_str().to_owned()).collect()
 }
 
 async fn add_task(store: &Arc<dyn Store>, t: &Task) {
@@ -123,7 +134,7 @@ pub async fn every_read_and_write_is_scoped_to_one_user(store: Arc<dyn Store>) {
     let t = Task { tags: Tags::parse("secret").unwrap(), ..task(&owner, "Owner's") };
     add_task(&store, &t).await;
     assert!(matches!(store.task(other.id, t.id).await, Err(StoreError::NotFound)));
-    assert!(store.tasks(other.id, &TaskFilter::default()).await.unwrap().is_empty());
+    assert!(list(&store, &other, &TaskFilter::default()).await.is_empty());
     assert!(store.tags(other.id).await.unwrap().is_empty());
     let mut uow = store.begin().await.unwrap();
     assert!(matches!(uow.task(other.id, t.id).await, Err(StoreError::NotFound)));
@@ -146,10 +157,8 @@ pub async fn the_list_puts_open_tasks_first_then_soonest_due(store: Arc<dyn Stor
         add_task(&store, t).await;
     }
     let all = TaskFilter { show_completed: true, ..TaskFilter::default() };
-    let titles: Vec<_> =
-        store.tasks(u.id, &all).await.unwrap().into_iter().map(|t| t.title.as_str().to_owned()).collect();
-    assert_eq!(titles, ["sooner", "later", "undated-high", "undated-low", "done"]);
-    let open = store.tasks(u.id, &TaskFilter::default()).await.unwrap();
+    assert_eq!(titles(&list(&store, &u, &all).await), ["sooner", "later", "undated-high", "undated-low", "done"]);
+    let open = list(&store, &u, &TaskFilter::default()).await;
     assert_eq!(open.len(), 4);
 }
 
@@ -162,14 +171,48 @@ pub async fn filters_select_by_tag_and_priority(store: Arc<dyn Store>) {
         add_task(&store, t).await;
     }
     let by_tag = TaskFilter { tag: Some(Tag::parse("WORK").unwrap()), ..TaskFilter::default() };
-    let mut got: Vec<_> =
-        store.tasks(u.id, &by_tag).await.unwrap().into_iter().map(|t| t.title.as_str().to_owned()).collect();
+    let mut got = titles(&list(&store, &u, &by_tag).await);
     got.sort();
     assert_eq!(got, ["a", "c"]);
     let both = TaskFilter { priority: Some(Priority::High), ..by_tag };
-    let got = store.tasks(u.id, &both).await.unwrap();
+    let got = list(&store, &u, &both).await;
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].tags.len(), 2, "tags are loaded with filtered tasks");
+}
+
+pub async fn pages_slice_the_ordered_list_and_count_every_match(store: Arc<dyn Store>) {
+    let u = add_user(&store, "pages@example.com").await;
+    let z = TimeZone::parse("UTC").unwrap();
+    for day in 1..=5 {
+        let t = Task {
+            due: Due::parse(&format!("2030-01-0{day}"), "", z).unwrap(),
+            tags: Tags::parse(&format!("day{day}, paged")).unwrap(),
+            ..task(&u, &format!("day {day}"))
+        };
+        add_task(&store, &t).await;
+    }
+    // Same due instant and priority: the order must still be total, or pages could repeat a row.
+    let created = now();
+    for n in 0..3 {
+        add_task(&store, &Task { created_at: created, ..task(&u, &format!("tie {n}")) }).await;
+    }
+    let filter = TaskFilter::default();
+    let whole = list(&store, &u, &filter).await;
+    let mut paged = Vec::new();
+    for number in 1..=3 {
+        let page = store.tasks(u.id, &filter, PageRequest { number, size: 3 }).await.unwrap();
+        assert_eq!(page.total, 8, "page {number} counts every match");
+        assert_eq!(page.tasks.len(), if number < 3 { 3 } else { 2 });
+        paged.extend(page.tasks);
+    }
+    assert_eq!(paged, whole, "the pages, joined, are the whole list with its tags");
+    assert_eq!(paged[1].tags, Tags::parse("day2, paged").unwrap(), "tags are loaded for a later page too");
+    let past = store.tasks(u.id, &filter, PageRequest { number: 4, size: 3 }).await.unwrap();
+    assert!(past.tasks.is_empty());
+    assert_eq!(past.total, 8);
+    let tagged = TaskFilter { tag: Some(Tag::parse("paged").unwrap()), ..TaskFilter::default() };
+    let page = store.tasks(u.id, &tagged, PageRequest { number: 2, size: 2 }).await.unwrap();
+    assert_eq!((titles(&page.tasks), page.total), (vec!["day 3".to_owned(), "day 4".to_owned()], 5));
 }
 
 pub async fn a_duplicate_task_id_is_a_conflict(store: Arc<dyn Store>) {
@@ -274,6 +317,7 @@ macro_rules! contract_suite {
                 every_read_and_write_is_scoped_to_one_user,
                 the_list_puts_open_tasks_first_then_soonest_due,
                 filters_select_by_tag_and_priority,
+                pages_slice_the_ordered_list_and_count_every_match,
                 a_duplicate_task_id_is_a_conflict,
                 an_uncommitted_unit_of_work_leaves_no_trace,
                 a_failed_change_takes_its_event_with_it,

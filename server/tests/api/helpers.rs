@@ -169,6 +169,35 @@ impl TestApp {
             .expect("request")
     }
 
+    /// Follows a 307 the way a browser does: the same form, posted again to the new address.
+    pub async fn repost_html(&self, location: &str, form: &[(&str, &str)]) -> Response {
+        let url = if location.starts_with("http") { location.to_owned() } else { self.url(location) };
+        self.client
+            .post(&url)
+            .header(ACCEPT, "text/html,application/xhtml+xml")
+            .header(REFERER, &url)
+            .form(form)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Posts the sign-up form as an island would.
+    pub async fn sign_up_form(&self, email: &str, password: &str, name: &str, zone: &str) -> Response {
+        self.call("sign_up", &[("email", email), ("password", password), ("display_name", name), ("time_zone", zone)])
+            .await
+    }
+
+    /// Signs in on `client` (which keeps its own cookies).
+    pub async fn sign_in_as(&self, client: &reqwest::Client, email: &str, password: &str) -> Response {
+        client
+            .post(self.url("/api/sign_in"))
+            .form(&[("email", email), ("password", password)])
+            .send()
+            .await
+            .expect("request")
+    }
+
     pub async fn get(&self, path: &str) -> Response {
         self.client.get(self.url(path)).send().await.expect("request")
     }

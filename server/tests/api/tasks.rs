@@ -206,6 +206,80 @@ async fn the_list_filters_by_tag_and_priority_from_the_query_string() {
 }
 
 #[tokio::test]
+async fn a_long_list_is_paged_and_the_page_links_keep_the_filters() {
+    let app = spawn_app().await;
+    app.sign_up().await;
+    for n in 1..=52 {
+        let due = format!("2030-01-01T00:{n:02}");
+        let (date, time) = due.split_once('T').unwrap();
+        create(&app, &[("title", &format!("Paged {n:02}")), ("tags", "bulk"), ("due_date", date), ("due_time", time)])
+            .await;
+    }
+    create(&app, &[("title", "Untagged")]).await;
+
+    let first = app.page("/tasks?tag=bulk").await;
+    assert_eq!(first.matches(r#"data-testid="task-row""#).count(), 50);
+    assert!(first.contains("Paged 01") && first.contains("Paged 50") && !first.contains("Paged 51"));
+    assert!(first.contains("Tasks 1–50 of 52 · page 1 of 2"));
+    assert!(first.contains(r#"href="/tasks?tag=bulk&amp;page=2""#), "next keeps the tag filter");
+    assert!(!first.contains(r#"rel="prev""#));
+
+    let second = app.page("/tasks?tag=bulk&page=2").await;
+    assert_eq!(second.matches(r#"data-testid="task-row""#).count(), 2);
+    assert!(second.contains("Paged 51") && second.contains("Paged 52") && !second.contains("Untagged"));
+    assert!(second.contains("Tasks 51–52 of 52 · page 2 of 2"));
+    assert!(second.contains(r#"rel="prev" href="/tasks?tag=bulk""#), "previous leads back to the first page");
+    assert!(!second.contains(r#"rel="next""#));
+
+    let past = app.page("/tasks?tag=bulk&page=9").await;
+    assert!(past.contains(r#"past the end of the list. <a href="/tasks?tag=bulk">"#));
+    let garbled = app.page("/tasks?page=-1").await;
+    assert!(garbled.contains("Paged 01"), "an unreadable page number is the first page");
+
+    let json: Value = app.call("list_tasks", &[("page", "2")]).await.json().await.unwrap();
+    assert_eq!((json["page"].as_u64(), json["pages"].as_u64(), json["total"].as_u64()), (Some(2), Some(2), Some(53)));
+    assert_eq!(json["rows"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn a_task_form_posted_without_javascript_comes_back_with_what_was_typed_and_saves_nothing() {
+    let app = spawn_app().await;
+    app.sign_up().await;
+    let form = [
+        ("title", "Keep <me>"),
+        ("description", "Long *notes*\nsecond line"),
+        ("priority", "high"),
+        ("tags", "home, work"),
+        ("due_date", ""),
+        ("due_time", "10:30"),
+    ];
+    let res = app.post_html("create_task", &form, "/tasks/new").await;
+    assert_eq!(res.status(), StatusCode::TEMPORARY_REDIRECT);
+    let again = app.repost_html(res.headers()[LOCATION].to_str().unwrap(), &form).await;
+    assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = again.text().await.unwrap();
+    assert!(page.contains(r#"id="due_date-error""#), "the error sits beside the date");
+    assert!(page.contains(r#"value="Keep &lt;me&gt;""#) || page.contains(r#"value="Keep <me>""#), "title kept");
+    assert!(!page.contains("<me>\""), "the title is escaped");
+    assert!(page.contains("Long *notes*\nsecond line</textarea>"), "description kept");
+    assert!(page.contains(r#"value="high" selected"#), "priority kept");
+    assert!(page.contains(r#"value="home, work""#) && page.contains(r#"value="10:30""#));
+
+    let json: Value = app.call("list_tasks", &[]).await.json().await.unwrap();
+    assert_eq!(json["total"].as_u64(), Some(0), "nothing was saved");
+
+    let edit_id = app.quick_add("Stored title").await;
+    let edit = [("id", edit_id.as_str()), ("title", ""), ("tags", "typed, tags")];
+    let res = app.post_html("update_task", &edit, &format!("/tasks/{edit_id}/edit")).await;
+    let again = app.repost_html(res.headers()[LOCATION].to_str().unwrap(), &edit).await;
+    assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = again.text().await.unwrap();
+    assert!(page.contains(r#"id="title-error""#));
+    assert!(page.contains(r#"value="typed, tags""#), "the edit form shows the typed tags, not the stored ones");
+    assert!(page.contains(r#"id="title" name="title" value="""#), "and the emptied title stays empty");
+}
+
+#[tokio::test]
 async fn open_tasks_come_first_then_soonest_due() {
     let app = spawn_app().await;
     app.sign_up().await;
