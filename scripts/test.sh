@@ -36,6 +36,17 @@ step "building the site (WASM, JS, CSS) for the browser tests"
 cargo leptos build --frontend-only "${LEPTOS_LIB_ARGS[@]}"
 
 step "browser tests (Chromium)"
-(cd end2end && CADENCE_SERVER_BIN="$CADENCE_ROOT/target/debug/server" CADENCE_SITE_ROOT="$CADENCE_ROOT/target/site" npx playwright test)
+# The browser tests run a snapshot of the server, its hash.txt and the site, so
+# a `cargo leptos watch` rebuilding target/ meanwhile cannot pull files away.
+snapshot="$(mktemp -d)"
+trap 'rm -rf "$snapshot"' EXIT
+cp target/debug/server target/debug/hash.txt "$snapshot/"
+cp -r target/site "$snapshot/site"
+if ! (cd end2end && CADENCE_SERVER_BIN="$snapshot/server" CADENCE_SITE_ROOT="$snapshot/site" npx playwright test); then
+  log "browser tests failed; the site they were served:"
+  ls -lR "$snapshot/site" >&2
+  cat "$snapshot/hash.txt" >&2
+  exit 1
+fi
 
 step "all tests passed"
