@@ -80,12 +80,17 @@ pub async fn server_fn_status(req: Request, next: Next) -> Response {
         Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     };
     if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
-        parts.status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        if let AppError::RateLimited { retry_after_secs } = err {
-            parts.headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-        }
+        answer_with(&err, &mut parts.status, &mut parts.headers);
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Gives a response the status of `err`, and a Retry-After when it asks the client to wait.
+fn answer_with(err: &AppError, status: &mut StatusCode, headers: &mut HeaderMap) {
+    *status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if let AppError::RateLimited { retry_after_secs } = *err {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    }
 }
 
 /// Largest form body kept for showing a failed form again: the longest
@@ -127,12 +132,11 @@ pub async fn redisplay_failed_forms(req: Request, next: Next) -> Response {
     parts.headers.remove(header::CONTENT_TYPE);
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.extensions.insert(FormEcho::new(action, fields));
-    let mut res = next.run(Request::from_parts(parts, Body::empty())).await;
+    let res = next.run(Request::from_parts(parts, Body::empty())).await;
     if res.status() == StatusCode::OK {
-        *res.status_mut() = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
-        if let AppError::RateLimited { retry_after_secs } = error {
-            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-        }
+        let (mut parts, body) = res.into_parts();
+        answer_with(&error, &mut parts.status, &mut parts.headers);
+        return Response::from_parts(parts, body);
     }
     res
 }
