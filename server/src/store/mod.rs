@@ -155,14 +155,30 @@ macro_rules! impl_store {
                 .await
                 .map_err(map_err)?;
             let mut task = [task_from_row(&row)?];
-            let tags = sqlx::query("SELECT task_id, tag FROM task_tags WHERE task_id = $1 ORDER BY position")
-                .bind(id.0)
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(map_err)?;
-            attach_tags(&mut task, tags_from_rows(&tags)?)?;
+            load_tags(&mut *conn, user, &mut task).await?;
             let [task] = task;
             Ok(task)
+        }
+
+        /// Loads the tags of `user`'s `tasks` in one query, by their ids, and attaches them.
+        async fn load_tags<'c>(
+            exec: impl sqlx::Executor<'c, Database = $db>,
+            user: UserId,
+            tasks: &mut [Task],
+        ) -> Result<(), StoreError> {
+            if tasks.is_empty() {
+                return Ok(());
+            }
+            let ids = (2..=tasks.len() + 1).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
+            let query =
+                format!("SELECT task_id, tag FROM task_tags WHERE user_id = $1 AND task_id IN ({ids}) ORDER BY position");
+            let rows = tasks
+                .iter()
+                .fold(sqlx::query(&query).bind(user.0), |q, t| q.bind(t.id.0))
+                .fetch_all(exec)
+                .await
+                .map_err(map_err)?;
+            attach_tags(tasks, tags_from_rows(&rows)?)
         }
 
         #[async_trait]
@@ -233,8 +249,7 @@ macro_rules! impl_store {
             }
 
             async fn tasks(&self, user: UserId, filter: &TaskFilter, page: PageRequest) -> Result<TaskPage, StoreError> {
-                // $1..$4 select, $5/$6 slice; the tag query repeats the page's
-                // selection so it loads tags for those rows only.
+                // $1..$4 select, $5/$6 slice.
                 const MATCHES: &str = "t.user_id = $1 AND ($2 OR t.completed_at IS NULL) \
                      AND ($3 IS NULL OR EXISTS (SELECT 1 FROM task_tags g WHERE g.task_id = t.id AND g.tag = $3)) \
                      AND ($4 IS NULL OR t.priority = $4)";
@@ -256,21 +271,6 @@ macro_rules! impl_store {
                 ))
                 .bind(user.0)
                 .bind(filter.show_completed)
-                .bind(tag.clone())
-                .bind(priority)
-                .bind(limit)
-                .bind(offset)
-                .fetch_all(self.reader())
-                .await
-                .map_err(map_err)?;
-                let mut tasks = rows.iter().map(task_from_row).collect::<Result<Vec<_>, _>>()?;
-                let tags = sqlx::query(&format!(
-                    "SELECT g.task_id, g.tag FROM task_tags g WHERE g.task_id IN \
-                     (SELECT t.id FROM tasks t WHERE {MATCHES} ORDER BY {ORDER} LIMIT $5 OFFSET $6) \
-                     ORDER BY g.position"
-                ))
-                .bind(user.0)
-                .bind(filter.show_completed)
                 .bind(tag)
                 .bind(priority)
                 .bind(limit)
@@ -278,7 +278,9 @@ macro_rules! impl_store {
                 .fetch_all(self.reader())
                 .await
                 .map_err(map_err)?;
-                attach_tags(&mut tasks, tags_from_rows(&tags)?)?;
+                let mut tasks = rows.iter().map(task_from_row).collect::<Result<Vec<_>, _>>()?;
+                // By the page's ids, so the filter, sort and offset run only once.
+                load_tags(self.reader(), user, &mut tasks).await?;
                 Ok(TaskPage { tasks, total: u64::try_from(total).unwrap_or(0) })
             }
 
