@@ -26,17 +26,7 @@ async fn signing_up_with_a_short_password_or_unknown_zone_names_the_field() {
     let app = spawn_app().await;
     let res = app.sign_up_form("a@example.com", "short", "A", "UTC").await;
     assert_field_error(res, 422, "password").await;
-    let res = app
-        .call(
-            "sign_up",
-            &[
-                ("email", "a@example.com"),
-                ("password", "long enough pw"),
-                ("display_name", "A"),
-                ("time_zone", "Mars/Base"),
-            ],
-        )
-        .await;
+    let res = app.sign_up_form("a@example.com", "long enough pw", "A", "Mars/Base").await;
     assert_field_error(res, 422, "time_zone").await;
 }
 
@@ -104,12 +94,7 @@ async fn signing_out_ends_the_session_even_for_a_replayed_cookie() {
 async fn a_replayed_session_cookie_is_useless_after_sign_out() {
     let app = spawn_app().await;
     let account = app.sign_up().await;
-    let res = client()
-        .post(app.url("/api/sign_in"))
-        .form(&[("email", account.email.as_str()), ("password", account.password.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let res = app.sign_in_as(&client(), account.email.as_str(), account.password.as_str()).await;
     let cookie = res.headers()[SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
     let replay = client();
     let ok = replay.post(app.url("/api/me")).header("cookie", &cookie).send().await.unwrap();

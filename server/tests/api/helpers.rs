@@ -159,23 +159,20 @@ impl TestApp {
 
     /// Posts a form the way a browser without JavaScript does.
     pub async fn post_html(&self, name: &str, form: &[(&str, &str)], referer: &str) -> Response {
-        self.client
-            .post(self.url(&format!("/api/{name}")))
-            .header(ACCEPT, "text/html,application/xhtml+xml")
-            .header(REFERER, self.url(referer))
-            .form(form)
-            .send()
-            .await
-            .expect("request")
+        self.browser_post(&self.url(&format!("/api/{name}")), &self.url(referer), form).await
     }
 
     /// Follows a 307 the way a browser does: the same form, posted again to the new address.
     pub async fn repost_html(&self, location: &str, form: &[(&str, &str)]) -> Response {
         let url = if location.starts_with("http") { location.to_owned() } else { self.url(location) };
+        self.browser_post(&url, &url, form).await
+    }
+
+    async fn browser_post(&self, url: &str, referer: &str, form: &[(&str, &str)]) -> Response {
         self.client
-            .post(&url)
+            .post(url)
             .header(ACCEPT, "text/html,application/xhtml+xml")
-            .header(REFERER, &url)
+            .header(REFERER, referer)
             .form(form)
             .send()
             .await
@@ -211,17 +208,7 @@ impl TestApp {
     pub async fn sign_up(&self) -> Account {
         let email = format!("user-{}@example.com", Uuid::new_v4().simple());
         let password = "correct horse battery".to_owned();
-        let res = self
-            .call(
-                "sign_up",
-                &[
-                    ("email", &email),
-                    ("password", &password),
-                    ("display_name", "Test User"),
-                    ("time_zone", "Europe/Berlin"),
-                ],
-            )
-            .await;
+        let res = self.sign_up_form(&email, &password, "Test User", "Europe/Berlin").await;
         assert_eq!(res.status(), StatusCode::OK, "sign up: {}", res.text().await.unwrap());
         Account { email, password }
     }

@@ -259,7 +259,7 @@ async fn a_task_form_posted_without_javascript_comes_back_with_what_was_typed_an
     assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = again.text().await.unwrap();
     assert!(page.contains(r#"id="due_date-error""#), "the error sits beside the date");
-    assert!(page.contains(r#"value="Keep &lt;me&gt;""#) || page.contains(r#"value="Keep <me>""#), "title kept");
+    assert!(page.contains(r#"value="Keep &lt;me&gt;""#), "title kept");
     assert!(!page.contains("<me>\""), "the title is escaped");
     assert!(page.contains("Long *notes*\nsecond line</textarea>"), "description kept");
     assert!(page.contains(r#"value="high" selected"#), "priority kept");
