@@ -34,6 +34,18 @@ apt_install() {
 }
 
 # --- Rust and the wasm32 target -------------------------------------------
+# Debian's rustc-web (1.96), linked into rustup as the `web` toolchain. The
+# first argument lists the files the caller needs besides rustc and cargo; the
+# rest are the packages to install when any of them is missing.
+use_rustc_web() {
+  local needed="$1" path
+  shift
+  local ready=1
+  /usr/bin/rustc --version 2>/dev/null | grep -q '^rustc 1\.9[6-9]' || ready=""
+  for path in /usr/bin/cargo $needed; do [ -e "$path" ] || ready=""; done
+  [ -n "$ready" ] || apt_install "$@" >&2
+  rustup toolchain list | grep -q '^web' || rustup toolchain link web /usr >&2
+}
 if ! have rustup; then
   echo "Cadence needs rustup (https://rustup.rs)." >&2
   exit 1
@@ -48,10 +60,8 @@ if [ "${CADENCE_WASM_PATH:-}" != "web" ] && {
 else
   # No downloadable wasm32 std: build it from Debian's rustc-web sources.
   log "wasm32: rustup cannot provide it; using Debian's rustc-web with -Zbuild-std"
-  if ! { [ -x /usr/bin/rustc ] && /usr/bin/rustc --version | grep -q '^rustc 1\.9[6-9]' && have wasm-ld-22 && [ -x /usr/bin/clippy-driver ] && [ -d /usr/lib/rustlib/src ]; }; then
-    apt_install rustc-web cargo-web rust-web-src lld-22 rust-web-clippy
-  fi
-  rustup toolchain list | grep -q '^web' || rustup toolchain link web /usr
+  use_rustc_web "/usr/bin/wasm-ld-22 /usr/bin/clippy-driver /usr/lib/rustlib/src" \
+    rustc-web cargo-web rust-web-src lld-22 rust-web-clippy
   export RUSTUP_TOOLCHAIN=web RUSTC_BOOTSTRAP=1
   export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-22
   LEPTOS_LIB_ARGS=(--lib-cargo-args=-Zbuild-std=std,panic_abort)
@@ -70,11 +80,8 @@ tool_toolchain() {
     echo "${RUSTUP_TOOLCHAIN:-}"
     return
   fi
-  if ! { [ -x /usr/bin/rustc ] && /usr/bin/rustc --version | grep -q '^rustc 1\.9[6-9]' && [ -x /usr/bin/cargo ]; }; then
-    log "rustc 1.$minor is too old to build cargo-leptos; installing Debian's rustc-web for the tools"
-    apt_install rustc-web cargo-web >&2
-  fi
-  rustup toolchain list | grep -q '^web' || rustup toolchain link web /usr
+  log "rustc 1.$minor is too old to build cargo-leptos; building the tools with Debian's rustc-web"
+  use_rustc_web "" rustc-web cargo-web
   echo web
 }
 install_tool() {
