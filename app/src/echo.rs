@@ -23,6 +23,12 @@ impl FormEcho {
     }
 }
 
+/// What the user typed into `name` when the form is shown again after an
+/// error; otherwise what the page would show anyway (`stored`).
+pub fn typed_or(echo: Option<&FormEcho>, name: &str, stored: impl FnOnce() -> String) -> String {
+    echo.map_or_else(stored, |e| e.value(name))
+}
+
 /// The echo of a failed post to the server function at `action`, when this
 /// page is being shown again because of one.
 pub fn echoed(action: &str) -> Option<FormEcho> {
@@ -62,5 +68,12 @@ mod tests {
     fn a_field_the_form_did_not_send_reads_as_empty() {
         let echo = FormEcho::new("/api/create_task", pairs(&[("title", "Buy milk")]));
         assert_eq!((echo.value("title").as_str(), echo.value("tags").as_str()), ("Buy milk", ""));
+    }
+
+    #[test]
+    fn a_form_shown_again_keeps_what_was_typed_even_when_it_was_emptied() {
+        let echo = FormEcho::new("/api/update_profile", pairs(&[("display_name", "")]));
+        assert_eq!(typed_or(Some(&echo), "display_name", || "Stored".to_owned()), "");
+        assert_eq!(typed_or(None, "display_name", || "Stored".to_owned()), "Stored");
     }
 }

@@ -8,7 +8,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use server_fn::ServerFn;
 
 use crate::api::{self, ActivityRow, TaskDetail, TaskRow};
-use crate::echo::{echoed, FormEcho};
+use crate::echo::{echoed, typed_or, FormEcho};
 use crate::error::AppError;
 use crate::islands::{CompleteToggle, QuickAdd, TimeZoneInput};
 
@@ -364,9 +364,8 @@ fn TaskFields(
     error: Option<AppError>,
 ) -> impl IntoView {
     let d = detail.as_ref();
-    let field = |name: &str, stored: fn(&TaskDetail) -> String| match &echo {
-        Some(echo) => echo.value(name),
-        None => d.map(stored).unwrap_or_default(),
+    let field = |name: &str, stored: fn(&TaskDetail) -> String| {
+        typed_or(echo.as_ref(), name, || d.map(stored).unwrap_or_default())
     };
     let title = field("title", |d| d.row.title.clone());
     let description = field("description", |d| d.description.clone());
@@ -591,8 +590,8 @@ pub fn Settings() -> impl IntoView {
         {load_then(signed_in, move |me| {
             let (profile_error, password_error, saved) = (profile_error.clone(), password_error.clone(), saved.clone());
             let echo = echoed(api::UpdateProfile::PATH);
-            let echo_or = |name: &str, stored: &str| echo.as_ref().map(|e| e.value(name)).unwrap_or_else(|| stored.to_owned());
-            let (display_name, time_zone) = (echo_or("display_name", &me.display_name), echo_or("time_zone", &me.time_zone));
+            let display_name = typed_or(echo.as_ref(), "display_name", || me.display_name.clone());
+            let time_zone = typed_or(echo.as_ref(), "time_zone", || me.time_zone.clone());
             view! {
                 {saved.map(|what| view! { <p class="notice" role="status">{if what == "password" { "Password changed." } else { "Settings saved." }}</p> })}
                 <section class="card">
