@@ -1,16 +1,22 @@
-//! Server-side sessions and sign-in throttling: the cookie holds a random
-//! token, the database only its SHA-256, and failed sign-ins are limited per
-//! client address and per account.
+//! Who is signed in, for every route: the session cookie holds a random
+//! token, the database only its SHA-256, and one axum layer resolves the
+//! token and its user in one query per request. Pages and server functions
+//! read the result from the request (`current_user`), plain axum routes
+//! through the `AuthUser` and `MaybeAuthUser` extractors; none looks the
+//! session up again.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
+use axum::extract::{FromRequestParts, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use domain::service::Services;
+use domain::services::Services;
 use domain::User;
 use http::header::{COOKIE, SET_COOKIE};
+use http::request::Parts;
 use http::HeaderValue;
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
@@ -18,21 +24,63 @@ use rand::RngCore as _;
 use sha2::{Digest, Sha256};
 
 use crate::error::AppError;
+use crate::throttle::{address_key, Attempt, Throttle};
 
 pub const SESSION_COOKIE: &str = "cadence_session";
 
-/// What every server function and page needs from the server, provided as context.
+/// What every server function, page and route needs from the server.
 #[derive(Clone)]
 pub struct AppState {
     pub services: Services,
-    pub limiter: Arc<SignInLimiter>,
-    /// Adds `Secure` to cookies; on when the public URL is https.
-    pub secure_cookies: bool,
+    pub limits: Arc<Limits>,
+    /// The origin users reach the app at (`https://cadence.example`), when
+    /// configured: it decides `Secure` cookies and which `Origin` is our own.
+    pub public_origin: Option<String>,
+}
+
+impl AppState {
+    fn secure_cookies(&self) -> bool {
+        self.public_origin.as_deref().is_some_and(|o| o.starts_with("https://"))
+    }
+}
+
+/// The attempt limits, one per thing worth guessing or flooding.
+pub struct Limits {
+    /// Failed sign-ins per client address.
+    pub sign_in_per_address: Throttle,
+    /// Failed sign-ins per account.
+    pub sign_in_per_account: Throttle,
+    /// Accounts created per client address.
+    pub sign_up_per_address: Throttle,
+    /// Wrong current passwords per account.
+    pub password_change: Throttle,
+}
+
+impl Limits {
+    pub fn new(window: Duration, per_address: usize, per_account: usize) -> Self {
+        Self {
+            sign_in_per_address: Throttle::new(window, per_address),
+            sign_in_per_account: Throttle::new(window, per_account),
+            sign_up_per_address: Throttle::new(Duration::from_secs(3600), 20),
+            password_change: Throttle::new(window, per_account),
+        }
+    }
 }
 
 /// The client's address, put into request extensions by the server.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub IpAddr);
+
+/// A signed-in request's user and the hash of the token it came with.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub user: User,
+    pub token_hash: String,
+}
+
+/// The request's session, as the layer resolved it: `None` for visitors.
+#[derive(Debug, Clone, Default)]
+pub struct CurrentSession(pub Option<Arc<SignedIn>>);
 
 pub fn state() -> Result<AppState, AppError> {
     use_context::<AppState>().ok_or_else(|| {
@@ -41,22 +89,80 @@ pub fn state() -> Result<AppState, AppError> {
     })
 }
 
-fn request_parts() -> Option<http::request::Parts> {
-    use_context::<http::request::Parts>()
+fn request_parts() -> Option<Parts> {
+    use_context::<Parts>()
 }
 
-/// The session token from the request's cookies.
-pub fn session_token() -> Option<String> {
-    let parts = request_parts()?;
-    parts
-        .headers
+fn session_cookie(headers: &http::HeaderMap) -> Option<&str> {
+    headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
         .find(|(k, _)| *k == SESSION_COOKIE)
-        .map(|(_, v)| v.to_owned())
+        .map(|(_, v)| v)
+}
+
+/// Paths that never need to know the user: assets and probes.
+fn anonymous_path(path: &str) -> bool {
+    path.starts_with("/pkg/") || path.starts_with("/favicon") || path == "/healthz" || path == "/readyz"
+}
+
+/// Resolves the session cookie, once, before any handler runs. A lookup that
+/// fails is logged and the request goes on as a visitor's.
+pub async fn resolve_session(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let mut session = CurrentSession::default();
+    if !anonymous_path(req.uri().path()) {
+        if let Some(token) = session_cookie(req.headers()) {
+            let token_hash = hash_token(token);
+            match state.services.session_user(&token_hash).await {
+                Ok(Some((_, user))) => session = CurrentSession(Some(Arc::new(SignedIn { user, token_hash }))),
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, source = ?std::error::Error::source(&e), "session lookup failed"),
+            }
+        }
+    }
+    req.extensions_mut().insert(session);
+    next.run(req).await
+}
+
+/// The signed-in user of a plain axum route; a visitor gets a 401.
+pub struct AuthUser(pub Arc<SignedIn>);
+
+/// The signed-in user of a plain axum route, if any.
+pub struct MaybeAuthUser(pub Option<Arc<SignedIn>>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybeAuthUser {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(parts.extensions.get::<CurrentSession>().and_then(|s| s.0.clone())))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match MaybeAuthUser::from_request_parts(parts, state).await {
+            Ok(MaybeAuthUser(Some(signed_in))) => Ok(Self(signed_in)),
+            _ => Err(AppError::Unauthenticated.into_response()),
+        }
+    }
+}
+
+/// The request's session, as resolved by the layer.
+pub fn current_session() -> Option<Arc<SignedIn>> {
+    request_parts()?.extensions.get::<CurrentSession>()?.0.clone()
+}
+
+pub fn current_user() -> Option<User> {
+    current_session().map(|s| s.user.clone())
+}
+
+pub fn require_user() -> Result<User, AppError> {
+    current_user().ok_or(AppError::Unauthenticated)
 }
 
 pub fn client_ip() -> Option<IpAddr> {
@@ -73,20 +179,17 @@ pub fn new_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-pub async fn current_user() -> Result<Option<User>, AppError> {
-    let Some(token) = session_token() else {
-        return Ok(None);
-    };
-    Ok(state()?.services.session_user(&hash_token(&token)).await?)
-}
-
-pub async fn require_user() -> Result<User, AppError> {
-    current_user().await?.ok_or(AppError::Unauthenticated)
-}
-
 fn set_cookie(value: String) {
     if let (Some(res), Ok(v)) = (use_context::<ResponseOptions>(), HeaderValue::from_str(&value)) {
         res.append_header(SET_COOKIE, v);
+    }
+}
+
+fn cookie_attributes(st: &AppState) -> &'static str {
+    if st.secure_cookies() {
+        "Path=/; HttpOnly; SameSite=Lax; Secure"
+    } else {
+        "Path=/; HttpOnly; SameSite=Lax"
     }
 }
 
@@ -94,76 +197,39 @@ fn set_cookie(value: String) {
 pub async fn start_session(user: &User) -> Result<(), AppError> {
     let st = state()?;
     let token = new_token();
-    let old = session_token().map(|t| hash_token(&t));
+    let old = current_session().map(|s| s.token_hash.clone());
     st.services.open_session(user.id, hash_token(&token), old.as_deref()).await?;
-    let secure = if st.secure_cookies { "; Secure" } else { "" };
-    let max_age = domain::service::SESSION_TTL_DAYS * 24 * 3600;
-    set_cookie(format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"));
+    let max_age = domain::services::SESSION_TTL_DAYS * 24 * 3600;
+    set_cookie(format!("{SESSION_COOKIE}={token}; {}; Max-Age={max_age}", cookie_attributes(&st)));
     Ok(())
 }
 
 pub async fn end_session() -> Result<(), AppError> {
     let st = state()?;
-    if let Some(token) = session_token() {
-        st.services.close_session(&hash_token(&token)).await?;
+    if let Some(session) = current_session() {
+        st.services.close_session(&session.token_hash).await?;
     }
-    let secure = if st.secure_cookies { "; Secure" } else { "" };
-    set_cookie(format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"));
+    set_cookie(format!("{SESSION_COOKIE}=; {}; Max-Age=0", cookie_attributes(&st)));
     Ok(())
 }
 
-/// Counts failed sign-ins in a sliding window, per client address and per account.
-pub struct SignInLimiter {
-    window: Duration,
-    per_ip: usize,
-    per_account: usize,
-    failures: Mutex<HashMap<String, Vec<Instant>>>,
+/// Counts a sign-in attempt against the client's address and the account;
+/// refused with the wait when either is at its limit.
+pub fn sign_in_attempt(st: &AppState, email: &str) -> Result<(Attempt, Attempt), AppError> {
+    let account = format!("account:{}", email.trim().to_lowercase());
+    let by_address = st.limits.sign_in_per_address.try_attempt(&[&address_key(client_ip())]).map_err(rate_limited)?;
+    match st.limits.sign_in_per_account.try_attempt(&[&account]) {
+        Ok(by_account) => Ok((by_address, by_account)),
+        Err(wait) => {
+            // Refused for the account: this attempt must not count against the address either.
+            st.limits.sign_in_per_address.refund(by_address);
+            Err(rate_limited(wait))
+        }
+    }
 }
 
-impl SignInLimiter {
-    pub fn new(window: Duration, per_ip: usize, per_account: usize) -> Self {
-        Self { window, per_ip, per_account, failures: Mutex::new(HashMap::new()) }
-    }
-
-    fn keys(ip: Option<IpAddr>, email: &str) -> [(String, bool); 2] {
-        let ip = ip.map(|i| i.to_string()).unwrap_or_else(|| "unknown".into());
-        [(format!("ip:{ip}"), true), (format!("account:{}", email.trim().to_lowercase()), false)]
-    }
-
-    /// `Err(seconds)` when either limit is reached.
-    pub fn check(&self, ip: Option<IpAddr>, email: &str) -> Result<(), u64> {
-        let now = Instant::now();
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        for (key, is_ip) in Self::keys(ip, email) {
-            let limit = if is_ip { self.per_ip } else { self.per_account };
-            if let Some(times) = map.get_mut(&key) {
-                times.retain(|t| now.duration_since(*t) < self.window);
-                if times.len() >= limit {
-                    let oldest = times[0];
-                    let wait = self.window.saturating_sub(now.duration_since(oldest));
-                    return Err(wait.as_secs().max(1));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    pub fn record_failure(&self, ip: Option<IpAddr>, email: &str) {
-        let now = Instant::now();
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        // Bound memory: forget stale keys once the map grows large.
-        if map.len() > 50_000 {
-            map.retain(|_, times| times.last().is_some_and(|t| now.duration_since(*t) < self.window));
-        }
-        for (key, _) in Self::keys(ip, email) {
-            map.entry(key).or_default().push(now);
-        }
-    }
-
-    pub fn record_success(&self, email: &str) {
-        let key = format!("account:{}", email.trim().to_lowercase());
-        self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
-    }
+pub fn rate_limited(retry_after_secs: u64) -> AppError {
+    AppError::RateLimited { retry_after_secs }
 }
 
 #[cfg(test)]
@@ -171,32 +237,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_limiter_blocks_an_account_after_its_limit_and_forgets_on_success() {
-        let l = SignInLimiter::new(Duration::from_secs(60), 100, 3);
-        let ip = Some("127.0.0.1".parse().unwrap());
-        for _ in 0..3 {
-            assert!(l.check(ip, "a@x.io").is_ok());
-            l.record_failure(ip, "a@x.io");
-        }
-        assert!(l.check(ip, "A@x.io").is_err(), "account keys ignore case");
-        assert!(l.check(ip, "b@x.io").is_ok(), "other accounts are unaffected");
-        l.record_success("a@x.io");
-        assert!(l.check(ip, "a@x.io").is_ok());
-    }
-
-    #[test]
-    fn the_limiter_blocks_an_address_that_tries_many_accounts() {
-        let l = SignInLimiter::new(Duration::from_secs(60), 2, 100);
-        let ip = Some("10.0.0.1".parse().unwrap());
-        l.record_failure(ip, "a@x.io");
-        l.record_failure(ip, "b@x.io");
-        assert!(l.check(ip, "c@x.io").is_err());
-        assert!(l.check(Some("10.0.0.2".parse().unwrap()), "c@x.io").is_ok());
-    }
-
-    #[test]
     fn token_hashes_are_hex_sha256() {
         assert_eq!(hash_token("abc").len(), 64);
         assert_ne!(new_token(), new_token());
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut h = http::HeaderMap::new();
+        h.insert(COOKIE, HeaderValue::from_static("a=1; cadence_session=tok; b=2"));
+        assert_eq!(session_cookie(&h), Some("tok"));
+        assert_eq!(session_cookie(&http::HeaderMap::new()), None);
     }
 }

@@ -93,3 +93,27 @@ impl From<domain::ServiceError> for AppError {
         }
     }
 }
+
+/// The one mapping from an error to an HTTP response, for plain routes and
+/// for the middleware that fixes the status of server-function errors: the
+/// status from [`AppError::status`], a `Retry-After` when the client should
+/// wait, and the error as JSON (never an internal cause).
+#[cfg(feature = "ssr")]
+impl axum::response::IntoResponse for AppError {
+    fn into_response(self) -> axum::response::Response {
+        let (mut parts, body) = axum::Json(&self).into_response().into_parts();
+        self.apply_to(&mut parts.status, &mut parts.headers);
+        axum::response::Response::from_parts(parts, body)
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl AppError {
+    /// Gives a response this error's status, and a Retry-After when it asks the client to wait.
+    pub fn apply_to(&self, status: &mut http::StatusCode, headers: &mut http::HeaderMap) {
+        *status = http::StatusCode::from_u16(self.status()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        if let Self::RateLimited { retry_after_secs } = *self {
+            headers.insert(http::header::RETRY_AFTER, http::HeaderValue::from(retry_after_secs));
+        }
+    }
+}

@@ -1,18 +1,23 @@
 //! Cadence's user interface: the HTML shell, the routes, the server-rendered
-//! pages, the WASM islands and the server functions they post to.
+//! pages (one module per feature), the WASM islands and the server functions
+//! they post to.
 
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod auth;
-pub mod echo;
 pub mod error;
+pub mod forms;
 pub mod islands;
 pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod throttle;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
+
+use pages::{accounts, activity, layout, tasks};
 
 /// The Content-Security-Policy: only our own scripts (pages add their nonce),
 /// WASM compilation, our own styles and same-origin requests.
@@ -24,15 +29,9 @@ pub fn content_security_policy(nonce: Option<&str>) -> String {
     )
 }
 
-/// The document around every page. Scripts carry the per-request CSP nonce.
+/// The document around every page. Scripts carry the per-request CSP nonce,
+/// which the server's header middleware also puts in the policy.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
-        let nonce = leptos::nonce::use_nonce().map(|n| n.to_string());
-        if let Ok(value) = http::HeaderValue::from_str(&content_security_policy(nonce.as_deref())) {
-            res.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
-        }
-    }
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -64,19 +63,21 @@ pub fn App() -> impl IntoView {
     view! {
         <Title formatter=|t: String| if t.is_empty() { "Cadence".to_owned() } else { format!("{} · Cadence", escape_text(&t)) }/>
         <Router>
-            <pages::Header/>
+            <layout::Header/>
             <main id="main">
-                <Routes fallback=pages::NotFound>
-                    <Route path=path!("/") view=pages::Home ssr=SsrMode::Async/>
-                    <Route path=path!("/signin") view=pages::SignIn ssr=SsrMode::Async/>
-                    <Route path=path!("/signup") view=pages::SignUp ssr=SsrMode::Async/>
-                    <Route path=path!("/tasks") view=pages::TaskListPage ssr=SsrMode::Async/>
-                    <Route path=path!("/tasks/new") view=pages::NewTask ssr=SsrMode::Async/>
-                    <Route path=path!("/tasks/:id") view=pages::TaskPage ssr=SsrMode::Async/>
-                    <Route path=path!("/tasks/:id/edit") view=pages::EditTask ssr=SsrMode::Async/>
-                    <Route path=path!("/tasks/:id/delete") view=pages::DeleteTask ssr=SsrMode::Async/>
-                    <Route path=path!("/activity") view=pages::Activity ssr=SsrMode::Async/>
-                    <Route path=path!("/settings") view=pages::Settings ssr=SsrMode::Async/>
+                // The first half of every complete toggle's accessible name ("Done: <title>").
+                <span id="done-label" hidden>"Done:"</span>
+                <Routes fallback=layout::NotFound>
+                    <Route path=path!("/") view=layout::Home ssr=SsrMode::Async/>
+                    <Route path=path!("/signin") view=accounts::SignIn ssr=SsrMode::Async/>
+                    <Route path=path!("/signup") view=accounts::SignUp ssr=SsrMode::Async/>
+                    <Route path=path!("/tasks") view=tasks::TaskListPage ssr=SsrMode::Async/>
+                    <Route path=path!("/tasks/new") view=tasks::NewTask ssr=SsrMode::Async/>
+                    <Route path=path!("/tasks/:id") view=tasks::TaskPage ssr=SsrMode::Async/>
+                    <Route path=path!("/tasks/:id/edit") view=tasks::EditTask ssr=SsrMode::Async/>
+                    <Route path=path!("/tasks/:id/delete") view=tasks::DeleteTask ssr=SsrMode::Async/>
+                    <Route path=path!("/activity") view=activity::Activity ssr=SsrMode::Async/>
+                    <Route path=path!("/settings") view=accounts::Settings ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

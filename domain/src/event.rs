@@ -125,6 +125,25 @@ impl EventEnvelope {
         }
     }
 
+    /// The stream the event belongs to: its task, or else its account. Events
+    /// of one stream reach every consumer in the order they were committed.
+    pub fn stream(&self) -> Uuid {
+        self.task_id.map_or(self.user_id.0, |t| t.0)
+    }
+
+    /// Reads an envelope as stored in the outbox, refusing schema versions
+    /// newer than this build understands rather than misreading them.
+    pub fn decode(value: &serde_json::Value) -> Result<Self, String> {
+        match value.get("schema_version").and_then(serde_json::Value::as_u64) {
+            Some(v) if v > u64::from(SCHEMA_VERSION) => {
+                return Err(format!("schema version {v} is newer than this server's {SCHEMA_VERSION}"))
+            }
+            None => return Err("no schema version".to_owned()),
+            Some(_) => {}
+        }
+        serde_json::from_value(value.clone()).map_err(|e| e.to_string())
+    }
+
     /// The CloudEvents 1.0 structured form, as Dapr pub/sub delivers it.
     pub fn to_cloud_event(&self) -> serde_json::Value {
         serde_json::json!({
@@ -146,13 +165,6 @@ impl EventEnvelope {
             _ => serde_json::from_value(value.clone()),
         }
     }
-}
-
-/// An outbox row waiting to be published, in commit order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OutboxRecord {
-    pub seq: i64,
-    pub envelope: EventEnvelope,
 }
 
 /// A line of the audit log, as the activity page shows it.
@@ -217,5 +229,17 @@ mod tests {
         assert_eq!(v["type"], "account.password_changed");
         assert_eq!(v["schema_version"], 1);
         assert_eq!(v["payload"]["kind"], "password_changed");
+    }
+
+    #[test]
+    fn decoding_refuses_unknown_schema_versions_and_shapes() {
+        let u = user();
+        let e = EventEnvelope::new(Uuid::now_v7(), Utc::now(), u.id, DomainEvent::PasswordChanged { user_id: u.id });
+        let mut v = serde_json::to_value(&e).unwrap();
+        assert_eq!(EventEnvelope::decode(&v).unwrap(), e);
+        assert_eq!(e.stream(), u.id.0, "an account event's stream is its account");
+        v["schema_version"] = serde_json::json!(SCHEMA_VERSION + 1);
+        assert!(EventEnvelope::decode(&v).unwrap_err().contains("newer"));
+        assert!(EventEnvelope::decode(&serde_json::json!({"schema_version": 1, "type": "x"})).is_err());
     }
 }

@@ -1,14 +1,17 @@
-//! The ports the core needs from the outside world: storage, an event bus,
-//! password hashing and a clock. Adapters live in the `server` crate; they are
-//! used as `Arc<dyn …>` because Leptos server functions cannot be generic.
+//! The ports the core needs from the outside world: storage (one trait per
+//! feature, joined in `Store`), event consumers, password hashing and a clock.
+//! Adapters live in the `server` crate; they are used as `Arc<dyn …>` because
+//! Leptos server functions cannot be generic.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::account::{Email, User, UserId};
 use crate::error::StoreError;
-use crate::event::{AuditEntry, EventEnvelope, OutboxRecord};
-use crate::task::{PageRequest, Tag, Task, TaskFilter, TaskId, TaskPage};
+use crate::event::{AuditEntry, EventEnvelope};
+use crate::spine::{Delivery, DeliveryStats, Lease};
+use crate::task::{Tag, Task, TaskId};
+use crate::task_list::{PageRequest, TaskFilter, TaskPage};
 
 /// A server-side session; the browser only ever holds the token, the store only its hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,35 +22,100 @@ pub struct SessionRecord {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Reads, and the door to atomic writes. Every task read is scoped to one user.
+/// Users and their sessions.
 #[async_trait]
-pub trait Store: Send + Sync {
-    /// Starts a unit of work: its writes and outbox events commit together or not at all.
-    async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StoreError>;
-
-    async fn ping(&self) -> Result<(), StoreError>;
-
+pub trait AccountStore: Send + Sync {
     async fn user(&self, id: UserId) -> Result<User, StoreError>;
     /// The user with this address and their password hash.
     async fn user_by_email(&self, email: &Email) -> Result<Option<(User, String)>, StoreError>;
     async fn password_hash(&self, id: UserId) -> Result<String, StoreError>;
-    /// The live session with this token hash, if it has not expired at `now`.
-    async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<SessionRecord>, StoreError>;
+    /// The live session with this token hash and its user, read in one query.
+    async fn session_user(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(SessionRecord, User)>, StoreError>;
+    /// Deletes the sessions that expired before `now`; returns how many went.
+    async fn purge_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
+}
 
+/// Tasks, read one user at a time.
+#[async_trait]
+pub trait TaskStore: Send + Sync {
     async fn task(&self, user: UserId, id: TaskId) -> Result<Task, StoreError>;
-    /// One page of the tasks the filter selects: open tasks first, then by due
-    /// instant (undated last), priority and newest; `total` counts every match.
-    async fn tasks(&self, user: UserId, filter: &TaskFilter, page: PageRequest) -> Result<TaskPage, StoreError>;
+    /// One page of the tasks the filter selects, in list-key order.
+    async fn tasks(&self, user: UserId, filter: &TaskFilter, page: &PageRequest) -> Result<TaskPage, StoreError>;
     async fn tags(&self, user: UserId) -> Result<Vec<Tag>, StoreError>;
+}
 
+/// The audit log that the audit consumer keeps.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
     /// Newest first; only one task's history when `task` is given.
     async fn activity(&self, user: UserId, task: Option<TaskId>, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
     /// Records an event in the audit log; false when it was already there.
     async fn record_audit(&self, event: &EventEnvelope) -> Result<bool, StoreError>;
+}
 
-    /// Unpublished outbox rows in commit order.
-    async fn pending_events(&self, limit: u32) -> Result<Vec<OutboxRecord>, StoreError>;
-    async fn mark_published(&self, seq: i64, at: DateTime<Utc>) -> Result<(), StoreError>;
+/// The outbox's deliveries: one per event and subscriber, each with its own
+/// attempts, lease and fate, so one failing consumer holds back no other.
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    /// Names the subscribers that every event appended from now on is delivered to.
+    async fn register_subscribers(&self, names: &[&str]) -> Result<(), StoreError>;
+    /// Leases up to `limit` deliveries for `subscriber` that are due at `now`:
+    /// only the oldest open delivery of each stream, so a stream is delivered
+    /// in commit order, and none that another lease holds. Counts an attempt on each.
+    async fn claim_deliveries(
+        &self,
+        subscriber: &str,
+        lease: &Lease,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError>;
+    /// Marks a delivery done; false if the lease was lost to another relay.
+    async fn complete_delivery(
+        &self,
+        subscriber: &str,
+        seq: i64,
+        lease: &Lease,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Releases a delivery to be tried again at `retry_at`; false if the lease was lost.
+    async fn retry_delivery(
+        &self,
+        subscriber: &str,
+        seq: i64,
+        lease: &Lease,
+        retry_at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<bool, StoreError>;
+    /// Sets a delivery aside for good with its reason; false if the lease was lost.
+    async fn dead_letter(
+        &self,
+        subscriber: &str,
+        seq: i64,
+        lease: &Lease,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Dead letters, oldest first.
+    async fn dead_letters(&self, limit: u32) -> Result<Vec<crate::spine::DeadLetter>, StoreError>;
+    /// Puts dead letters back in line (one, by sequence number and subscriber, or all); returns how many.
+    async fn requeue_dead_letters(&self, only: Option<(i64, &str)>, now: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// Open and dead deliveries, for readiness detail and tests.
+    async fn delivery_stats(&self) -> Result<DeliveryStats, StoreError>;
+    /// Deletes events whose every delivery finished before `before`; returns how many.
+    async fn prune_outbox(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+}
+
+/// Everything the services read, and the door to atomic writes.
+#[async_trait]
+pub trait Store: AccountStore + TaskStore + AuditStore + OutboxStore {
+    /// Starts a unit of work: its writes and outbox events commit together or not at all.
+    async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StoreError>;
+
+    async fn ping(&self) -> Result<(), StoreError>;
 }
 
 /// One database transaction. Dropping it without `commit` rolls everything back.
@@ -62,39 +130,36 @@ pub trait UnitOfWork: Send {
     /// Ends every session of a user but the one given (after a password change).
     async fn delete_other_sessions(&mut self, user: UserId, keep: &str) -> Result<(), StoreError>;
 
-    /// Reads a task inside the transaction, so the change applied to it cannot race.
-    async fn task(&mut self, user: UserId, id: TaskId) -> Result<Task, StoreError>;
+    /// Reads a task and locks it until the unit of work ends, so that two
+    /// changes to one task run one after the other and neither is lost.
+    async fn task_for_update(&mut self, user: UserId, id: TaskId) -> Result<Task, StoreError>;
     async fn insert_task(&mut self, task: &Task) -> Result<(), StoreError>;
     async fn update_task(&mut self, task: &Task) -> Result<(), StoreError>;
     async fn delete_task(&mut self, user: UserId, id: TaskId) -> Result<(), StoreError>;
 
+    /// Writes an event to the outbox, with a delivery for every registered subscriber.
     async fn append_event(&mut self, event: &EventEnvelope) -> Result<(), StoreError>;
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }
 
-/// Why a publish or a delivery failed.
-#[derive(Debug, thiserror::Error)]
-pub enum BusError {
-    /// Worth retrying later: the broker or a consumer is unavailable.
-    #[error("transient delivery failure: {0}")]
-    Transient(String),
-    /// Retrying will never help: the message is malformed.
-    #[error("permanent delivery failure: {0}")]
-    Permanent(String),
-}
-
-/// Publishes events to a topic, at least once.
-#[async_trait]
-pub trait EventBus: Send + Sync {
-    async fn publish(&self, topic: &str, event: &EventEnvelope) -> Result<(), BusError>;
-}
-
-/// A consumer of published events. Must be idempotent: deliveries repeat.
+/// A consumer of events. Must be idempotent: deliveries repeat.
 #[async_trait]
 pub trait EventHandler: Send + Sync {
+    /// The subscriber name its deliveries are kept under; never change it once events flowed.
     fn name(&self) -> &'static str;
-    async fn handle(&self, event: &EventEnvelope) -> Result<(), BusError>;
+    async fn handle(&self, event: &EventEnvelope) -> Result<(), DeliveryError>;
+}
+
+/// Why a delivery failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    /// Worth retrying later: a broker, a database or a peer is unavailable.
+    #[error("transient delivery failure: {0}")]
+    Transient(String),
+    /// Retrying will never help: the event is one this consumer cannot accept.
+    #[error("permanent delivery failure: {0}")]
+    Permanent(String),
 }
 
 /// Slow, salted password hashing.
@@ -103,6 +168,9 @@ pub trait PasswordHasher: Send + Sync {
     async fn hash(&self, password: &str) -> Result<String, StoreError>;
     /// False for a wrong password or an unreadable hash.
     async fn verify(&self, password: &str, hash: &str) -> bool;
+    /// Does the work of a verification that fails, for an unknown account, so
+    /// that its answer takes as long as a wrong password's.
+    async fn verify_nothing(&self, password: &str);
 }
 
 pub trait Clock: Send + Sync {

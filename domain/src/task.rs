@@ -376,69 +376,6 @@ impl TaskDraft {
     }
 }
 
-/// Which tasks a list shows. Parsed from the query string so links can be shared.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TaskFilter {
-    pub show_completed: bool,
-    pub tag: Option<Tag>,
-    pub priority: Option<Priority>,
-}
-
-impl TaskFilter {
-    /// Lenient by design: a stale or hand-edited link shows a list, not an error.
-    pub fn from_query(show_completed: Option<&str>, tag: Option<&str>, priority: Option<&str>) -> Self {
-        Self {
-            show_completed: matches!(show_completed, Some("1" | "true" | "on" | "yes")),
-            tag: tag.filter(|t| !t.trim().is_empty()).and_then(|t| Tag::parse(t).ok()),
-            priority: priority.filter(|p| !p.trim().is_empty() && *p != "any").and_then(|p| Priority::parse(p).ok()),
-        }
-    }
-}
-
-/// One page of a list: which slice of the ordered tasks to show.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PageRequest {
-    /// 1-based.
-    pub number: u32,
-    pub size: u32,
-}
-
-impl PageRequest {
-    /// Rows per page of the task list: enough to scan, small enough to render fast.
-    pub const DEFAULT_SIZE: u32 = 50;
-    /// Far beyond any real list, and keeps the offset arithmetic in range.
-    const MAX_NUMBER: u32 = 1_000_000;
-
-    pub fn first() -> Self {
-        Self { number: 1, size: Self::DEFAULT_SIZE }
-    }
-
-    /// Lenient like the filters: a missing, zero or garbled page number is the first page.
-    pub fn from_query(page: Option<&str>) -> Self {
-        let number = page.and_then(|p| p.trim().parse::<u32>().ok()).filter(|n| *n >= 1).unwrap_or(1);
-        Self { number: number.min(Self::MAX_NUMBER), ..Self::first() }
-    }
-
-    pub fn offset(&self) -> u64 {
-        u64::from(self.number.saturating_sub(1)) * u64::from(self.size)
-    }
-}
-
-/// A page of tasks and how many match the filter in all.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TaskPage {
-    pub tasks: Vec<Task>,
-    pub total: u64,
-}
-
-impl TaskPage {
-    /// Number of pages the whole list fills (at least one, even when empty).
-    pub fn page_count(&self, size: u32) -> u32 {
-        let size = u64::from(size.max(1));
-        u32::try_from(self.total.div_ceil(size).max(1)).unwrap_or(u32::MAX)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -524,34 +461,6 @@ mod tests {
         assert_eq!(Due::parse("29/03/2026", "", zone("UTC")).unwrap_err().field, "due_date");
         assert_eq!(Due::parse("2026-02-30", "", zone("UTC")).unwrap_err().field, "due_date");
         assert_eq!(Due::parse("2026-03-29", "25:00", zone("UTC")).unwrap_err().field, "due_time");
-    }
-
-    #[test]
-    fn filters_ignore_garbage_in_the_query_string() {
-        let f = TaskFilter::from_query(Some("1"), Some("a/b"), Some("nope"));
-        assert!(f.show_completed);
-        assert_eq!(f.tag, None);
-        assert_eq!(f.priority, None);
-    }
-
-    #[test]
-    fn a_missing_zero_or_garbled_page_number_is_the_first_page() {
-        for raw in [None, Some(""), Some("0"), Some("-3"), Some("two"), Some("99999999999")] {
-            assert_eq!(PageRequest::from_query(raw).number, 1, "{raw:?}");
-        }
-        let third = PageRequest::from_query(Some(" 3 "));
-        assert_eq!((third.number, third.offset()), (3, 2 * u64::from(PageRequest::DEFAULT_SIZE)));
-        assert_eq!(PageRequest::from_query(Some("5000000000")).number, 1, "out of u32 range");
-        assert_eq!(PageRequest::from_query(Some("3999999")).number, 1_000_000, "capped");
-    }
-
-    #[test]
-    fn the_page_count_rounds_up_and_is_never_zero() {
-        let page = |total| TaskPage { tasks: Vec::new(), total };
-        assert_eq!(page(0).page_count(50), 1);
-        assert_eq!(page(50).page_count(50), 1);
-        assert_eq!(page(51).page_count(50), 2);
-        assert_eq!(page(1000).page_count(50), 20);
     }
 
     const ZONES: [&str; 8] = [

@@ -44,11 +44,18 @@ pub struct Config {
     /// The URL users reach the app at; `https://` turns on Secure cookies and HSTS.
     pub public_url: Option<String>,
     pub log_format: LogFormat,
-    /// Trust the first `X-Forwarded-For` address (only behind a proxy that sets it).
-    pub trust_proxy: bool,
+    /// How many proxies in front of the app append to `X-Forwarded-For`
+    /// (0: none, use the socket's peer; 1: one ingress).
+    pub trusted_proxies: u8,
     /// Run the outbox relay in this process.
     pub relay_enabled: bool,
     pub relay_poll_ms: u64,
+    /// Transient failures of one delivery before it becomes a dead letter.
+    pub relay_max_attempts: u32,
+    /// The wait after a delivery's first failure; it doubles after each one, up to 5 minutes.
+    pub relay_first_backoff_ms: u64,
+    /// How long events whose every delivery finished stay in the outbox.
+    pub outbox_retention_days: u32,
     /// Where cargo-leptos put the site (JS, WASM, CSS).
     pub site_root: String,
     pub sign_in_window_secs: u64,
@@ -63,9 +70,12 @@ impl Default for Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 3000)),
             public_url: None,
             log_format: LogFormat::Pretty,
-            trust_proxy: false,
+            trusted_proxies: 0,
             relay_enabled: true,
             relay_poll_ms: 100,
+            relay_max_attempts: 20,
+            relay_first_backoff_ms: 1000,
+            outbox_retention_days: 7,
             site_root: "target/site".to_owned(),
             sign_in_window_secs: 15 * 60,
             sign_in_max_per_ip: 50,
@@ -120,15 +130,35 @@ impl Config {
                 _ => return Err(ConfigError::Env { name: "CADENCE_LOG_FORMAT", message: "use json or pretty".into() }),
             };
         }
-        env_parse("CADENCE_TRUST_PROXY", &mut config.trust_proxy)?;
+        env_parse("CADENCE_TRUSTED_PROXIES", &mut config.trusted_proxies)?;
         env_parse("CADENCE_RELAY_ENABLED", &mut config.relay_enabled)?;
         env_parse("CADENCE_RELAY_POLL_MS", &mut config.relay_poll_ms)?;
+        env_parse("CADENCE_RELAY_MAX_ATTEMPTS", &mut config.relay_max_attempts)?;
+        env_parse("CADENCE_RELAY_FIRST_BACKOFF_MS", &mut config.relay_first_backoff_ms)?;
+        env_parse("CADENCE_OUTBOX_RETENTION_DAYS", &mut config.outbox_retention_days)?;
         env_parse("LEPTOS_SITE_ROOT", &mut config.site_root)?;
         Ok(config)
     }
 
+    pub fn retry_policy(&self) -> domain::spine::RetryPolicy {
+        let first = chrono::Duration::milliseconds(i64::try_from(self.relay_first_backoff_ms).unwrap_or(i64::MAX));
+        domain::spine::RetryPolicy {
+            first_backoff: first,
+            max_attempts: self.relay_max_attempts.max(1),
+            ..domain::spine::RetryPolicy::default()
+        }
+    }
+
     pub fn secure_cookies(&self) -> bool {
-        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+        self.public_origin().is_some_and(|o| o.starts_with("https://"))
+    }
+
+    /// The scheme, host and port of the public URL: what browsers send as `Origin`.
+    pub fn public_origin(&self) -> Option<String> {
+        let url = self.public_url.as_deref()?.trim();
+        let (scheme, rest) = url.split_once("://")?;
+        let host = rest.split(['/', '?', '#']).next().filter(|h| !h.is_empty())?;
+        Some(format!("{}://{}", scheme.to_ascii_lowercase(), host.to_ascii_lowercase()))
     }
 }
 
@@ -154,7 +184,8 @@ mod tests {
     fn cookies_are_secure_only_behind_https() {
         let mut c = Config::default();
         assert!(!c.secure_cookies());
-        c.public_url = Some("https://cadence.example".into());
+        c.public_url = Some("https://Cadence.example/app/".into());
         assert!(c.secure_cookies());
+        assert_eq!(c.public_origin().as_deref(), Some("https://cadence.example"));
     }
 }

@@ -1,11 +1,11 @@
-//! Cadence's server: configuration, storage and bus adapters, the outbox relay
-//! and its consumers, HTTP middleware, and the application builder.
+//! Cadence's server: configuration, the storage adapters, the event spine
+//! (relays, consumers, maintenance), HTTP middleware, operator commands, and
+//! the application builder.
 
-pub mod bus;
+pub mod admin;
 pub mod config;
-pub mod consumers;
 pub mod hasher;
-pub mod relay;
+pub mod spine;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -1,6 +1,8 @@
 //! The Cadence server binary: loads configuration, opens the store named by
 //! `DATABASE_URL`, serves until SIGINT or SIGTERM, then shuts down gracefully.
+//! With arguments it runs an operator command instead (see `admin`).
 
+use server::admin::{self, Command};
 use server::config::Config;
 use server::startup::Application;
 
@@ -13,6 +15,15 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match Command::parse(&args) {
+        Some(Ok(command)) => return run_command(command, &config).await,
+        Some(Err(usage)) => {
+            eprintln!("{usage}");
+            return std::process::ExitCode::from(2);
+        }
+        None => {}
+    }
     server::telemetry::init(config.log_format);
     tracing::info!(bind = %config.bind, relay = config.relay_enabled, "starting Cadence");
     let app = match Application::build(config).await {
@@ -26,6 +37,16 @@ async fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "server failed");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_command(command: Command, config: &Config) -> std::process::ExitCode {
+    match admin::run(command, config, &mut std::io::stdout()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cadence: {e}");
             std::process::ExitCode::FAILURE
         }
     }

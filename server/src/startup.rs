@@ -1,32 +1,35 @@
 //! Builds the application from its configuration: the store, the services, the
-//! event spine, the router with its middleware, and a bound listener. Tests use
-//! it with port 0 and a fresh database.
+//! event spine (subscribers, relays, maintenance), the router with its
+//! middleware, and a bound listener. Tests use it with port 0 and a fresh database.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::auth::{AppState, SignInLimiter};
+use app::auth::{AppState, Limits};
 use app::{shell, App};
 use axum::extract::Request;
 use axum::routing::get;
 use axum::{middleware, Extension, Router};
-use domain::ports::{Clock, EventBus, EventHandler, Store, SystemClock};
-use domain::service::Services;
+use domain::ports::{Clock, EventHandler, Store, SystemClock};
+use domain::services::Services;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tower_http::compression::CompressionLayer;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::bus::InProcessBus;
 use crate::config::Config;
-use crate::consumers::AuditLogger;
 use crate::hasher::Argon2Hasher;
-use crate::relay::Relay;
-use crate::web;
+use crate::spine::consumers::AuditLogger;
+use crate::spine::maintenance::Maintenance;
+use crate::spine::relay::Relay;
+use crate::web::client_ip::TrustedProxies;
+use crate::web::csrf::PublicOrigin;
+use crate::web::headers::{CspNonce, HeaderPolicy};
+use crate::web::{client_ip, csrf, headers, probes, status};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -40,7 +43,8 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     store: Arc<dyn Store>,
-    relay: Option<Relay>,
+    relays: Vec<Relay>,
+    maintenance: Maintenance,
 }
 
 fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
@@ -56,6 +60,11 @@ fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
         .build()
 }
 
+/// The consumers that run in this process, each a subscriber of the outbox.
+fn consumers(store: &Arc<dyn Store>) -> Vec<Arc<dyn EventHandler>> {
+    vec![Arc::new(AuditLogger::new(store.clone()))]
+}
+
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let store = crate::store::connect(config.database_url.expose()).await.map_err(StartupError::Store)?;
@@ -63,31 +72,60 @@ impl Application {
     }
 
     pub async fn build_with_store(config: Config, store: Arc<dyn Store>) -> Result<Self, StartupError> {
+        Self::build_with_routes(config, store, Router::new()).await
+    }
+
+    /// Builds the application with plain axum routes of its own beside the
+    /// pages; they run behind the same middleware, so they know the signed-in
+    /// user through `AuthUser` and `MaybeAuthUser`.
+    pub async fn build_with_routes(
+        config: Config,
+        store: Arc<dyn Store>,
+        routes: Router,
+    ) -> Result<Self, StartupError> {
         let listener =
             TcpListener::bind(config.bind).await.map_err(|source| StartupError::Bind { addr: config.bind, source })?;
         let addr = listener.local_addr().map_err(|source| StartupError::Bind { addr: config.bind, source })?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let services = Services::new(store.clone(), clock.clone(), Arc::new(Argon2Hasher));
+        let services = Services::new(store.clone(), clock.clone(), Arc::new(Argon2Hasher::new()));
         let state = AppState {
-            services,
-            limiter: Arc::new(SignInLimiter::new(
+            services: services.clone(),
+            limits: Arc::new(Limits::new(
                 Duration::from_secs(config.sign_in_window_secs),
                 config.sign_in_max_per_ip,
                 config.sign_in_max_per_account,
             )),
-            secure_cookies: config.secure_cookies(),
+            public_origin: config.public_origin(),
         };
-        let handlers: Vec<Arc<dyn EventHandler>> = vec![Arc::new(AuditLogger::new(store.clone()))];
-        let bus: Arc<dyn EventBus> = Arc::new(InProcessBus::new(handlers));
-        let relay = config.relay_enabled.then(|| Relay {
-            store: store.clone(),
-            bus,
-            clock,
-            poll: Duration::from_millis(config.relay_poll_ms),
-        });
+        let consumers = consumers(&store);
+        // Every replica registers the same subscribers, whether or not it runs their relays,
+        // so no event is ever written without its deliveries.
+        let names: Vec<&str> = consumers.iter().map(|c| c.name()).collect();
+        store.register_subscribers(&names).await.map_err(StartupError::Store)?;
+        let relays = if config.relay_enabled {
+            consumers
+                .into_iter()
+                .map(|handler| {
+                    Relay::new(
+                        store.clone(),
+                        handler,
+                        clock.clone(),
+                        config.retry_policy(),
+                        Duration::from_millis(config.relay_poll_ms),
+                    )
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let maintenance = Maintenance {
+            services,
+            every: Duration::from_secs(3600),
+            outbox_retention: chrono::Duration::days(i64::from(config.outbox_retention_days)),
+        };
         let options = leptos_options(&config, addr);
-        let router = router(options, state, store.clone(), &config);
-        Ok(Self { listener, router, store, relay })
+        let router = router(options, state, store.clone(), &config, routes);
+        Ok(Self { listener, router, store, relays, maintenance })
     }
 
     pub fn port(&self) -> u16 {
@@ -98,38 +136,45 @@ impl Application {
         self.store.clone()
     }
 
-    /// Serves until `shutdown` resolves, lets in-flight requests finish, then flushes the relay.
+    /// Serves until `shutdown` resolves, lets in-flight requests finish, then drains the relays.
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let (stop_relay, relay_stopped) = watch::channel(false);
-        let relay = self.relay.map(|r| r.spawn(relay_stopped));
+        let (stop, stopped) = watch::channel(false);
+        let workers: Vec<_> = self.relays.into_iter().map(|r| r.spawn(stopped.clone())).collect();
+        let maintenance = self.maintenance.spawn(stopped);
         tracing::info!(addr = %self.listener.local_addr()?, "Cadence is listening");
         let served = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await;
-        let _ = stop_relay.send(true);
-        if let Some(handle) = relay {
-            let _ = handle.await;
+        let _ = stop.send(true);
+        for worker in workers {
+            let _ = worker.await;
         }
+        let _ = maintenance.await;
         tracing::info!("Cadence stopped");
         served
     }
 }
 
-fn router(options: LeptosOptions, state: AppState, store: Arc<dyn Store>, config: &Config) -> Router {
+fn router(options: LeptosOptions, state: AppState, store: Arc<dyn Store>, config: &Config, extra: Router) -> Router {
     let routes = generate_route_list(App);
     let context = {
         let state = state.clone();
         move || {
-            leptos::nonce::provide_nonce();
+            // The nonce the header middleware drew for this request, so the page's
+            // scripts carry the one its policy allows.
+            let nonce = use_context::<http::request::Parts>().and_then(|p| p.extensions.get::<CspNonce>().cloned());
+            if let Some(CspNonce(nonce)) = nonce {
+                provide_context(leptos::nonce::Nonce::from_value(nonce));
+            }
             provide_context(state.clone());
         }
     };
-    let policy = web::HeaderPolicy { hsts: config.secure_cookies(), hashed_assets: options.hash_files };
+    let policy = HeaderPolicy { hsts: config.secure_cookies(), hashed_assets: options.hash_files };
     let probes =
-        Router::new().route("/healthz", get(web::healthz)).route("/readyz", get(web::readyz)).with_state(store);
+        Router::new().route("/healthz", get(probes::healthz)).route("/readyz", get(probes::readyz)).with_state(store);
     // leptos_routes also mounts every server function under /api/.
     let pages = Router::new()
         .leptos_routes_with_context(&options, routes, context.clone(), {
@@ -139,17 +184,21 @@ fn router(options: LeptosOptions, state: AppState, store: Arc<dyn Store>, config
         .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
         .with_state(options)
         .merge(probes)
-        .layer(middleware::from_fn(web::server_fn_status));
-    // A layer on a router runs after it has matched the method; showing a failed
-    // form again turns a POST into a GET, so it wraps the whole router instead.
+        .merge(extra)
+        .layer(middleware::from_fn(status::server_fn_status));
+    // Showing a failed form again turns a POST into a GET, so it wraps the whole
+    // router: a layer on a router runs after it has matched the method.
     Router::new()
         .fallback_service(pages)
-        .layer(middleware::from_fn(web::redisplay_failed_forms))
+        .layer(middleware::from_fn(app::forms::redisplay_failed_forms))
+        .layer(middleware::from_fn_with_state(state.clone(), app::auth::resolve_session))
         .layer(Extension(state))
-        .layer(middleware::from_fn(web::csrf_guard))
-        .layer(middleware::from_fn_with_state(web::ProxyTrust(config.trust_proxy), web::client_ip))
-        .layer(middleware::from_fn_with_state(policy, web::security_headers))
-        .layer(CompressionLayer::new())
+        .layer(middleware::from_fn_with_state(PublicOrigin(config.public_origin()), csrf::csrf_guard))
+        .layer(middleware::from_fn_with_state(TrustedProxies(config.trusted_proxies), client_ip::client_ip))
+        .layer(middleware::from_fn_with_state(policy, headers::security_headers))
+        // The default would be brotli's slowest level (11) on every dynamic page;
+        // level 4 gets most of the size for a small part of the CPU.
+        .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");

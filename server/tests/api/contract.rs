@@ -6,8 +6,11 @@ use std::sync::Arc;
 use chrono::{Duration, DurationRound, TimeZone as _, Utc};
 use domain::event::{DomainEvent, EventEnvelope};
 use domain::ports::{SessionRecord, Store};
-use domain::task::{Due, PageRequest, Priority, Tags, Task, TaskDescription, TaskFilter, TaskId, TaskTitle};
-use domain::{DisplayName, Email, StoreError, Tag, TimeZone, User, UserId};
+use domain::spine::Lease;
+use domain::task::{Due, Priority, Tags, Task, TaskDescription, TaskId, TaskTitle};
+use domain::{
+    Cursor, DisplayName, Email, PageRequest, StoreError, Tag, TaskFilter, TaskPage, TaskSummary, TimeZone, User, UserId,
+};
 use uuid::Uuid;
 
 use crate::helpers::TestDb;
@@ -55,13 +58,17 @@ async fn add_user(store: &Arc<dyn Store>, email: &str) -> User {
 }
 
 /// Every task the filter selects, in list order (one page large enough for all).
-async fn list(store: &Arc<dyn Store>, user: &User, filter: &TaskFilter) -> Vec<Task> {
-    let page = store.tasks(user.id, filter, PageRequest { number: 1, size: 1000 }).await.unwrap();
+async fn list(store: &Arc<dyn Store>, user: &User, filter: &TaskFilter) -> Vec<TaskSummary> {
+    let page = store.tasks(user.id, filter, &PageRequest { cursor: Cursor::Start, size: 1000 }).await.unwrap();
     assert_eq!(page.total, page.tasks.len() as u64, "the total counts what the filter selects");
     page.tasks
 }
 
-fn titles(tasks: &[Task]) -> Vec<String> {
+async fn page(store: &Arc<dyn Store>, user: &User, filter: &TaskFilter, cursor: Cursor, size: u32) -> TaskPage {
+    store.tasks(user.id, filter, &PageRequest { cursor, size }).await.unwrap()
+}
+
+fn titles(tasks: &[TaskSummary]) -> Vec<String> {
     tasks.iter().map(|t| t.title.as_str().to_owned()).collect()
 }
 
@@ -97,16 +104,18 @@ pub async fn sessions_expire_and_can_be_ended(store: Arc<dyn Store>) {
         .unwrap();
     }
     uow.commit().await.unwrap();
-    assert_eq!(store.session("live", t0).await.unwrap().unwrap().user_id, u.id);
-    assert!(store.session("expired", t0).await.unwrap().is_none());
+    let (session, signed_in) = store.session_user("live", t0).await.unwrap().unwrap();
+    assert_eq!((session.user_id, signed_in), (u.id, u.clone()), "the session comes with its user");
+    assert!(store.session_user("expired", t0).await.unwrap().is_none());
+    assert_eq!(store.purge_expired_sessions(t0).await.unwrap(), 1, "only the expired session is purged");
     let mut uow = store.begin().await.unwrap();
     uow.delete_other_sessions(u.id, "live").await.unwrap();
     uow.commit().await.unwrap();
-    assert!(store.session("other", t0).await.unwrap().is_none());
+    assert!(store.session_user("other", t0).await.unwrap().is_none());
     let mut uow = store.begin().await.unwrap();
     uow.delete_session("live").await.unwrap();
     uow.commit().await.unwrap();
-    assert!(store.session("live", t0).await.unwrap().is_none());
+    assert!(store.session_user("live", t0).await.unwrap().is_none());
 }
 
 pub async fn tasks_round_trip_with_every_field(store: Arc<dyn Store>) {
@@ -137,7 +146,7 @@ pub async fn every_read_and_write_is_scoped_to_one_user(store: Arc<dyn Store>) {
     assert!(list(&store, &other, &TaskFilter::default()).await.is_empty());
     assert!(store.tags(other.id).await.unwrap().is_empty());
     let mut uow = store.begin().await.unwrap();
-    assert!(matches!(uow.task(other.id, t.id).await, Err(StoreError::NotFound)));
+    assert!(matches!(uow.task_for_update(other.id, t.id).await, Err(StoreError::NotFound)));
     let hijacked = Task { user_id: other.id, title: TaskTitle::parse("Mine").unwrap(), ..t.clone() };
     assert!(matches!(uow.update_task(&hijacked).await, Err(StoreError::NotFound)));
     assert!(matches!(uow.delete_task(other.id, t.id).await, Err(StoreError::NotFound)));
@@ -180,7 +189,7 @@ pub async fn filters_select_by_tag_and_priority(store: Arc<dyn Store>) {
     assert_eq!(got[0].tags.len(), 2, "tags are loaded with filtered tasks");
 }
 
-pub async fn pages_slice_the_ordered_list_and_count_every_match(store: Arc<dyn Store>) {
+pub async fn keyset_pages_walk_the_ordered_list_both_ways_and_count_every_match(store: Arc<dyn Store>) {
     let u = add_user(&store, "pages@example.com").await;
     let z = TimeZone::parse("UTC").unwrap();
     for day in 1..=5 {
@@ -191,28 +200,42 @@ pub async fn pages_slice_the_ordered_list_and_count_every_match(store: Arc<dyn S
         };
         add_task(&store, &t).await;
     }
-    // Same due instant and priority: the order must still be total, or pages could repeat a row.
+    // Same due instant, priority and creation time: the id still orders them, so pages never repeat a row.
     let created = now();
     for n in 0..3 {
         add_task(&store, &Task { created_at: created, ..task(&u, &format!("tie {n}")) }).await;
     }
     let filter = TaskFilter::default();
     let whole = list(&store, &u, &filter).await;
-    let mut paged = Vec::new();
-    for number in 1..=3 {
-        let page = store.tasks(u.id, &filter, PageRequest { number, size: 3 }).await.unwrap();
-        assert_eq!(page.total, 8, "page {number} counts every match");
-        assert_eq!(page.tasks.len(), if number < 3 { 3 } else { 2 });
-        paged.extend(page.tasks);
+    let mut forward = Vec::new();
+    let mut cursor = Cursor::Start;
+    for expected_offset in [0, 3, 6] {
+        let p = page(&store, &u, &filter, cursor, 3).await;
+        assert_eq!((p.total, p.offset), (8, expected_offset), "every page counts every match and its place");
+        forward.extend(p.tasks.clone());
+        cursor = match p.next() {
+            Some(key) => Cursor::After(key),
+            None => Cursor::Start,
+        };
     }
-    assert_eq!(paged, whole, "the pages, joined, are the whole list with its tags");
-    assert_eq!(paged[1].tags, Tags::parse("day2, paged").unwrap(), "tags are loaded for a later page too");
-    let past = store.tasks(u.id, &filter, PageRequest { number: 4, size: 3 }).await.unwrap();
+    assert_eq!(cursor, Cursor::Start, "the last page has no next page");
+    assert_eq!(forward, whole, "the pages, joined, are the whole list with its tags");
+    assert_eq!(forward[1].tags, Tags::parse("day2, paged").unwrap(), "tags are loaded for a later page too");
+
+    let last = page(&store, &u, &filter, Cursor::After(whole[5].list_key()), 3).await;
+    assert_eq!((titles(&last.tasks).len(), last.offset, last.next()), (2, 6, None));
+    let back = page(&store, &u, &filter, Cursor::Before(last.previous().unwrap()), 3).await;
+    assert_eq!(back.tasks, whole[3..6], "previous goes back one page");
+    assert_eq!((back.offset, back.next()), (3, Some(whole[5].list_key())));
+    let start = page(&store, &u, &filter, Cursor::Before(back.previous().unwrap()), 3).await;
+    assert_eq!((start.tasks.as_slice(), start.offset, start.previous()), (&whole[..3], 0, None));
+
+    let past = page(&store, &u, &filter, Cursor::After(whole[7].list_key()), 3).await;
     assert!(past.tasks.is_empty());
-    assert_eq!(past.total, 8);
+    assert_eq!((past.total, past.offset), (8, 8));
     let tagged = TaskFilter { tag: Some(Tag::parse("paged").unwrap()), ..TaskFilter::default() };
-    let page = store.tasks(u.id, &tagged, PageRequest { number: 2, size: 2 }).await.unwrap();
-    assert_eq!((titles(&page.tasks), page.total), (vec!["day 3".to_owned(), "day 4".to_owned()], 5));
+    let p = page(&store, &u, &tagged, Cursor::After(whole[1].list_key()), 2).await;
+    assert_eq!((titles(&p.tasks), p.total, p.offset), (vec!["day 3".to_owned(), "day 4".to_owned()], 5, 2));
 }
 
 pub async fn a_duplicate_task_id_is_a_conflict(store: Arc<dyn Store>) {
@@ -224,7 +247,32 @@ pub async fn a_duplicate_task_id_is_a_conflict(store: Arc<dyn Store>) {
     assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
 }
 
+pub async fn a_change_to_a_task_waits_for_the_unit_of_work_that_holds_it(store: Arc<dyn Store>) {
+    let u = add_user(&store, "lock@example.com").await;
+    let t = task(&u, "contended");
+    add_task(&store, &t).await;
+    let mut first = store.begin().await.unwrap();
+    let held = first.task_for_update(u.id, t.id).await.unwrap();
+    let second = {
+        let (store, user, id) = (store.clone(), u.id, t.id);
+        tokio::spawn(async move {
+            let mut uow = store.begin().await.unwrap();
+            let seen = uow.task_for_update(user, id).await.unwrap();
+            uow.commit().await.unwrap();
+            seen
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!second.is_finished(), "a second change cannot read the task while the first holds it");
+    let done = Task { completed_at: Some(now()), ..held };
+    first.update_task(&done).await.unwrap();
+    first.commit().await.unwrap();
+    let seen = second.await.unwrap();
+    assert_eq!(seen.completed_at, done.completed_at, "the second change reads what the first committed");
+}
+
 pub async fn an_uncommitted_unit_of_work_leaves_no_trace(store: Arc<dyn Store>) {
+    store.register_subscribers(&["audit-log"]).await.unwrap();
     let u = add_user(&store, "rollback@example.com").await;
     let t = Task { tags: Tags::parse("x").unwrap(), ..task(&u, "ghost") };
     {
@@ -234,10 +282,11 @@ pub async fn an_uncommitted_unit_of_work_leaves_no_trace(store: Arc<dyn Store>) 
         // Dropped without commit, as when the request fails half-way.
     }
     assert!(matches!(store.task(u.id, t.id).await, Err(StoreError::NotFound)));
-    assert!(store.pending_events(100).await.unwrap().is_empty(), "no event without its change");
+    assert_eq!(store.delivery_stats().await.unwrap().pending, 0, "no event without its change");
 }
 
 pub async fn a_failed_change_takes_its_event_with_it(store: Arc<dyn Store>) {
+    store.register_subscribers(&["audit-log"]).await.unwrap();
     let u = add_user(&store, "atomic@example.com").await;
     let t = task(&u, "exists");
     add_task(&store, &t).await;
@@ -245,30 +294,154 @@ pub async fn a_failed_change_takes_its_event_with_it(store: Arc<dyn Store>) {
     uow.append_event(&event(&u, &t)).await.unwrap();
     assert!(uow.insert_task(&t).await.is_err());
     drop(uow);
-    assert!(store.pending_events(100).await.unwrap().is_empty());
+    assert_eq!(store.delivery_stats().await.unwrap().pending, 0);
 }
 
-pub async fn the_outbox_hands_out_events_in_commit_order_until_published(store: Arc<dyn Store>) {
-    let u = add_user(&store, "outbox@example.com").await;
+fn lease(owner: &str) -> Lease {
+    Lease { owner: owner.to_owned(), until: now() + Duration::seconds(30) }
+}
+
+/// Commits `n` events on `n` tasks (one stream each), returning their ids in commit order.
+async fn commit_events(store: &Arc<dyn Store>, u: &User, n: usize) -> Vec<Uuid> {
     let mut ids = Vec::new();
-    for i in 0..5 {
-        let t = task(&u, &format!("t{i}"));
-        let e = event(&u, &t);
+    for i in 0..n {
+        let t = task(u, &format!("t{i}"));
+        let e = event(u, &t);
         ids.push(e.id);
         let mut uow = store.begin().await.unwrap();
         uow.insert_task(&t).await.unwrap();
         uow.append_event(&e).await.unwrap();
         uow.commit().await.unwrap();
     }
-    let pending = store.pending_events(3).await.unwrap();
-    assert_eq!(pending.iter().map(|r| r.envelope.id).collect::<Vec<_>>(), ids[..3]);
-    assert_eq!(pending[0].envelope.payload.event_type(), "task.created");
-    store.mark_published(pending[0].seq, now()).await.unwrap();
-    let rest = store.pending_events(10).await.unwrap();
-    assert_eq!(rest.iter().map(|r| r.envelope.id).collect::<Vec<_>>(), ids[1..]);
-    let mut uow = store.begin().await.unwrap();
-    let dup = uow.append_event(&pending[1].envelope).await.unwrap_err();
+    ids
+}
+
+fn event_ids(deliveries: &[domain::spine::Delivery]) -> Vec<Uuid> {
+    deliveries.iter().map(|d| d.event.as_ref().unwrap().id).collect()
+}
+
+pub async fn every_subscriber_gets_its_own_delivery_of_every_event(store: Arc<dyn Store>) {
+    store.register_subscribers(&["a", "b"]).await.unwrap();
+    store.register_subscribers(&["a"]).await.unwrap();
+    let u = add_user(&store, "fanout@example.com").await;
+    let ids = commit_events(&store, &u, 3).await;
+    // a, b, and the audit log that the first migration registers.
+    assert_eq!(store.delivery_stats().await.unwrap().pending, 9);
+    let a = store.claim_deliveries("a", &lease("relay-a"), now(), 10).await.unwrap();
+    assert_eq!(event_ids(&a), ids, "in commit order");
+    assert!(a.iter().all(|d| d.attempts == 1), "each claim counts an attempt");
+    for d in &a {
+        assert!(store.complete_delivery("a", d.seq, &lease("relay-a"), now()).await.unwrap());
+    }
+    let b = store.claim_deliveries("b", &lease("relay-b"), now(), 10).await.unwrap();
+    assert_eq!(event_ids(&b), ids, "b's deliveries do not depend on a's");
+    assert_eq!(store.delivery_stats().await.unwrap().pending, 6);
+    let dup = store.begin().await.unwrap().append_event(&b[0].event.clone().unwrap()).await.unwrap_err();
     assert!(matches!(dup, StoreError::Conflict { .. }), "an event id is written once");
+}
+
+pub async fn a_stream_is_delivered_in_order_one_delivery_at_a_time(store: Arc<dyn Store>) {
+    store.register_subscribers(&["audit-log"]).await.unwrap();
+    let u = add_user(&store, "stream@example.com").await;
+    let t = task(&u, "busy");
+    add_task(&store, &t).await;
+    let (first, second) = (event(&u, &t), event(&u, &t));
+    for e in [&first, &second] {
+        let mut uow = store.begin().await.unwrap();
+        uow.append_event(e).await.unwrap();
+        uow.commit().await.unwrap();
+    }
+    let other = commit_events(&store, &u, 1).await;
+    let claimed = store.claim_deliveries("audit-log", &lease("r1"), now(), 10).await.unwrap();
+    assert_eq!(event_ids(&claimed), [first.id, other[0]], "only the head of each stream is claimable");
+    let none = store.claim_deliveries("audit-log", &lease("r2"), now(), 10).await.unwrap();
+    assert!(none.is_empty(), "the stream's next event waits while its head is out");
+    store.complete_delivery("audit-log", claimed[0].seq, &lease("r1"), now()).await.unwrap();
+    let next = store.claim_deliveries("audit-log", &lease("r2"), now(), 10).await.unwrap();
+    assert_eq!(event_ids(&next), [second.id], "once the head is delivered, the next follows");
+}
+
+pub async fn a_leased_delivery_is_not_claimed_again_until_its_lease_expires(store: Arc<dyn Store>) {
+    store.register_subscribers(&["audit-log"]).await.unwrap();
+    let u = add_user(&store, "lease@example.com").await;
+    let ids = commit_events(&store, &u, 2).await;
+    let short = Lease { owner: "r1".into(), until: now() + Duration::seconds(5) };
+    let one = store.claim_deliveries("audit-log", &short, now(), 1).await.unwrap();
+    let other = store.claim_deliveries("audit-log", &lease("r2"), now(), 10).await.unwrap();
+    assert_eq!((event_ids(&one), event_ids(&other)), (vec![ids[0]], vec![ids[1]]), "no delivery goes to two relays");
+    let later = now() + Duration::seconds(6);
+    let taken_over = store.claim_deliveries("audit-log", &lease("r3"), later, 10).await.unwrap();
+    assert_eq!(event_ids(&taken_over), [ids[0]], "an expired lease is taken over");
+    assert_eq!(taken_over[0].attempts, 2);
+}
+
+pub async fn only_the_lease_holder_finishes_a_delivery(store: Arc<dyn Store>) {
+    store.register_subscribers(&["audit-log"]).await.unwrap();
+    let u = add_user(&store, "fence@example.com").await;
+    commit_events(&store, &u, 1).await;
+    let stale = Lease { owner: "r1".into(), until: now() + Duration::seconds(1) };
+    let d = store.claim_deliveries("audit-log", &stale, now(), 1).await.unwrap().remove(0);
+    let fresh = lease("r2");
+    let again = store.claim_deliveries("audit-log", &fresh, now() + Duration::seconds(2), 1).await.unwrap();
+    assert_eq!(again[0].seq, d.seq);
+    assert!(!store.complete_delivery("audit-log", d.seq, &stale, now()).await.unwrap(), "the old holder lost it");
+    assert!(!store.dead_letter("audit-log", d.seq, &stale, "late", now()).await.unwrap());
+    assert!(store.complete_delivery("audit-log", d.seq, &fresh, now()).await.unwrap());
+    assert!(!store.complete_delivery("audit-log", d.seq, &fresh, now()).await.unwrap(), "finished once");
+    assert_eq!(store.delivery_stats().await.unwrap().pending, 0);
+}
+
+pub async fn a_failed_delivery_waits_until_its_retry_time(store: Arc<dyn Store>) {
+    store.register_subscribers(&["audit-log"]).await.unwrap();
+    let u = add_user(&store, "retry@example.com").await;
+    let ids = commit_events(&store, &u, 1).await;
+    let d = store.claim_deliveries("audit-log", &lease("r1"), now(), 1).await.unwrap().remove(0);
+    let retry_at = now() + Duration::seconds(60);
+    assert!(store.retry_delivery("audit-log", d.seq, &lease("r1"), retry_at, "broker down").await.unwrap());
+    assert!(store.claim_deliveries("audit-log", &lease("r1"), now(), 1).await.unwrap().is_empty());
+    let later = store.claim_deliveries("audit-log", &lease("r1"), retry_at, 1).await.unwrap();
+    assert_eq!((event_ids(&later), later[0].attempts), (ids.clone(), 2));
+}
+
+pub async fn dead_letters_are_set_aside_listed_and_requeued(store: Arc<dyn Store>) {
+    store.register_subscribers(&["audit-log"]).await.unwrap();
+    let u = add_user(&store, "dead@example.com").await;
+    let t = task(&u, "poisoned");
+    add_task(&store, &t).await;
+    let (poison, after) = (event(&u, &t), event(&u, &t));
+    for e in [&poison, &after] {
+        let mut uow = store.begin().await.unwrap();
+        uow.append_event(e).await.unwrap();
+        uow.commit().await.unwrap();
+    }
+    let d = store.claim_deliveries("audit-log", &lease("r1"), now(), 10).await.unwrap().remove(0);
+    assert!(store.dead_letter("audit-log", d.seq, &lease("r1"), "consumer refused it", now()).await.unwrap());
+    let next = store.claim_deliveries("audit-log", &lease("r1"), now(), 10).await.unwrap();
+    assert_eq!(event_ids(&next), [after.id], "a dead letter holds back nothing behind it");
+    store.complete_delivery("audit-log", next[0].seq, &lease("r1"), now()).await.unwrap();
+    assert_eq!(store.delivery_stats().await.unwrap(), domain::spine::DeliveryStats { pending: 0, dead: 1 });
+    let letters = store.dead_letters(10).await.unwrap();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(
+        (letters[0].event_id, letters[0].subscriber.as_str(), letters[0].reason.as_str(), letters[0].attempts),
+        (poison.id, "audit-log", "consumer refused it", 1)
+    );
+    assert_eq!(store.requeue_dead_letters(Some((d.seq, "other")), now()).await.unwrap(), 0, "by seq and subscriber");
+    assert_eq!(store.requeue_dead_letters(Some((d.seq, "audit-log")), now()).await.unwrap(), 1);
+    let again = store.claim_deliveries("audit-log", &lease("r1"), now(), 10).await.unwrap();
+    assert_eq!((event_ids(&again), again[0].attempts), (vec![poison.id], 1), "requeued with fresh attempts");
+}
+
+pub async fn finished_events_are_pruned_from_the_outbox(store: Arc<dyn Store>) {
+    store.register_subscribers(&["audit-log"]).await.unwrap();
+    let u = add_user(&store, "prune@example.com").await;
+    commit_events(&store, &u, 2).await;
+    let claimed = store.claim_deliveries("audit-log", &lease("r1"), now(), 1).await.unwrap();
+    store.complete_delivery("audit-log", claimed[0].seq, &lease("r1"), now()).await.unwrap();
+    let tomorrow = now() + Duration::days(1);
+    assert_eq!(store.prune_outbox(now() - Duration::days(1)).await.unwrap(), 0, "nothing finished that long ago");
+    assert_eq!(store.prune_outbox(tomorrow).await.unwrap(), 1, "only the delivered event goes");
+    assert_eq!(store.delivery_stats().await.unwrap().pending, 1, "the open delivery stays");
 }
 
 pub async fn audit_entries_are_recorded_once_and_read_per_user_and_task(store: Arc<dyn Store>) {
@@ -317,11 +490,18 @@ macro_rules! contract_suite {
                 every_read_and_write_is_scoped_to_one_user,
                 the_list_puts_open_tasks_first_then_soonest_due,
                 filters_select_by_tag_and_priority,
-                pages_slice_the_ordered_list_and_count_every_match,
+                keyset_pages_walk_the_ordered_list_both_ways_and_count_every_match,
                 a_duplicate_task_id_is_a_conflict,
+                a_change_to_a_task_waits_for_the_unit_of_work_that_holds_it,
                 an_uncommitted_unit_of_work_leaves_no_trace,
                 a_failed_change_takes_its_event_with_it,
-                the_outbox_hands_out_events_in_commit_order_until_published,
+                every_subscriber_gets_its_own_delivery_of_every_event,
+                a_stream_is_delivered_in_order_one_delivery_at_a_time,
+                a_leased_delivery_is_not_claimed_again_until_its_lease_expires,
+                only_the_lease_holder_finishes_a_delivery,
+                a_failed_delivery_waits_until_its_retry_time,
+                dead_letters_are_set_aside_listed_and_requeued,
+                finished_events_are_pruned_from_the_outbox,
                 audit_entries_are_recorded_once_and_read_per_user_and_task,
                 the_store_answers_a_readiness_ping,
             );

@@ -5,7 +5,7 @@ use domain::ports::EventHandler;
 use reqwest::StatusCode;
 use serde_json::Value;
 use server::config::Config;
-use server::consumers::AuditLogger;
+use server::spine::consumers::AuditLogger;
 
 use crate::helpers::{spawn_app, spawn_on, test_config, TestDb};
 
@@ -54,7 +54,7 @@ async fn events_committed_while_the_relay_was_down_are_delivered_after_a_restart
     let app = spawn_on(&db, down).await;
     app.sign_up().await;
     app.quick_add("Survives a crash").await;
-    assert_eq!(app.store.pending_events(10).await.unwrap().len(), 2, "both events wait in the outbox");
+    assert_eq!(app.store.delivery_stats().await.unwrap().pending, 2, "both events wait in the outbox");
     assert!(activity_types(&app).await.is_empty(), "nothing delivered yet");
     let client = app.client.clone();
     app.stop().await;
@@ -97,4 +97,100 @@ async fn the_audit_log_is_scoped_to_its_user() {
     other.settle().await;
     assert_eq!(activity_types(&other).await, ["account.created"]);
     assert_eq!(other.call("activity", &[]).await.status(), StatusCode::OK);
+}
+
+/// Decides, for a scripted consumer, which events it refuses and how.
+type Refusal = Box<dyn Fn(&domain::EventEnvelope) -> Option<domain::ports::DeliveryError> + Send + Sync>;
+
+/// A consumer for the spine's tests: records what it accepted, refuses what it is told to.
+struct Scripted {
+    name: &'static str,
+    accepted: std::sync::Mutex<Vec<uuid::Uuid>>,
+    refuse: Refusal,
+}
+
+#[async_trait::async_trait]
+impl EventHandler for Scripted {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    async fn handle(&self, event: &domain::EventEnvelope) -> Result<(), domain::ports::DeliveryError> {
+        match (self.refuse)(event) {
+            Some(e) => Err(e),
+            None => {
+                self.accepted.lock().unwrap().push(event.id);
+                Ok(())
+            }
+        }
+    }
+}
+
+fn scripted(
+    name: &'static str,
+    refuse: impl Fn(&domain::EventEnvelope) -> Option<domain::ports::DeliveryError> + Send + Sync + 'static,
+) -> std::sync::Arc<Scripted> {
+    std::sync::Arc::new(Scripted { name, accepted: Default::default(), refuse: Box::new(refuse) })
+}
+
+/// Runs relay rounds for `handler` until one finds nothing due.
+async fn drain(store: &std::sync::Arc<dyn domain::ports::Store>, handler: &Scripted) -> domain::spine::RoundReport {
+    // A long first wait, so a retried delivery never comes due again within the test.
+    let policy = domain::spine::RetryPolicy {
+        max_attempts: 3,
+        first_backoff: chrono::Duration::minutes(10),
+        ..Default::default()
+    };
+    let mut total = domain::spine::RoundReport::default();
+    loop {
+        let r = domain::spine::relay_round(&**store, handler, &domain::ports::SystemClock, &policy, "test", 10)
+            .await
+            .unwrap();
+        if r.handled() == 0 {
+            return total;
+        }
+        total.delivered += r.delivered;
+        total.retried.extend(r.retried);
+        total.dead.extend(r.dead);
+    }
+}
+
+#[tokio::test]
+async fn an_event_a_consumer_rejects_for_good_is_dead_lettered_and_the_rest_flow_on() {
+    let db = TestDb::sqlite();
+    let config = Config { relay_enabled: false, ..test_config(&db) };
+    let app = spawn_on(&db, config).await;
+    app.store.register_subscribers(&["picky"]).await.unwrap();
+    app.sign_up().await;
+    let id = app.quick_add("Rejected").await;
+    app.call("update_task", &[("id", &id), ("title", "Accepted after")]).await;
+    let picky = scripted("picky", |e| {
+        (e.event_type == "task.created").then(|| domain::ports::DeliveryError::Permanent("cannot use it".into()))
+    });
+    let report = drain(&app.store, &picky).await;
+    assert_eq!(report.dead.len(), 1, "{report:?}");
+    assert_eq!(report.dead[0].1, "cannot use it");
+    assert_eq!(report.delivered, 2, "the account's event, and the task's next one after its dead head");
+    assert_eq!(picky.accepted.lock().unwrap().len(), 2);
+    let letters = app.store.dead_letters(10).await.unwrap();
+    assert_eq!((letters[0].subscriber.as_str(), letters[0].event_type.as_str()), ("picky", "task.created"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_failing_consumer_holds_back_no_other_and_retries_on_its_own() {
+    let db = TestDb::sqlite();
+    let config = Config { relay_enabled: false, ..test_config(&db) };
+    let app = spawn_on(&db, config).await;
+    app.store.register_subscribers(&["healthy", "broken"]).await.unwrap();
+    app.sign_up().await;
+    app.quick_add("One").await;
+    app.quick_add("Two").await;
+    let broken = scripted("broken", |_| Some(domain::ports::DeliveryError::Transient("down".into())));
+    let healthy = scripted("healthy", |_| None);
+    let failed = drain(&app.store, &broken).await;
+    assert_eq!((failed.delivered, failed.retried.len()), (0, 3), "each failure is scheduled for a retry");
+    assert_eq!(drain(&app.store, &healthy).await.delivered, 3, "the healthy consumer got everything meanwhile");
+    assert!(drain(&app.store, &broken).await.retried.is_empty(), "the broken one waits for its backoff");
+    app.stop().await;
 }

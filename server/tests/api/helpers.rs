@@ -121,7 +121,17 @@ pub async fn spawn_with(db: TestDb, config: Config) -> TestApp {
 
 /// Spawns the app on a database the caller keeps (to restart on it later).
 pub async fn spawn_on(_db: &TestDb, config: Config) -> TestApp {
-    let app = Application::build(config).await.expect("app builds");
+    run(Application::build(config).await.expect("app builds"))
+}
+
+/// Serves an application built by the caller, keeping its database for the test's life.
+pub async fn serve(app: Application, db: TestDb) -> TestApp {
+    let mut app = run(app);
+    app.db = Some(db);
+    app
+}
+
+fn run(app: Application) -> TestApp {
     let address = format!("http://127.0.0.1:{}", app.port());
     let store = app.store();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -218,19 +228,24 @@ impl TestApp {
         let res = self.call("quick_add", &[("title", title)]).await;
         assert_eq!(res.status(), StatusCode::OK);
         let row: Value = res.json().await.unwrap();
-        row["id"].as_str().unwrap().to_owned()
+        row["row"]["id"].as_str().unwrap().to_owned()
     }
 
-    /// Waits until the relay has delivered everything the outbox holds.
+    /// Waits until the relays have delivered everything the outbox holds.
     pub async fn settle(&self) {
-        for _ in 0..200 {
-            if self.store.pending_events(1).await.unwrap().is_empty() {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        panic!("the outbox did not drain");
+        settle(&self.store).await;
     }
+}
+
+/// Waits until no delivery is open in `store` (dead letters aside).
+pub async fn settle(store: &Arc<dyn Store>) {
+    for _ in 0..1000 {
+        if store.delivery_stats().await.unwrap().pending == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the outbox did not drain: {:?}", store.delivery_stats().await.unwrap());
 }
 
 /// Asserts an error response: its status and the field it names.

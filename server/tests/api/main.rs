@@ -6,5 +6,7 @@ mod accounts;
 mod contract;
 mod events;
 mod helpers;
+mod replicas;
 mod security;
+mod sessions;
 mod tasks;

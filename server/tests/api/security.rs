@@ -82,7 +82,9 @@ async fn health_and_readiness_probes_answer() {
     assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), StatusCode::OK);
-    assert_eq!(ready.text().await.unwrap(), "ready");
+    let detail: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(detail["status"], "ready");
+    assert_eq!(detail["deliveries"]["dead_letters"], 0, "{detail}");
 }
 
 #[tokio::test]

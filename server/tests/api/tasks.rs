@@ -205,6 +205,13 @@ async fn the_list_filters_by_tag_and_priority_from_the_query_string() {
     assert!(garbage.contains("Alpha"), "an unreadable filter shows everything rather than failing");
 }
 
+/// The first `href` after `rel="{rel}"` on a page, unescaped.
+fn link(page: &str, rel: &str) -> Option<String> {
+    let at = page.find(&format!(r#"rel="{rel}" href=""#))?;
+    let rest = &page[at + rel.len() + 13..];
+    Some(rest[..rest.find('"')?].replace("&amp;", "&"))
+}
+
 #[tokio::test]
 async fn a_long_list_is_paged_and_the_page_links_keep_the_filters() {
     let app = spawn_app().await;
@@ -220,25 +227,31 @@ async fn a_long_list_is_paged_and_the_page_links_keep_the_filters() {
     let first = app.page("/tasks?tag=bulk").await;
     assert_eq!(first.matches(r#"data-testid="task-row""#).count(), 50);
     assert!(first.contains("Paged 01") && first.contains("Paged 50") && !first.contains("Paged 51"));
-    assert!(first.contains("Tasks 1–50 of 52 · page 1 of 2"));
-    assert!(first.contains(r#"href="/tasks?tag=bulk&amp;page=2""#), "next keeps the tag filter");
-    assert!(!first.contains(r#"rel="prev""#));
+    assert!(first.contains("Tasks 1–50 of 52"));
+    let next = link(&first, "next").expect("a next link");
+    assert!(next.starts_with("/tasks?tag=bulk&after="), "next keeps the tag filter: {next}");
+    assert!(link(&first, "prev").is_none());
 
-    let second = app.page("/tasks?tag=bulk&page=2").await;
+    let second = app.page(&next).await;
     assert_eq!(second.matches(r#"data-testid="task-row""#).count(), 2);
     assert!(second.contains("Paged 51") && second.contains("Paged 52") && !second.contains("Untagged"));
-    assert!(second.contains("Tasks 51–52 of 52 · page 2 of 2"));
-    assert!(second.contains(r#"rel="prev" href="/tasks?tag=bulk""#), "previous leads back to the first page");
-    assert!(!second.contains(r#"rel="next""#));
+    assert!(second.contains("Tasks 51–52 of 52"));
+    assert!(link(&second, "next").is_none());
+    let previous = link(&second, "prev").expect("a previous link");
+    assert!(previous.starts_with("/tasks?tag=bulk&before="), "{previous}");
+    let back = app.page(&previous).await;
+    assert!(back.contains("Tasks 1–50 of 52") && back.contains("Paged 01") && !back.contains("Paged 51"));
 
-    let past = app.page("/tasks?tag=bulk&page=9").await;
-    assert!(past.contains(r#"past the end of the list. <a href="/tasks?tag=bulk">"#));
-    let garbled = app.page("/tasks?page=-1").await;
-    assert!(garbled.contains("Paged 01"), "an unreadable page number is the first page");
+    let past = app.page("/tasks?tag=bulk&after=1z").await;
+    assert!(past.contains(r#"past the end of the list. <a href="/tasks?tag=bulk">"#), "{past}");
+    let garbled = app.page("/tasks?after=%3Cscript%3E").await;
+    assert!(garbled.contains("Paged 01"), "an unreadable cursor is the first page");
 
-    let json: Value = app.call("list_tasks", &[("page", "2")]).await.json().await.unwrap();
-    assert_eq!((json["page"].as_u64(), json["pages"].as_u64(), json["total"].as_u64()), (Some(2), Some(2), Some(53)));
-    assert_eq!(json["rows"].as_array().unwrap().len(), 3);
+    let json: Value = app.call("list_tasks", &[]).await.json().await.unwrap();
+    assert_eq!((json["first"].as_u64(), json["total"].as_u64()), (Some(1), Some(53)));
+    let after = json["next"].as_str().unwrap().to_owned();
+    let rest: Value = app.call("list_tasks", &[("after", &after)]).await.json().await.unwrap();
+    assert_eq!((rest["first"].as_u64(), rest["rows"].as_array().unwrap().len()), (Some(51), 3));
 }
 
 #[tokio::test]

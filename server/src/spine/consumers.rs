@@ -5,14 +5,16 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use domain::event::EventEnvelope;
-use domain::ports::{BusError, EventHandler, Store};
+use domain::ports::{AuditStore, DeliveryError, EventHandler};
 
 pub struct AuditLogger {
-    store: Arc<dyn Store>,
+    store: Arc<dyn AuditStore>,
 }
 
 impl AuditLogger {
-    pub fn new(store: Arc<dyn Store>) -> Self {
+    pub const NAME: &'static str = "audit-log";
+
+    pub fn new(store: Arc<dyn AuditStore>) -> Self {
         Self { store }
     }
 }
@@ -20,11 +22,11 @@ impl AuditLogger {
 #[async_trait]
 impl EventHandler for AuditLogger {
     fn name(&self) -> &'static str {
-        "audit-log"
+        Self::NAME
     }
 
-    async fn handle(&self, event: &EventEnvelope) -> Result<(), BusError> {
-        let fresh = self.store.record_audit(event).await.map_err(|e| BusError::Transient(e.to_string()))?;
+    async fn handle(&self, event: &EventEnvelope) -> Result<(), DeliveryError> {
+        let fresh = self.store.record_audit(event).await.map_err(|e| DeliveryError::Transient(e.to_string()))?;
         if !fresh {
             tracing::debug!(event_id = %event.id, "audit entry already recorded; redelivery ignored");
         }

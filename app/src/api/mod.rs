@@ -1,0 +1,42 @@
+//! Server functions: thin doors from form posts and island calls to the
+//! domain services, one module per feature, and the view models they return.
+//! Each reads the signed-in user the session layer resolved for the request.
+
+use serde::{Deserialize, Serialize};
+
+mod accounts;
+mod activity;
+mod tasks;
+
+pub use accounts::*;
+pub use activity::*;
+pub use tasks::*;
+
+/// The signed-in user, as the header and the settings page show them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Viewer {
+    pub display_name: String,
+    pub email: String,
+    pub time_zone: String,
+}
+
+#[cfg(feature = "ssr")]
+fn services() -> Result<domain::services::Services, crate::error::AppError> {
+    Ok(crate::auth::state()?.services)
+}
+
+/// A moment in the user's own time zone, as pages show it.
+#[cfg(feature = "ssr")]
+fn when(at: chrono::DateTime<chrono::Utc>, user: &domain::User) -> String {
+    at.with_timezone(&user.time_zone.0).format("%a %-d %b %Y, %H:%M").to_string()
+}
+
+/// Only same-site paths may be redirect targets, so links cannot bounce users elsewhere.
+pub fn safe_next(next: &str) -> &str {
+    let printable = next.bytes().all(|b| (0x21..0x7f).contains(&b));
+    if printable && next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+        next
+    } else {
+        "/tasks"
+    }
+}

@@ -1,0 +1,152 @@
+//! The task board: one island around the server-rendered quick-add form and
+//! task list. It hydrates no row; it listens for the forms' submit events
+//! where they bubble up to it, and does what the form would have done
+//! without a reload: quick-add puts the new row (rendered by the server, as
+//! a page load would show it) at the top of the list, and a row's toggle
+//! shows its new state at once and rolls back if the server says no.
+//! Without WASM the same forms post and the page reloads.
+
+use leptos::html;
+use leptos::prelude::*;
+
+#[island]
+pub fn TaskBoard(children: Children) -> impl IntoView {
+    let root = NodeRef::<html::Div>::new();
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| {
+        if let Some(el) = root.get() {
+            #[cfg(feature = "hydrate")]
+            enhance::listen(&el);
+            #[cfg(not(feature = "hydrate"))]
+            let _ = el;
+            hydrated.set(true);
+        }
+    });
+    view! {
+        <div class="task-board" node_ref=root data-hydrated=move || hydrated.get().then_some("true")>
+            <p id="quick-add-status" class="visually-hidden" role="status"></p>
+            {children()}
+        </div>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+mod enhance {
+    use leptos::task::spawn_local;
+    use wasm_bindgen::prelude::*;
+    use wasm_bindgen::JsCast;
+    use web_sys::{Element, HtmlButtonElement, HtmlElement, HtmlFormElement, HtmlInputElement, SubmitEvent};
+
+    use crate::api::{quick_add, set_completed};
+
+    /// Handles every quick-add and toggle submit inside `root`, including
+    /// those of rows added later.
+    pub fn listen(root: &HtmlElement) {
+        let board: Element = root.clone().into();
+        let on_submit = Closure::<dyn FnMut(SubmitEvent)>::new(move |ev: SubmitEvent| {
+            let Some(form) = ev.target().and_then(|t| t.dyn_into::<HtmlFormElement>().ok()) else {
+                return;
+            };
+            let classes = form.class_list();
+            if classes.contains("quick-add-form") {
+                ev.prevent_default();
+                add(board.clone(), form);
+            } else if classes.contains("toggle-form") {
+                ev.prevent_default();
+                toggle(form);
+            }
+        });
+        if root.add_event_listener_with_callback("submit", on_submit.as_ref().unchecked_ref()).is_ok() {
+            // The listener lives as long as the page.
+            on_submit.forget();
+        }
+    }
+
+    fn find<T: JsCast>(within: &Element, selector: &str) -> Option<T> {
+        within.query_selector(selector).ok().flatten()?.dyn_into::<T>().ok()
+    }
+
+    fn set_text(within: &Element, selector: &str, text: &str) {
+        if let Some(el) = find::<HtmlElement>(within, selector) {
+            el.set_text_content(Some(text));
+            el.set_hidden(text.is_empty());
+        }
+    }
+
+    fn add(board: Element, form: HtmlFormElement) {
+        let (Some(input), Some(button)) =
+            (find::<HtmlInputElement>(&form, "input[name=title]"), find::<HtmlButtonElement>(&form, "button"))
+        else {
+            return;
+        };
+        if button.disabled() {
+            return;
+        }
+        button.set_disabled(true);
+        let title = input.value();
+        spawn_local(async move {
+            match quick_add(title).await {
+                Ok(added) => {
+                    if let Some(list) = find::<Element>(&board, "#task-list") {
+                        let _ = list.insert_adjacent_html("afterbegin", &added.html);
+                    }
+                    if let Some(empty) = find::<HtmlElement>(&board, "#task-list-empty") {
+                        empty.set_hidden(true);
+                    }
+                    form.reset();
+                    let _ = input.remove_attribute("aria-invalid");
+                    set_text(&board, "#quick-add-error", "");
+                    if let Some(status) = find::<HtmlElement>(&board, "#quick-add-status") {
+                        status.set_text_content(Some(&format!("Added \u{201c}{}\u{201d}.", added.row.title)));
+                    }
+                }
+                Err(e) => {
+                    let _ = input.set_attribute("aria-invalid", "true");
+                    set_text(&board, "#quick-add-error", &e.to_string());
+                }
+            }
+            button.set_disabled(false);
+        });
+    }
+
+    /// Shows the toggle as `done` and sets what its next submit asks for.
+    fn show(button: &HtmlButtonElement, next: &HtmlInputElement, done: bool) {
+        let _ = button.set_attribute("aria-pressed", if done { "true" } else { "false" });
+        next.set_value(if done { "false" } else { "true" });
+    }
+
+    fn toggle(form: HtmlFormElement) {
+        let (Some(id), Some(next), Some(button)) = (
+            find::<HtmlInputElement>(&form, "input[name=id]"),
+            find::<HtmlInputElement>(&form, "input[name=completed]"),
+            find::<HtmlButtonElement>(&form, "button"),
+        ) else {
+            return;
+        };
+        // One request per row at a time, so answers cannot arrive out of order.
+        if form.get_attribute("data-busy").is_some() {
+            return;
+        }
+        let _ = form.set_attribute("data-busy", "");
+        let want = next.value() == "true";
+        show(&button, &next, want);
+        let error: Element = form.clone().into();
+        spawn_local(async move {
+            match set_completed(id.value(), want).await {
+                Ok(row) => {
+                    show(&button, &next, row.completed);
+                    set_text(&error, ".toggle-error", "");
+                }
+                Err(_) => {
+                    show(&button, &next, !want);
+                    if find::<Element>(&error, ".toggle-error").is_none() {
+                        let _ = error
+                            .insert_adjacent_html("beforeend", "<span class=\"toggle-error\" role=\"alert\"></span>");
+                    }
+                    set_text(&error, ".toggle-error", "Could not save. Try again.");
+                }
+            }
+            let _ = form.remove_attribute("data-busy");
+        });
+    }
+}

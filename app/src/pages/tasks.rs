@@ -1,0 +1,369 @@
+//! Tasks' pages: the list with its filters and pages, one task, and the
+//! forms that create, edit and delete tasks. List rows are plain server HTML;
+//! the `TaskBoard` island around them makes quick-add and the complete
+//! toggles work without a reload.
+
+use domain::{Priority, TaskFilter};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+use server_fn::ServerFn;
+
+use super::activity::ActivityList;
+use super::{action_error, error_view, invalid, load_then, raw_text, signed_in, FieldError, FormError};
+use crate::api::{self, TaskDetail, TaskList, TaskRow};
+use crate::error::AppError;
+use crate::forms::{echoed, typed_or, FormEcho};
+use crate::islands::TaskBoard;
+
+/// One task in a list: a toggle form and the task's facts, all plain HTML.
+/// The quick-add server function renders new rows with it too.
+pub fn row_view(row: TaskRow) -> impl IntoView {
+    let TaskRow { id, title, completed, priority, due_label, overdue, tags } = row;
+    let title_id = format!("t-{id}");
+    view! {
+        <li class="task" data-priority=priority.as_str() data-testid="task-row">
+            <form method="post" action=api::SetCompleted::PATH class="toggle-form">
+                <input type="hidden" name="id" value=id.clone()/>
+                <input type="hidden" name="completed" value=(!completed).to_string()/>
+                <button type="submit" class="check" aria-pressed=completed.to_string()
+                    aria-labelledby=format!("done-label {title_id}") data-testid="complete-toggle">"\u{2713}"</button>
+            </form>
+            <div class="task-main">
+                <a class="task-title" id=title_id href=format!("/tasks/{id}")>{title}</a>
+                <div class="task-meta">
+                    {(priority != Priority::None)
+                        .then(|| view! { <span class=format!("badge priority-{}", priority.as_str())>{priority.label()}</span> })}
+                    {due_label.map(|d| {
+                        view! { <span class="due" class:overdue=overdue>{if overdue { format!("Overdue · {d}") } else { d }}</span> }
+                    })}
+                    {tags.into_iter().map(|t| view! { <a class="tag" href=format!("/tasks?tag={t}")>{format!("#{t}")}</a> }).collect_view()}
+                </div>
+            </div>
+        </li>
+    }
+}
+
+/// The list's filter and page, as the query string gives them.
+#[derive(Clone, Default, PartialEq)]
+struct ListQuery {
+    completed: String,
+    tag: String,
+    priority: String,
+    after: String,
+    before: String,
+}
+
+#[component]
+pub fn TaskListPage() -> impl IntoView {
+    let query = use_query_map();
+    let key = move || {
+        let q = query.read();
+        let get = |name: &str| q.get(name).unwrap_or_default();
+        ListQuery {
+            completed: get("completed"),
+            tag: get("tag"),
+            priority: get("priority"),
+            after: get("after"),
+            before: get("before"),
+        }
+    };
+    view! {
+        <Title text="Tasks"/>
+        <div class="page-head">
+            <h1>"Tasks"</h1>
+            <a class="button secondary" href="/tasks/new">"New task with details"</a>
+        </div>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let q = key();
+                let list = api::list_tasks(q.completed.clone(), q.tag.clone(), q.priority.clone(), q.after.clone(), q.before.clone()).await;
+                match list {
+                    Ok(list) => task_list(q, list),
+                    Err(e) => error_view(e),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+fn task_list(q: ListQuery, list: TaskList) -> AnyView {
+    let filter = TaskFilter::from_query(Some(&q.completed), Some(&q.tag), Some(&q.priority));
+    let filtered = filter.tag.is_some() || filter.priority.is_some();
+    let past_the_end = list.rows.is_empty() && list.total > 0;
+    let empty_message =
+        if filtered { "No tasks match these filters." } else { "Nothing to do. Add your first task above." };
+    let shown = list.rows.len() as u64;
+    let pager = Pager {
+        filter: filter.clone(),
+        first: list.first,
+        shown,
+        total: list.total,
+        previous: list.previous,
+        next: list.next,
+    };
+    view! {
+        <form method="get" action="/tasks" class="filters" aria-label="Filter tasks">
+            <label>"Tag "
+                <select name="tag">
+                    <option value="" selected=q.tag.is_empty()>"Any"</option>
+                    {list.tags.into_iter().map(|t| { let (selected, value) = (t == q.tag, t.clone()); view! { <option value=value selected=selected>{t}</option> } }).collect_view()}
+                </select>
+            </label>
+            <label>"Priority "
+                <select name="priority">
+                    <option value="" selected=q.priority.is_empty()>"Any"</option>
+                    {Priority::ALL.iter().map(|p| view! { <option value=p.as_str() selected=p.as_str() == q.priority>{p.label()}</option> }).collect_view()}
+                </select>
+            </label>
+            <label class="check-label">
+                <input type="checkbox" name="completed" value="1" checked=filter.show_completed/>
+                " Show completed"
+            </label>
+            <button type="submit" class="secondary">"Apply"</button>
+            {filtered.then(|| view! { <a href="/tasks">"Clear filters"</a> })}
+        </form>
+        <TaskBoard>
+            <form method="post" action=api::QuickAdd::PATH class="quick-add-form">
+                <label for="quick-add-title" class="visually-hidden">"New task title"</label>
+                <input id="quick-add-title" name="title" placeholder="Add a task and press Enter" maxlength="200" required
+                    autocomplete="off" aria-describedby="quick-add-error"/>
+                <button type="submit">"Add"</button>
+            </form>
+            <p id="quick-add-error" class="field-error" role="alert" hidden></p>
+            <ul class="task-list" id="task-list" aria-label="Tasks">
+                {list.rows.into_iter().map(row_view).collect_view()}
+            </ul>
+            {if past_the_end {
+                view! { <p class="empty">"This page is past the end of the list. " <a href=list_href(&filter, None)>"Go to the first page"</a></p> }.into_any()
+            } else {
+                view! { <p class="empty" id="task-list-empty" hidden={shown > 0}>{empty_message}</p> }.into_any()
+            }}
+        </TaskBoard>
+        {pager.view()}
+    }
+    .into_any()
+}
+
+/// Where a page link points: after or before a row's list key.
+enum PageLink<'a> {
+    After(&'a str),
+    Before(&'a str),
+}
+
+/// The task list's address for a filter and page, with only the parameters
+/// that differ from the defaults, so links stay short and shareable.
+fn list_href(filter: &TaskFilter, page: Option<PageLink>) -> String {
+    let mut params = Vec::new();
+    if let Some(tag) = &filter.tag {
+        // Tags are letters, digits, '-' and '_': nothing to escape.
+        params.push(format!("tag={}", tag.as_str()));
+    }
+    if let Some(priority) = filter.priority {
+        params.push(format!("priority={}", priority.as_str()));
+    }
+    if filter.show_completed {
+        params.push("completed=1".to_owned());
+    }
+    // Cursors are list keys: digits and lower-case letters only.
+    match page {
+        Some(PageLink::After(key)) => params.push(format!("after={key}")),
+        Some(PageLink::Before(key)) => params.push(format!("before={key}")),
+        None => {}
+    }
+    if params.is_empty() {
+        "/tasks".to_owned()
+    } else {
+        format!("/tasks?{}", params.join("&"))
+    }
+}
+
+/// "Tasks 51–100 of 1000" with links to the neighbouring pages; hidden when one page holds everything.
+struct Pager {
+    filter: TaskFilter,
+    first: u64,
+    shown: u64,
+    total: u64,
+    previous: Option<String>,
+    next: Option<String>,
+}
+
+impl Pager {
+    fn view(self) -> Option<impl IntoView> {
+        let Self { filter, first, shown, total, previous, next } = self;
+        (previous.is_some() || next.is_some()).then(|| {
+            let last = first + shown.max(1) - 1;
+            view! {
+                <nav class="pager" aria-label="Pages">
+                    {previous.map(|k| view! { <a rel="prev" href=list_href(&filter, Some(PageLink::Before(&k)))>"← Previous"</a> })}
+                    <span class="pager-status">{format!("Tasks {first}–{last} of {total}")}</span>
+                    {next.map(|k| view! { <a rel="next" href=list_href(&filter, Some(PageLink::After(&k)))>"Next →"</a> })}
+                </nav>
+            }
+        })
+    }
+}
+
+/// The fields of the create and edit forms.
+/// A form shown again after an error keeps what the user typed (`echo`);
+/// otherwise the fields show the stored task, or nothing for a new one.
+#[component]
+fn TaskFields(
+    #[prop(optional)] detail: Option<TaskDetail>,
+    echo: Option<FormEcho>,
+    error: Option<AppError>,
+) -> impl IntoView {
+    let d = detail.as_ref();
+    let field = |name: &str, stored: fn(&TaskDetail) -> String| {
+        typed_or(echo.as_ref(), name, || d.map(stored).unwrap_or_default())
+    };
+    let title = field("title", |d| d.row.title.clone());
+    let description = field("description", |d| d.description.clone());
+    let priority = field("priority", |d| d.row.priority.as_str().to_owned());
+    let tags = field("tags", |d| d.tags_input.clone());
+    let due_date = field("due_date", |d| d.due_date.clone());
+    let due_time = field("due_time", |d| d.due_time.clone());
+    view! {
+        <FormError error=error.clone()/>
+        <label for="title">"Title"</label>
+        <input id="title" name="title" value=title maxlength="200" required aria-invalid=invalid(&error, "title")/>
+        <FieldError error=error.clone() name="title"/>
+        <label for="description">"Description " <span class="hint">"(Markdown)"</span></label>
+        <textarea id="description" name="description" rows="6" maxlength="10000">{raw_text(&description)}</textarea>
+        <FieldError error=error.clone() name="description"/>
+        <div class="row">
+            <div>
+                <label for="priority">"Priority"</label>
+                <select id="priority" name="priority">
+                    {Priority::ALL.iter().map(|p| view! { <option value=p.as_str() selected=p.as_str() == priority>{p.label()}</option> }).collect_view()}
+                </select>
+                <FieldError error=error.clone() name="priority"/>
+            </div>
+            <div>
+                <label for="due_date">"Due date"</label>
+                <input id="due_date" name="due_date" type="date" value=due_date aria-invalid=invalid(&error, "due_date")/>
+                <FieldError error=error.clone() name="due_date"/>
+            </div>
+            <div>
+                <label for="due_time">"Time " <span class="hint">"(optional)"</span></label>
+                <input id="due_time" name="due_time" type="time" value=due_time aria-invalid=invalid(&error, "due_time")/>
+                <FieldError error=error.clone() name="due_time"/>
+            </div>
+        </div>
+        <label for="tags">"Tags " <span class="hint">"(comma-separated)"</span></label>
+        <input id="tags" name="tags" value=tags placeholder="work, errands" aria-invalid=invalid(&error, "tags")/>
+        <FieldError error=error.clone() name="tags"/>
+    }
+}
+
+#[component]
+pub fn NewTask() -> impl IntoView {
+    let action = ServerAction::<api::CreateTask>::new();
+    let error = action_error(action);
+    view! {
+        <Title text="New task"/>
+        {load_then(signed_in, move |_| {
+            let error = error.clone();
+            view! {
+                <section class="card">
+                    <h1>"New task"</h1>
+                    <ActionForm action=action>
+                        <TaskFields echo=echoed(api::CreateTask::PATH) error/>
+                        <div class="actions">
+                            <button type="submit">"Create task"</button>
+                            <a href="/tasks">"Cancel"</a>
+                        </div>
+                    </ActionForm>
+                </section>
+            }
+            .into_any()
+        })}
+    }
+}
+
+fn task_id_param() -> String {
+    use_params_map().get_untracked().get("id").unwrap_or_default()
+}
+
+/// Loads the task named in the URL and renders it, or the error page for it.
+fn with_task(render: impl Fn(TaskDetail) -> AnyView + Clone + Send + Sync + 'static) -> impl IntoView {
+    let id = task_id_param();
+    load_then(move || api::get_task(id.clone()), render)
+}
+
+#[component]
+pub fn TaskPage() -> impl IntoView {
+    with_task(|d| {
+        let row = d.row.clone();
+        view! {
+            <Title text=row.title.clone()/>
+            <h1 class="visually-hidden">{row.title.clone()}</h1>
+            <article class="card task-detail">
+                <div class="page-head">
+                    <ul class="task-list single">{row_view(row.clone())}</ul>
+                </div>
+                {(!d.description.is_empty()).then(|| view! { <div class="markdown" inner_html=d.description_html.clone()></div> })}
+                <dl class="facts">
+                    <dt>"Created"</dt><dd>{d.created_label.clone()}</dd>
+                    {d.completed_label.clone().map(|c| view! { <dt>"Completed"</dt><dd>{c}</dd> })}
+                </dl>
+                <div class="actions">
+                    <a class="button" href=format!("/tasks/{}/edit", row.id)>"Edit"</a>
+                    <a class="button danger" href=format!("/tasks/{}/delete", row.id)>"Delete…"</a>
+                    <a href="/tasks">"Back to tasks"</a>
+                </div>
+            </article>
+            <section class="card">
+                <h2>"History"</h2>
+                <ActivityList rows=d.history.clone()/>
+            </section>
+        }
+        .into_any()
+    })
+}
+
+#[component]
+pub fn EditTask() -> impl IntoView {
+    let action = ServerAction::<api::UpdateTask>::new();
+    let error = action_error(action);
+    with_task(move |d| {
+        let (id, error) = (d.row.id.clone(), error.clone());
+        view! {
+            <Title text=format!("Edit {}", d.row.title)/>
+            <section class="card">
+                <h1>"Edit task"</h1>
+                <ActionForm action=action>
+                    <input type="hidden" name="id" value=id.clone()/>
+                    <TaskFields detail=d echo=echoed(api::UpdateTask::PATH) error/>
+                    <div class="actions">
+                        <button type="submit">"Save changes"</button>
+                        <a href=format!("/tasks/{id}")>"Cancel"</a>
+                    </div>
+                </ActionForm>
+            </section>
+        }
+        .into_any()
+    })
+}
+
+#[component]
+pub fn DeleteTask() -> impl IntoView {
+    let action = ServerAction::<api::DeleteTask>::new();
+    with_task(move |d| {
+        view! {
+            <Title text="Delete task"/>
+            <section class="card narrow">
+                <h1>"Delete this task?"</h1>
+                <p>"\u{201c}" {d.row.title.clone()} "\u{201d} will be deleted. Its history stays in your activity log."</p>
+                <ActionForm action=action>
+                    <input type="hidden" name="id" value=d.row.id.clone()/>
+                    <div class="actions">
+                        <button type="submit" class="danger">"Delete task"</button>
+                        <a href=format!("/tasks/{}", d.row.id)>"Keep it"</a>
+                    </div>
+                </ActionForm>
+            </section>
+        }
+        .into_any()
+    })
+}

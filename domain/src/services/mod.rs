@@ -1,0 +1,43 @@
+//! The application services: every use case of accounts, tasks and the
+//! activity log, parsing raw input once, changing state in one unit of work
+//! and emitting its event there.
+
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use crate::account::UserId;
+use crate::error::ServiceError;
+use crate::event::{DomainEvent, EventEnvelope};
+use crate::ports::{Clock, PasswordHasher, Store, UnitOfWork};
+
+mod accounts;
+mod activity;
+mod tasks;
+
+pub use accounts::{SignUp, SESSION_TTL_DAYS};
+
+/// The services, sharing their ports. Cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub hasher: Arc<dyn PasswordHasher>,
+}
+
+impl Services {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, hasher: Arc<dyn PasswordHasher>) -> Self {
+        Self { store, clock, hasher }
+    }
+
+    fn envelope(&self, user: UserId, event: DomainEvent) -> EventEnvelope {
+        EventEnvelope::new(Uuid::now_v7(), self.clock.now(), user, event)
+    }
+}
+
+/// Writes the event beside the change and commits both.
+async fn commit_with(mut uow: Box<dyn UnitOfWork>, event: EventEnvelope) -> Result<(), ServiceError> {
+    uow.append_event(&event).await?;
+    uow.commit().await?;
+    Ok(())
+}

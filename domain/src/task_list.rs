@@ -1,0 +1,288 @@
+//! The task list: which tasks it shows (the filter), in which order (the list
+//! key every task stores), and which slice of them (keyset pages), so that any
+//! page costs what the first one does.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::task::{Due, Priority, Tag, Tags, Task, TaskId, TaskTitle};
+
+/// Which tasks a list shows. Parsed from the query string so links can be shared.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskFilter {
+    pub show_completed: bool,
+    pub tag: Option<Tag>,
+    pub priority: Option<Priority>,
+}
+
+impl TaskFilter {
+    /// Lenient by design: a stale or hand-edited link shows a list, not an error.
+    pub fn from_query(show_completed: Option<&str>, tag: Option<&str>, priority: Option<&str>) -> Self {
+        Self {
+            show_completed: matches!(show_completed, Some("1" | "true" | "on" | "yes")),
+            tag: tag.filter(|t| !t.trim().is_empty()).and_then(|t| Tag::parse(t).ok()),
+            priority: priority.filter(|p| !p.trim().is_empty() && *p != "any").and_then(|p| Priority::parse(p).ok()),
+        }
+    }
+
+    /// The list keys this filter can select lie below this bound: open tasks'
+    /// keys start with `0`, completed ones with `1`.
+    pub fn key_upper_bound(&self) -> &'static str {
+        if self.show_completed {
+            "2"
+        } else {
+            "1"
+        }
+    }
+}
+
+/// A task's place in the list, as one string that sorts like the list does:
+/// open before completed, then by due instant (undated last), then the more
+/// pressing priority, then the newest, then the id (so the order is total).
+///
+/// Stored with every task and indexed with its owner, so a page is a range
+/// read of one index on either database, and a cursor is just a key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ListKey(String);
+
+impl ListKey {
+    /// Longer than any key `of` makes; cursors beyond it are not ours.
+    const MAX_LEN: usize = 80;
+
+    pub fn of(
+        completed: bool,
+        due: Option<DateTime<Utc>>,
+        priority: Priority,
+        created_at: DateTime<Utc>,
+        id: TaskId,
+    ) -> Self {
+        let mut key = String::with_capacity(72);
+        key.push(if completed { '1' } else { '0' });
+        match due {
+            // Due years are 1900..=9999, so this is always 20 digits.
+            Some(at) => {
+                key.push('d');
+                key.push_str(&at.format("%Y%m%d%H%M%S%6f").to_string());
+            }
+            None => key.push('n'),
+        }
+        key.push(char::from(b'4' - priority.rank() as u8));
+        // Newest first: the complement of the creation time sorts descending.
+        let micros = u64::try_from(created_at.timestamp_micros()).unwrap_or(0);
+        key.push_str(&format!("{:016x}", u64::MAX - micros));
+        key.push_str(&id.0.simple().to_string());
+        Self(key)
+    }
+
+    pub fn for_task(task: &Task) -> Self {
+        Self::of(task.is_completed(), task.due.map(|d| d.at), task.priority, task.created_at, task.id)
+    }
+
+    /// Reads a cursor back from a URL; anything that is not the shape of a key
+    /// is dropped, and the list starts from the top.
+    pub fn from_cursor(raw: &str) -> Option<Self> {
+        let raw = raw.trim();
+        let plausible = !raw.is_empty()
+            && raw.len() <= Self::MAX_LEN
+            && raw.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase());
+        plausible.then(|| Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Where a page starts: at the top, after a key (the next page), or before
+/// one (the previous page).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Cursor {
+    #[default]
+    Start,
+    After(ListKey),
+    Before(ListKey),
+}
+
+/// One page of a list: where it starts and how many rows it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageRequest {
+    pub cursor: Cursor,
+    pub size: u32,
+}
+
+impl PageRequest {
+    /// Rows per page of the task list: enough to scan, small enough to render fast.
+    pub const DEFAULT_SIZE: u32 = 50;
+
+    pub fn first() -> Self {
+        Self { cursor: Cursor::Start, size: Self::DEFAULT_SIZE }
+    }
+
+    /// Lenient like the filters: a missing or garbled cursor is the first page.
+    pub fn from_query(after: Option<&str>, before: Option<&str>) -> Self {
+        let cursor = match (after.and_then(ListKey::from_cursor), before.and_then(ListKey::from_cursor)) {
+            (Some(key), _) => Cursor::After(key),
+            (None, Some(key)) => Cursor::Before(key),
+            (None, None) => Cursor::Start,
+        };
+        Self { cursor, ..Self::first() }
+    }
+}
+
+/// What a list row shows of a task: everything but the description.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskSummary {
+    pub id: TaskId,
+    pub title: TaskTitle,
+    pub priority: Priority,
+    pub tags: Tags,
+    pub due: Option<Due>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl TaskSummary {
+    pub fn is_completed(&self) -> bool {
+        self.completed_at.is_some()
+    }
+
+    pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
+        !self.is_completed() && self.due.is_some_and(|d| d.at < now)
+    }
+
+    pub fn list_key(&self) -> ListKey {
+        ListKey::of(self.is_completed(), self.due.map(|d| d.at), self.priority, self.created_at, self.id)
+    }
+}
+
+impl From<&Task> for TaskSummary {
+    fn from(t: &Task) -> Self {
+        Self {
+            id: t.id,
+            title: t.title.clone(),
+            priority: t.priority,
+            tags: t.tags.clone(),
+            due: t.due,
+            completed_at: t.completed_at,
+            created_at: t.created_at,
+        }
+    }
+}
+
+/// A page of tasks, with where it sits in the whole filtered list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskPage {
+    pub tasks: Vec<TaskSummary>,
+    /// Tasks the filter selects on all pages.
+    pub total: u64,
+    /// Tasks the filter selects before this page's first row.
+    pub offset: u64,
+    /// Whether rows follow this page.
+    pub more_after: bool,
+}
+
+impl TaskPage {
+    /// The cursor of the page before this one, if there is one.
+    pub fn previous(&self) -> Option<ListKey> {
+        (self.offset > 0).then(|| self.tasks.first().map(TaskSummary::list_key)).flatten()
+    }
+
+    /// The cursor of the page after this one, if there is one.
+    pub fn next(&self) -> Option<ListKey> {
+        self.more_after.then(|| self.tasks.last().map(TaskSummary::list_key)).flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::account::TimeZone;
+    use chrono::TimeZone as _;
+    use proptest::prelude::*;
+    use uuid::Uuid;
+
+    fn at(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap()
+    }
+
+    fn key(done: bool, due: Option<DateTime<Utc>>, p: Priority, created: DateTime<Utc>, id: u128) -> ListKey {
+        ListKey::of(done, due, p, created, TaskId(Uuid::from_u128(id)))
+    }
+
+    #[test]
+    fn filters_ignore_garbage_in_the_query_string() {
+        let f = TaskFilter::from_query(Some("1"), Some("a/b"), Some("nope"));
+        assert!(f.show_completed);
+        assert_eq!(f.tag, None);
+        assert_eq!(f.priority, None);
+    }
+
+    #[test]
+    fn list_keys_sort_open_first_then_due_then_priority_then_newest_then_id() {
+        let t0 = at(2026, 1, 1, 0);
+        let expected = [
+            key(false, Some(at(2026, 3, 1, 9)), Priority::None, t0, 1),
+            key(false, Some(at(2026, 3, 2, 9)), Priority::Urgent, t0, 1),
+            key(false, None, Priority::Urgent, t0, 1),
+            key(false, None, Priority::Low, at(2026, 2, 1, 0), 1),
+            key(false, None, Priority::Low, t0, 1),
+            key(false, None, Priority::Low, t0, 2),
+            key(false, None, Priority::None, t0, 1),
+            key(true, Some(at(1999, 1, 1, 0)), Priority::Urgent, t0, 1),
+        ];
+        let mut sorted = expected.to_vec();
+        sorted.sort();
+        assert_eq!(sorted, expected);
+        assert!(expected.iter().all(|k| k.as_str() < "2"));
+        assert!(expected[..7].iter().all(|k| k.as_str() < "1"), "open keys sit below the open bound");
+    }
+
+    #[test]
+    fn a_cursor_that_is_not_a_key_starts_from_the_top() {
+        for raw in ["", "  ", "0d<script>", &"0".repeat(81), "ABC"] {
+            assert_eq!(PageRequest::from_query(Some(raw), None).cursor, Cursor::Start, "{raw:?}");
+        }
+        let k = key(false, None, Priority::High, at(2026, 1, 1, 0), 7);
+        assert_eq!(PageRequest::from_query(Some(k.as_str()), None).cursor, Cursor::After(k.clone()));
+        assert_eq!(PageRequest::from_query(None, Some(k.as_str())).cursor, Cursor::Before(k));
+    }
+
+    #[test]
+    fn a_page_offers_neighbours_only_where_rows_exist() {
+        let z = TimeZone::default();
+        let row = |n: u128| TaskSummary {
+            id: TaskId(Uuid::from_u128(n)),
+            title: TaskTitle::parse("t").unwrap(),
+            priority: Priority::None,
+            tags: Tags::default(),
+            due: Some(Due::new(chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(), None, z)),
+            completed_at: None,
+            created_at: at(2026, 1, 1, 0),
+        };
+        let first = TaskPage { tasks: vec![row(1), row(2)], total: 5, offset: 0, more_after: true };
+        assert_eq!((first.previous(), first.next()), (None, Some(row(2).list_key())));
+        let last = TaskPage { tasks: vec![row(5)], total: 5, offset: 4, more_after: false };
+        assert_eq!((last.previous(), last.next()), (Some(row(5).list_key()), None));
+    }
+
+    proptest! {
+        #[test]
+        fn list_keys_order_like_the_fields_they_encode(
+            a in (any::<bool>(), proptest::option::of(0i64..4_000_000_000), 0usize..5, 0i64..4_000_000_000_000_000, any::<u128>()),
+            b in (any::<bool>(), proptest::option::of(0i64..4_000_000_000), 0usize..5, 0i64..4_000_000_000_000_000, any::<u128>()),
+        ) {
+            let make = |(done, due, p, created, id): (bool, Option<i64>, usize, i64, u128)| {
+                let due = due.map(|s| Utc.timestamp_opt(s, 0).unwrap());
+                let created = Utc.timestamp_micros(created).unwrap();
+                let k = key(done, due, Priority::ALL[p], created, id);
+                // The list's order, field by field: what the key must reproduce.
+                let order = (done, due.is_none(), due, std::cmp::Reverse(p), std::cmp::Reverse(created), id);
+                (k, order)
+            };
+            let (ka, oa) = make(a);
+            let (kb, ob) = make(b);
+            prop_assert_eq!(ka.cmp(&kb), oa.cmp(&ob));
+            prop_assert!(ListKey::from_cursor(ka.as_str()).is_some(), "every key is a valid cursor");
+        }
+    }
+}

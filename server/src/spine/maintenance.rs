@@ -1,0 +1,55 @@
+//! Housekeeping that every replica may run, because each step is idempotent:
+//! expired sessions are deleted, and events whose every delivery finished
+//! long ago leave the outbox (the audit log keeps its own copy).
+
+use std::time::Duration;
+
+use domain::services::Services;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub struct Maintenance {
+    pub services: Services,
+    pub every: Duration,
+    /// How long finished events stay in the outbox, for inspection and replays.
+    pub outbox_retention: chrono::Duration,
+}
+
+impl Maintenance {
+    /// Runs one sweep now and then one every `every`, until `shutdown` turns true.
+    pub fn spawn(self, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
+        tokio::spawn(async move {
+            loop {
+                self.sweep().await;
+                tokio::select! {
+                    _ = tokio::time::sleep(self.every) => {}
+                    _ = shutdown.changed() => break,
+                }
+            }
+        })
+    }
+
+    pub async fn sweep(&self) {
+        match self.services.purge_expired_sessions().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sessions = n, "expired sessions purged"),
+            Err(e) => tracing::warn!(error = %e, "purging expired sessions failed"),
+        }
+        let before = self.services.clock.now() - self.outbox_retention;
+        match self.services.store.prune_outbox(before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(events = n, "delivered events pruned from the outbox"),
+            Err(e) => tracing::warn!(error = %e, "pruning the outbox failed"),
+        }
+        match self.services.store.delivery_stats().await {
+            Ok(stats) if stats.dead > 0 => {
+                tracing::error!(
+                    dead_letters = stats.dead,
+                    "dead letters wait for an operator: `server dead-letters list`"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "reading delivery counts failed"),
+        }
+    }
+}

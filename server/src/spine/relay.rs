@@ -1,0 +1,115 @@
+//! The outbox relay worker for one subscriber: claims its due deliveries
+//! under a lease, hands them to the consumer, records each outcome, backs off
+//! while the database is unavailable, and drains what is due once more on
+//! shutdown. Deliveries left behind by a crash are still in the outbox, and
+//! go out when their lease expires, from this process or another.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use domain::ports::{Clock, EventHandler, OutboxStore};
+use domain::spine::{relay_round, RetryPolicy, RoundReport};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+const BATCH: u32 = 100;
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// How long the final drain at shutdown may take before it leaves the rest to the next start.
+const FLUSH_BUDGET: Duration = Duration::from_secs(5);
+
+pub struct Relay {
+    pub store: Arc<dyn OutboxStore>,
+    pub handler: Arc<dyn EventHandler>,
+    pub clock: Arc<dyn Clock>,
+    pub policy: RetryPolicy,
+    /// How long to wait when nothing was due.
+    pub poll: Duration,
+    /// Names this worker's leases, unique across every process.
+    pub owner: String,
+}
+
+impl Relay {
+    pub fn new(
+        store: Arc<dyn OutboxStore>,
+        handler: Arc<dyn EventHandler>,
+        clock: Arc<dyn Clock>,
+        policy: RetryPolicy,
+        poll: Duration,
+    ) -> Self {
+        let owner = format!("{}/{}", handler.name(), Uuid::new_v4().simple());
+        Self { store, handler, clock, policy, poll, owner }
+    }
+
+    async fn round(&self) -> Result<RoundReport, domain::StoreError> {
+        let report = relay_round(&*self.store, &*self.handler, &*self.clock, &self.policy, &self.owner, BATCH).await?;
+        let consumer = self.handler.name();
+        for (seq, reason) in &report.dead {
+            tracing::error!(
+                consumer,
+                seq,
+                reason,
+                "delivery dead-lettered; requeue it with `server dead-letters requeue`"
+            );
+        }
+        for (seq, error) in &report.retried {
+            tracing::warn!(consumer, seq, error, "delivery failed; it will be retried");
+        }
+        if report.lost > 0 {
+            tracing::warn!(consumer, lost = report.lost, "leases expired before their deliveries finished");
+        }
+        Ok(report)
+    }
+
+    /// Runs until `shutdown` turns true, then drains what is due and returns.
+    pub fn spawn(self, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut backoff = self.poll;
+            loop {
+                let wait = match self.round().await {
+                    Ok(report) => {
+                        backoff = self.poll;
+                        // Something was due: more may be (the next of a stream), so go on at once.
+                        if report.handled() > 0 {
+                            Duration::ZERO
+                        } else {
+                            self.poll
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(consumer = self.handler.name(), error = %e, retry_in_ms = backoff.as_millis() as u64, "outbox relay failed; will retry");
+                        let wait = backoff;
+                        backoff = (backoff * 2).min(MAX_BACKOFF);
+                        wait
+                    }
+                };
+                if *shutdown.borrow() {
+                    break;
+                }
+                if !wait.is_zero() {
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = shutdown.changed() => break,
+                    }
+                } else {
+                    tokio::task::yield_now().await;
+                }
+            }
+            self.flush().await;
+        })
+    }
+
+    async fn flush(&self) {
+        let deadline = tokio::time::Instant::now() + FLUSH_BUDGET;
+        while tokio::time::Instant::now() < deadline {
+            match self.round().await {
+                Ok(r) if r.handled() > 0 => continue,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "final outbox drain stopped; deliveries stay queued for the next start");
+                    break;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! The PostgreSQL adapter, for production: one pool, migrations at connect,
+//! READ COMMITTED transactions in which a change locks the row it changes
+//! (`SELECT … FOR UPDATE`), and outbox claims that skip rows another relay
+//! holds (`FOR UPDATE SKIP LOCKED`), so any number of replicas share one database.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use domain::event::EventEnvelope;
+use domain::ports::{SessionRecord, Store, UnitOfWork};
+use domain::task::{Task, TaskId};
+use domain::{StoreError, User, UserId};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{Postgres, Transaction};
+
+use super::map_err;
+
+mod accounts;
+mod audit;
+mod outbox;
+mod tasks;
+
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            // A broken connection fails its query and is replaced; a ping before
+            // every use would cost a round trip on every request instead.
+            .test_before_acquire(false)
+            .connect(url)
+            .await
+            .map_err(map_err)?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await.map_err(StoreError::backend)?;
+        tasks::backfill_list_keys(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    fn reader(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn writer(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StoreError> {
+        let tx = self.writer().begin().await.map_err(map_err)?;
+        Ok(Box::new(PgUnitOfWork { tx }))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(self.reader()).await.map_err(map_err)?;
+        Ok(())
+    }
+}
+
+/// One transaction; dropping it unfinished rolls back.
+pub struct PgUnitOfWork {
+    tx: Transaction<'static, Postgres>,
+}
+
+#[async_trait]
+impl UnitOfWork for PgUnitOfWork {
+    async fn insert_user(&mut self, user: &User, password_hash: &str) -> Result<(), StoreError> {
+        accounts::insert_user(&mut self.tx, user, password_hash).await
+    }
+
+    async fn update_user(&mut self, user: &User) -> Result<(), StoreError> {
+        accounts::update_user(&mut self.tx, user).await
+    }
+
+    async fn set_password_hash(&mut self, user: UserId, hash: &str) -> Result<(), StoreError> {
+        accounts::set_password_hash(&mut self.tx, user, hash).await
+    }
+
+    async fn insert_session(&mut self, session: &SessionRecord) -> Result<(), StoreError> {
+        accounts::insert_session(&mut self.tx, session).await
+    }
+
+    async fn delete_session(&mut self, token_hash: &str) -> Result<(), StoreError> {
+        accounts::delete_session(&mut self.tx, token_hash).await
+    }
+
+    async fn delete_other_sessions(&mut self, user: UserId, keep: &str) -> Result<(), StoreError> {
+        accounts::delete_other_sessions(&mut self.tx, user, keep).await
+    }
+
+    async fn task_for_update(&mut self, user: UserId, id: TaskId) -> Result<Task, StoreError> {
+        tasks::load_task(&mut self.tx, user, id, tasks::Lock::ForUpdate).await
+    }
+
+    async fn insert_task(&mut self, task: &Task) -> Result<(), StoreError> {
+        tasks::insert_task(&mut self.tx, task).await
+    }
+
+    async fn update_task(&mut self, task: &Task) -> Result<(), StoreError> {
+        tasks::update_task(&mut self.tx, task).await
+    }
+
+    async fn delete_task(&mut self, user: UserId, id: TaskId) -> Result<(), StoreError> {
+        tasks::delete_task(&mut self.tx, user, id).await
+    }
+
+    async fn append_event(&mut self, event: &EventEnvelope) -> Result<(), StoreError> {
+        outbox::append_event(&mut self.tx, event).await
+    }
+
+    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        self.tx.commit().await.map_err(map_err)
+    }
+}
+
+/// Fails with `NotFound` when a write touched no row: the row is not the user's, or gone.
+fn expect_one(rows_affected: u64) -> Result<(), StoreError> {
+    if rows_affected == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}

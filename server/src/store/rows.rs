@@ -1,0 +1,228 @@
+//! The rows both backends read, and how each becomes a domain value. Stored
+//! text is parsed again on the way out, so a row edited by hand cannot smuggle
+//! in a value the domain would have refused. Domain types never derive `FromRow`.
+
+use chrono::{DateTime, Utc};
+use domain::event::{AuditEntry, EventEnvelope};
+use domain::ports::SessionRecord;
+use domain::spine::{DeadLetter, Delivery};
+use domain::task::{Due, Priority, Tag, Tags, Task, TaskDescription, TaskId, TaskTitle};
+use domain::{DisplayName, Email, StoreError, TaskSummary, TimeZone, User, UserId, ValidationError};
+use uuid::Uuid;
+
+/// A stored value that no longer parses: a backend fault, never the user's.
+fn corrupt(what: &str, e: ValidationError) -> StoreError {
+    StoreError::backend(std::io::Error::other(format!("stored {what} does not parse: {e}")))
+}
+
+pub const USER_COLUMNS: &str = "id, email, display_name, time_zone, created_at";
+
+#[derive(sqlx::FromRow)]
+pub struct UserRow {
+    id: Uuid,
+    email: String,
+    display_name: String,
+    time_zone: String,
+    created_at: DateTime<Utc>,
+}
+
+impl UserRow {
+    pub fn into_user(self) -> Result<User, StoreError> {
+        Ok(User {
+            id: UserId(self.id),
+            email: Email::parse(&self.email).map_err(|e| corrupt("email", e))?,
+            display_name: DisplayName::parse(&self.display_name).map_err(|e| corrupt("name", e))?,
+            time_zone: TimeZone::parse(&self.time_zone).map_err(|e| corrupt("time zone", e))?,
+            created_at: self.created_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct UserWithHashRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    password_hash: String,
+}
+
+impl UserWithHashRow {
+    pub fn into_parts(self) -> Result<(User, String), StoreError> {
+        Ok((self.user.into_user()?, self.password_hash))
+    }
+}
+
+/// A session joined with its user: what every signed-in request reads.
+#[derive(sqlx::FromRow)]
+pub struct SessionUserRow {
+    token_hash: String,
+    session_created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    #[sqlx(flatten)]
+    user: UserRow,
+}
+
+impl SessionUserRow {
+    pub fn into_parts(self) -> Result<(SessionRecord, User), StoreError> {
+        let user = self.user.into_user()?;
+        let session = SessionRecord {
+            token_hash: self.token_hash,
+            user_id: user.id,
+            created_at: self.session_created_at,
+            expires_at: self.expires_at,
+        };
+        Ok((session, user))
+    }
+}
+
+/// The columns a task is written with, in the order `TaskRow` binds them.
+pub const TASK_COLUMNS: &str = "id, user_id, title, description, priority, due_at, due_tz, due_has_time, \
+     completed_at, created_at, updated_at";
+
+fn due(at: Option<DateTime<Utc>>, zone: Option<String>, has_time: bool) -> Result<Option<Due>, StoreError> {
+    match (at, zone) {
+        (Some(at), Some(zone)) => {
+            let zone = TimeZone::parse(&zone).map_err(|e| corrupt("due zone", e))?;
+            Ok(Some(Due::from_stored(at, zone, has_time)))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn title(raw: &str) -> Result<TaskTitle, StoreError> {
+    TaskTitle::parse(raw).map_err(|e| corrupt("title", e))
+}
+
+#[derive(sqlx::FromRow)]
+pub struct TaskRow {
+    id: Uuid,
+    user_id: Uuid,
+    title: String,
+    description: Option<String>,
+    priority: i64,
+    due_at: Option<DateTime<Utc>>,
+    due_tz: Option<String>,
+    due_has_time: bool,
+    completed_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TaskRow {
+    /// The task, with the tags read beside it.
+    pub fn into_task(self, tags: Vec<String>) -> Result<Task, StoreError> {
+        Ok(Task {
+            id: TaskId(self.id),
+            user_id: UserId(self.user_id),
+            title: title(&self.title)?,
+            description: match self.description {
+                Some(d) => TaskDescription::parse(&d).map_err(|e| corrupt("description", e))?,
+                None => None,
+            },
+            priority: Priority::from_rank(self.priority),
+            tags: tags_from(tags)?,
+            due: due(self.due_at, self.due_tz, self.due_has_time)?,
+            completed_at: self.completed_at,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+fn tags_from(names: impl IntoIterator<Item = String>) -> Result<Tags, StoreError> {
+    let tags =
+        names.into_iter().map(|n| Tag::parse(&n)).collect::<Result<Vec<_>, _>>().map_err(|e| corrupt("tag", e))?;
+    Tags::from_tags(tags).map_err(|e| corrupt("tags", e))
+}
+
+pub fn tag(name: String) -> Result<Tag, StoreError> {
+    Tag::parse(&name).map_err(|e| corrupt("tag", e))
+}
+
+/// A list row: a task without its description, its tags joined by commas in
+/// their order (tags never contain a comma).
+#[derive(sqlx::FromRow)]
+pub struct SummaryRow {
+    id: Uuid,
+    title: String,
+    priority: i64,
+    due_at: Option<DateTime<Utc>>,
+    due_tz: Option<String>,
+    due_has_time: bool,
+    completed_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    tags: Option<String>,
+}
+
+impl SummaryRow {
+    pub fn into_summary(self) -> Result<TaskSummary, StoreError> {
+        let tags = self.tags.as_deref().unwrap_or_default();
+        Ok(TaskSummary {
+            id: TaskId(self.id),
+            title: title(&self.title)?,
+            priority: Priority::from_rank(self.priority),
+            tags: tags_from(tags.split(',').filter(|t| !t.is_empty()).map(str::to_owned))?,
+            due: due(self.due_at, self.due_tz, self.due_has_time)?,
+            completed_at: self.completed_at,
+            created_at: self.created_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct AuditRow {
+    event_id: Uuid,
+    event_type: String,
+    task_id: Option<Uuid>,
+    summary: String,
+    occurred_at: DateTime<Utc>,
+}
+
+impl AuditRow {
+    pub fn into_entry(self) -> Result<AuditEntry, StoreError> {
+        Ok(AuditEntry {
+            event_id: self.event_id,
+            event_type: self.event_type,
+            task_id: self.task_id.map(TaskId),
+            summary: self.summary,
+            occurred_at: self.occurred_at,
+        })
+    }
+}
+
+/// A claimed delivery, with its event as stored.
+pub fn delivery(seq: i64, attempts: i64, payload: &serde_json::Value) -> Delivery {
+    Delivery { seq, attempts: u32::try_from(attempts).unwrap_or(u32::MAX), event: EventEnvelope::decode(payload) }
+}
+
+/// A claimed delivery whose stored text is not even JSON.
+pub fn delivery_from_text(seq: i64, attempts: i64, payload: &str) -> Delivery {
+    match serde_json::from_str::<serde_json::Value>(payload) {
+        Ok(value) => delivery(seq, attempts, &value),
+        Err(e) => Delivery { seq, attempts: u32::try_from(attempts).unwrap_or(u32::MAX), event: Err(e.to_string()) },
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct DeadLetterRow {
+    seq: i64,
+    subscriber: String,
+    event_id: Uuid,
+    event_type: String,
+    attempts: i64,
+    last_error: Option<String>,
+    dead_at: DateTime<Utc>,
+}
+
+impl DeadLetterRow {
+    pub fn into_dead_letter(self) -> Result<DeadLetter, StoreError> {
+        Ok(DeadLetter {
+            seq: self.seq,
+            subscriber: self.subscriber,
+            event_id: self.event_id,
+            event_type: self.event_type,
+            attempts: u32::try_from(self.attempts).unwrap_or(u32::MAX),
+            reason: self.last_error.unwrap_or_default(),
+            dead_at: self.dead_at,
+        })
+    }
+}

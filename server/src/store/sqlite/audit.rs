@@ -1,0 +1,49 @@
+//! The audit log on SQLite.
+
+use async_trait::async_trait;
+use chrono::Utc;
+use domain::event::{AuditEntry, EventEnvelope};
+use domain::ports::AuditStore;
+use domain::task::TaskId;
+use domain::{StoreError, UserId};
+
+use super::SqliteStore;
+use crate::store::rows::AuditRow;
+use crate::store::{decode_all, map_err};
+
+#[async_trait]
+impl AuditStore for SqliteStore {
+    async fn activity(&self, user: UserId, task: Option<TaskId>, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows: Vec<AuditRow> = sqlx::query_as(
+            "SELECT event_id, event_type, task_id, summary, occurred_at FROM audit_log \
+             WHERE user_id = $1 AND ($2 IS NULL OR task_id = $2) \
+             ORDER BY occurred_at DESC, event_id DESC LIMIT $3",
+        )
+        .bind(user.0)
+        .bind(task.map(|t| t.0))
+        .bind(i64::from(limit))
+        .fetch_all(self.reader())
+        .await
+        .map_err(map_err)?;
+        decode_all(rows, AuditRow::into_entry)
+    }
+
+    async fn record_audit(&self, event: &EventEnvelope) -> Result<bool, StoreError> {
+        let entry = AuditEntry::from_envelope(event);
+        let done = sqlx::query(
+            "INSERT INTO audit_log (event_id, user_id, task_id, event_type, summary, occurred_at, recorded_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (event_id) DO NOTHING",
+        )
+        .bind(entry.event_id)
+        .bind(event.user_id.0)
+        .bind(entry.task_id.map(|t| t.0))
+        .bind(&entry.event_type)
+        .bind(&entry.summary)
+        .bind(entry.occurred_at)
+        .bind(Utc::now())
+        .execute(self.writer())
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+}

@@ -1,0 +1,154 @@
+//! The SQLite adapter, the embedded default: WAL mode, foreign keys on, a busy
+//! timeout, a pool of read-only connections and one writer whose transactions
+//! start `IMMEDIATE`, so a unit of work holds the write lock from its first
+//! read (that read is what `task_for_update` relies on) and two processes on
+//! one file queue up rather than fail.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use domain::event::EventEnvelope;
+use domain::ports::{SessionRecord, Store, UnitOfWork};
+use domain::task::{Task, TaskId};
+use domain::{StoreError, User, UserId};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, Transaction};
+
+use super::map_err;
+
+mod accounts;
+mod audit;
+mod outbox;
+mod tasks;
+
+pub struct SqliteStore {
+    read: SqlitePool,
+    write: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(map_err)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        if let Some(dir) = Path::new(options.get_filename()).parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).map_err(StoreError::backend)?;
+            }
+        }
+        // A pooled SQLite connection lives in this process; pinging it before
+        // every use would only add a round trip to its worker thread.
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .test_before_acquire(false)
+            .connect_with(options.clone())
+            .await
+            .map_err(map_err)?;
+        sqlx::migrate!("./migrations/sqlite").run(&write).await.map_err(StoreError::backend)?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(8)
+            .test_before_acquire(false)
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(map_err)?;
+        let store = Self { read, write };
+        tasks::backfill_list_keys(&store.write).await?;
+        Ok(store)
+    }
+
+    fn reader(&self) -> &SqlitePool {
+        &self.read
+    }
+
+    fn writer(&self) -> &SqlitePool {
+        &self.write
+    }
+
+    async fn begin_immediate(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        self.writer().begin_with("BEGIN IMMEDIATE").await.map_err(map_err)
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StoreError> {
+        Ok(Box::new(SqliteUnitOfWork { tx: self.begin_immediate().await? }))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(self.reader()).await.map_err(map_err)?;
+        Ok(())
+    }
+}
+
+/// One write transaction; dropping it unfinished rolls back.
+pub struct SqliteUnitOfWork {
+    tx: Transaction<'static, Sqlite>,
+}
+
+#[async_trait]
+impl UnitOfWork for SqliteUnitOfWork {
+    async fn insert_user(&mut self, user: &User, password_hash: &str) -> Result<(), StoreError> {
+        accounts::insert_user(&mut self.tx, user, password_hash).await
+    }
+
+    async fn update_user(&mut self, user: &User) -> Result<(), StoreError> {
+        accounts::update_user(&mut self.tx, user).await
+    }
+
+    async fn set_password_hash(&mut self, user: UserId, hash: &str) -> Result<(), StoreError> {
+        accounts::set_password_hash(&mut self.tx, user, hash).await
+    }
+
+    async fn insert_session(&mut self, session: &SessionRecord) -> Result<(), StoreError> {
+        accounts::insert_session(&mut self.tx, session).await
+    }
+
+    async fn delete_session(&mut self, token_hash: &str) -> Result<(), StoreError> {
+        accounts::delete_session(&mut self.tx, token_hash).await
+    }
+
+    async fn delete_other_sessions(&mut self, user: UserId, keep: &str) -> Result<(), StoreError> {
+        accounts::delete_other_sessions(&mut self.tx, user, keep).await
+    }
+
+    async fn task_for_update(&mut self, user: UserId, id: TaskId) -> Result<Task, StoreError> {
+        // The transaction began IMMEDIATE: it already holds the database's write lock.
+        tasks::load_task(&mut self.tx, user, id).await
+    }
+
+    async fn insert_task(&mut self, task: &Task) -> Result<(), StoreError> {
+        tasks::insert_task(&mut self.tx, task).await
+    }
+
+    async fn update_task(&mut self, task: &Task) -> Result<(), StoreError> {
+        tasks::update_task(&mut self.tx, task).await
+    }
+
+    async fn delete_task(&mut self, user: UserId, id: TaskId) -> Result<(), StoreError> {
+        tasks::delete_task(&mut self.tx, user, id).await
+    }
+
+    async fn append_event(&mut self, event: &EventEnvelope) -> Result<(), StoreError> {
+        outbox::append_event(&mut self.tx, event).await
+    }
+
+    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        self.tx.commit().await.map_err(map_err)
+    }
+}
+
+/// Fails with `NotFound` when a write touched no row: the row is not the user's, or gone.
+fn expect_one(rows_affected: u64) -> Result<(), StoreError> {
+    if rows_affected == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}

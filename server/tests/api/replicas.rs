@@ -1,0 +1,232 @@
+//! Several replicas on one PostgreSQL database, as Kubernetes runs them: two
+//! real server processes (the binary this package builds), each with its own
+//! relay, driven over loopback HTTP.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use futures::stream::{self, StreamExt};
+use reqwest::StatusCode;
+use serde_json::Value;
+use sqlx::PgPool;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::helpers::{client, settle, TestDb};
+
+/// A server process on `database_url`, killed when dropped.
+struct Replica {
+    address: String,
+    _child: Child,
+}
+
+impl Replica {
+    async fn start(database_url: &str) -> Self {
+        let site = std::env::temp_dir();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+            .env("DATABASE_URL", database_url)
+            .env("CADENCE_BIND", "127.0.0.1:0")
+            .env("CADENCE_LOG_FORMAT", "json")
+            .env("CADENCE_RELAY_POLL_MS", "20")
+            .env("RUST_LOG", "info,sqlx=warn,tower_http=warn")
+            .env("LEPTOS_SITE_ROOT", site)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the server binary starts");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let address = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                let Ok(log) = serde_json::from_str::<Value>(&line) else { continue };
+                if log["message"] == "Cadence is listening" {
+                    return format!("http://{}", log["addr"].as_str().unwrap());
+                }
+            }
+            panic!("the server exited before it listened");
+        })
+        .await
+        .expect("the server listens within a minute");
+        // Keep reading its log so the pipe never fills and blocks it.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Self { address, _child: child }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+}
+
+async fn call(http: &reqwest::Client, replica: &Replica, name: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    http.post(replica.url(&format!("/api/{name}"))).form(form).send().await.expect("request")
+}
+
+async fn sign_up(http: &reqwest::Client, replica: &Replica) {
+    let email = format!("replica-{}@example.com", uuid::Uuid::new_v4().simple());
+    let form =
+        [("email", email.as_str()), ("password", "correct horse battery"), ("display_name", "R"), ("time_zone", "UTC")];
+    assert_eq!(call(http, replica, "sign_up", &form).await.status(), StatusCode::OK);
+}
+
+async fn quick_add(http: &reqwest::Client, replica: &Replica, title: &str) -> String {
+    let res = call(http, replica, "quick_add", &[("title", title)]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json::<Value>().await.unwrap()["row"]["id"].as_str().unwrap().to_owned()
+}
+
+async fn pool(db: &TestDb) -> PgPool {
+    PgPool::connect(&db.url()).await.unwrap()
+}
+
+async fn count(pool: &PgPool, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+}
+
+#[tokio::test]
+async fn forty_concurrent_completes_across_two_replicas_record_one_completion() {
+    let db = TestDb::postgres().await;
+    let (a, b) = (Replica::start(&db.url()).await, Replica::start(&db.url()).await);
+    let http = client();
+    sign_up(&http, &a).await;
+    let id = quick_add(&http, &a, "Contended").await;
+    // Complete, reopen, complete: each round is forty clicks at once, half on each replica.
+    for (round, completed) in ["true", "false", "true"].into_iter().enumerate() {
+        let statuses: Vec<StatusCode> = stream::iter(0..40)
+            .map(|n| {
+                let (http, id, replica) = (http.clone(), id.clone(), if n % 2 == 0 { &a } else { &b });
+                async move {
+                    call(&http, replica, "set_completed", &[("id", id.as_str()), ("completed", completed)])
+                        .await
+                        .status()
+                }
+            })
+            .buffer_unordered(40)
+            .collect()
+            .await;
+        assert!(statuses.iter().all(|s| *s == StatusCode::OK), "round {round}: {statuses:?}");
+    }
+    let store = db.store().await;
+    settle(&store).await;
+    let pg = pool(&db).await;
+    assert_eq!(count(&pg, "SELECT COUNT(*) FROM outbox WHERE event_type = 'task.completed'").await, 2);
+    assert_eq!(count(&pg, "SELECT COUNT(*) FROM outbox WHERE event_type = 'task.reopened'").await, 1);
+    assert_eq!(
+        count(&pg, "SELECT COUNT(*) FROM audit_log WHERE event_type IN ('task.completed', 'task.reopened')").await,
+        3
+    );
+}
+
+#[tokio::test]
+async fn thousands_of_changes_through_two_replicas_reach_the_audit_log_once_each_in_order() {
+    let db = TestDb::postgres().await;
+    let (a, b) = (Replica::start(&db.url()).await, Replica::start(&db.url()).await);
+    let http = client();
+    sign_up(&http, &a).await;
+    let replicas = [&a, &b];
+    let ids: Vec<String> = stream::iter(0..100)
+        .map(|n| {
+            let (http, replica) = (http.clone(), replicas[n % 2]);
+            async move { quick_add(&http, replica, &format!("Task {n}")).await }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    // Nine changes per task, each on whichever replica, many tasks at once.
+    let changes: Vec<(usize, &str)> =
+        (0..9).flat_map(|round| (0..100).map(move |t| (t, if round % 2 == 0 { "true" } else { "false" }))).collect();
+    let statuses: Vec<StatusCode> = stream::iter(changes.into_iter().enumerate())
+        .map(|(n, (task, completed))| {
+            let (http, id, replica) = (http.clone(), ids[task].clone(), replicas[n % 2]);
+            async move {
+                call(&http, replica, "set_completed", &[("id", id.as_str()), ("completed", completed)]).await.status()
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    assert!(statuses.iter().all(|s| *s == StatusCode::OK));
+    let store = db.store().await;
+    settle(&store).await;
+    let pg = pool(&db).await;
+    let events = count(&pg, "SELECT COUNT(*) FROM outbox").await;
+    assert!(events >= 1000, "{events} events");
+    assert_eq!(count(&pg, "SELECT COUNT(*) FROM audit_log").await, events, "every event reached the audit log");
+    assert_eq!(
+        count(&pg, "SELECT COUNT(*) FROM outbox_deliveries WHERE done_at IS NOT NULL AND attempts = 1").await,
+        events,
+        "every delivery was made once, by one relay, at the first attempt"
+    );
+    let out_of_order = count(
+        &pg,
+        "SELECT COUNT(*) FROM (SELECT \
+             ROW_NUMBER() OVER (PARTITION BY a.task_id ORDER BY o.seq) AS by_commit, \
+             ROW_NUMBER() OVER (PARTITION BY a.task_id ORDER BY a.recorded_at, o.seq) AS by_record \
+           FROM audit_log a JOIN outbox o ON o.event_id = a.event_id WHERE a.task_id IS NOT NULL) x \
+         WHERE by_commit <> by_record",
+    )
+    .await;
+    assert_eq!(out_of_order, 0, "each task's events were recorded in the order they were committed");
+}
+
+#[tokio::test]
+async fn a_poison_event_is_dead_lettered_shown_to_operators_and_the_rest_keep_flowing() {
+    let db = TestDb::postgres().await;
+    let a = Replica::start(&db.url()).await;
+    let http = client();
+    sign_up(&http, &a).await;
+    let store = db.store().await;
+    settle(&store).await;
+    let pg = pool(&db).await;
+    // An event from a future version of Cadence, in the user's own stream, ahead of their next change.
+    let user: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users").fetch_one(&pg).await.unwrap();
+    let poison = uuid::Uuid::new_v4();
+    let seq: i64 = sqlx::query_scalar(
+        "INSERT INTO outbox (event_id, event_type, schema_version, user_id, occurred_at, payload) \
+         VALUES ($1, 'account.updated', 99, $2, now(), '{\"schema_version\": 99}') RETURNING seq",
+    )
+    .bind(poison)
+    .bind(user)
+    .fetch_one(&pg)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO outbox_deliveries (seq, subscriber, stream, available_at) SELECT $1, name, $2, 0 FROM subscribers",
+    )
+    .bind(seq)
+    .bind(user)
+    .execute(&pg)
+    .await
+    .unwrap();
+    let profile = [("display_name", "Renamed"), ("time_zone", "UTC")];
+    assert_eq!(call(&http, &a, "update_profile", &profile).await.status(), StatusCode::OK);
+    settle(&store).await;
+    let updates = count(&pg, "SELECT COUNT(*) FROM audit_log WHERE event_type = 'account.updated'").await;
+    assert_eq!(updates, 1, "the change after the poison event was delivered");
+    let letters = store.dead_letters(10).await.unwrap();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].event_id, poison);
+    assert!(letters[0].reason.contains("schema version 99"), "{}", letters[0].reason);
+    let ready: Value = http.get(a.url("/readyz")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(ready["deliveries"]["dead_letters"], 1, "{ready}");
+
+    let admin = |args: &'static [&'static str]| {
+        let url = db.url();
+        async move {
+            let out =
+                Command::new(env!("CARGO_BIN_EXE_server")).args(args).env("DATABASE_URL", url).output().await.unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8(out.stdout).unwrap()
+        }
+    };
+    let listed = admin(&["dead-letters", "list"]).await;
+    assert!(listed.contains(&poison.to_string()) && listed.contains("schema version 99"), "{listed}");
+    assert_eq!(admin(&["dead-letters", "requeue", "--all"]).await.trim(), "requeued 1 dead letter(s)");
+    // Still unreadable, so it comes back as a dead letter, attempted afresh.
+    for _ in 0..500 {
+        if store.delivery_stats().await.unwrap().pending == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(store.dead_letters(10).await.unwrap().len(), 1);
+}

@@ -1,0 +1,172 @@
+//! One signed-in user for every route: the session layer reads the session
+//! and its user once per request, and pages, server functions and plain
+//! axum routes (through `AuthUser` and `MaybeAuthUser`) all use that one value.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use app::auth::{AuthUser, MaybeAuthUser};
+use async_trait::async_trait;
+use axum::routing::get;
+use axum::Router;
+use chrono::{DateTime, Utc};
+use domain::event::{AuditEntry, EventEnvelope};
+use domain::ports::{AccountStore, AuditStore, OutboxStore, SessionRecord, Store, TaskStore, UnitOfWork};
+use domain::spine::{DeadLetter, Delivery, DeliveryStats, Lease};
+use domain::task::{Tag, Task, TaskId};
+use domain::{Email, PageRequest, StoreError, TaskFilter, TaskPage, User, UserId};
+use reqwest::StatusCode;
+
+use server::startup::Application;
+
+use crate::helpers::{serve, test_config, TestDb};
+
+/// A store that counts session lookups and passes everything through.
+struct CountingStore {
+    inner: Arc<dyn Store>,
+    session_lookups: AtomicUsize,
+}
+
+#[async_trait]
+impl AccountStore for CountingStore {
+    async fn user(&self, id: UserId) -> Result<User, StoreError> {
+        self.inner.user(id).await
+    }
+    async fn user_by_email(&self, email: &Email) -> Result<Option<(User, String)>, StoreError> {
+        self.inner.user_by_email(email).await
+    }
+    async fn password_hash(&self, id: UserId) -> Result<String, StoreError> {
+        self.inner.password_hash(id).await
+    }
+    async fn session_user(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(SessionRecord, User)>, StoreError> {
+        self.session_lookups.fetch_add(1, Ordering::SeqCst);
+        self.inner.session_user(token_hash, now).await
+    }
+    async fn purge_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.inner.purge_expired_sessions(now).await
+    }
+}
+
+#[async_trait]
+impl TaskStore for CountingStore {
+    async fn task(&self, user: UserId, id: TaskId) -> Result<Task, StoreError> {
+        self.inner.task(user, id).await
+    }
+    async fn tasks(&self, user: UserId, filter: &TaskFilter, page: &PageRequest) -> Result<TaskPage, StoreError> {
+        self.inner.tasks(user, filter, page).await
+    }
+    async fn tags(&self, user: UserId) -> Result<Vec<Tag>, StoreError> {
+        self.inner.tags(user).await
+    }
+}
+
+#[async_trait]
+impl AuditStore for CountingStore {
+    async fn activity(&self, user: UserId, task: Option<TaskId>, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        self.inner.activity(user, task, limit).await
+    }
+    async fn record_audit(&self, event: &EventEnvelope) -> Result<bool, StoreError> {
+        self.inner.record_audit(event).await
+    }
+}
+
+#[async_trait]
+impl OutboxStore for CountingStore {
+    async fn register_subscribers(&self, names: &[&str]) -> Result<(), StoreError> {
+        self.inner.register_subscribers(names).await
+    }
+    async fn claim_deliveries(
+        &self,
+        s: &str,
+        l: &Lease,
+        now: DateTime<Utc>,
+        n: u32,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        self.inner.claim_deliveries(s, l, now, n).await
+    }
+    async fn complete_delivery(&self, s: &str, seq: i64, l: &Lease, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.inner.complete_delivery(s, seq, l, now).await
+    }
+    async fn retry_delivery(
+        &self,
+        s: &str,
+        seq: i64,
+        l: &Lease,
+        at: DateTime<Utc>,
+        e: &str,
+    ) -> Result<bool, StoreError> {
+        self.inner.retry_delivery(s, seq, l, at, e).await
+    }
+    async fn dead_letter(&self, s: &str, seq: i64, l: &Lease, r: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.inner.dead_letter(s, seq, l, r, now).await
+    }
+    async fn dead_letters(&self, limit: u32) -> Result<Vec<DeadLetter>, StoreError> {
+        self.inner.dead_letters(limit).await
+    }
+    async fn requeue_dead_letters(&self, only: Option<(i64, &str)>, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.inner.requeue_dead_letters(only, now).await
+    }
+    async fn delivery_stats(&self) -> Result<DeliveryStats, StoreError> {
+        self.inner.delivery_stats().await
+    }
+    async fn prune_outbox(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.inner.prune_outbox(before).await
+    }
+}
+
+#[async_trait]
+impl Store for CountingStore {
+    async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StoreError> {
+        self.inner.begin().await
+    }
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.inner.ping().await
+    }
+}
+
+#[tokio::test]
+async fn a_signed_in_page_looks_the_session_up_once_for_header_page_and_server_functions() {
+    let db = TestDb::sqlite();
+    let counting = Arc::new(CountingStore { inner: db.store().await, session_lookups: AtomicUsize::new(0) });
+    let built = Application::build_with_store(test_config(&db), counting.clone()).await.unwrap();
+    let app = serve(built, db).await;
+    app.sign_up().await;
+    app.quick_add("Counted").await;
+    for path in ["/tasks", "/settings", "/activity", "/tasks/new"] {
+        let before = counting.session_lookups.load(Ordering::SeqCst);
+        let page = app.page(path).await;
+        assert!(page.contains("Test User"), "{path}: the header knows the user");
+        assert_eq!(counting.session_lookups.load(Ordering::SeqCst) - before, 1, "{path}: one lookup per request");
+    }
+    let before = counting.session_lookups.load(Ordering::SeqCst);
+    assert_eq!(app.call("list_tasks", &[]).await.status(), StatusCode::OK);
+    assert_eq!(counting.session_lookups.load(Ordering::SeqCst) - before, 1, "a server function call: one lookup");
+    let before = counting.session_lookups.load(Ordering::SeqCst);
+    assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
+    assert_eq!(counting.session_lookups.load(Ordering::SeqCst), before, "probes never look the session up");
+}
+
+#[tokio::test]
+async fn plain_axum_routes_know_the_signed_in_user_through_the_extractors() {
+    let db = TestDb::sqlite();
+    let routes = Router::new()
+        .route("/whoami", get(|AuthUser(me): AuthUser| async move { me.user.email.as_str().to_owned() }))
+        .route(
+            "/maybe",
+            get(|MaybeAuthUser(me): MaybeAuthUser| async move {
+                me.map_or("visitor".to_owned(), |m| m.user.display_name.as_str().to_owned())
+            }),
+        );
+    let built = Application::build_with_routes(test_config(&db), db.store().await, routes).await.unwrap();
+    let app = serve(built, db).await;
+    let anonymous = app.get("/whoami").await;
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.get("/maybe").await.text().await.unwrap(), "visitor");
+    let account = app.sign_up().await;
+    assert_eq!(app.get("/whoami").await.text().await.unwrap(), account.email);
+    assert_eq!(app.get("/maybe").await.text().await.unwrap(), "Test User");
+}
