@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Measures server-side latency and throughput over loopback with wrk: the task
-# list of a user with 1,000 tasks (its first and its last page of 50), and the
-# create server function, on SQLite and on PostgreSQL. Prints a Markdown table.
+# Measures server-side latency and throughput over loopback with wrk: the
+# nearly empty sign-in page (the yardstick), the task list of a user with 1,000
+# tasks (its first and its last page of 50), and the create server function, on
+# SQLite and on PostgreSQL. Prints a Markdown table.
 # Not part of the tests.
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$CADENCE_ROOT"
@@ -17,7 +18,7 @@ BASE="http://127.0.0.1:$PORT"
 
 log "building the release server (the same build as serve.sh)"
 ensure_wasm_opt
-cargo leptos build --release "${LEPTOS_LIB_ARGS[@]}"
+LEPTOS_SITE_ROOT="$RELEASE_SITE" cargo leptos build --release "${LEPTOS_LIB_ARGS[@]}"
 BIN="$CADENCE_ROOT/target/release/server"
 WORK="$(mktemp -d)"
 trap 'kill "${SERVER_PID:-0}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
@@ -68,13 +69,21 @@ run_backend() {
     curl -fsS -H "Cookie: $COOKIE" -o "$WORK/page.html" "$BASE/tasks"
     PAGE_HTML="$(wc -c <"$WORK/page.html") B raw, $(gzip -9 -c "$WORK/page.html" | wc -c) B gzip"
   fi
+  log "$name: sign-in page (nearly empty, for comparison)"
+  read -r p50 p99 rps < <(measure "$BASE/signin")
+  ROWS+=("| $name | GET /signin | $p50 | $p99 | $rps |")
   log "$name: task list page"
   read -r p50 p99 rps < <(measure -H "Cookie: $COOKIE" "$BASE/tasks")
   ROWS+=("| $name | GET /tasks ($TASKS tasks, first page of 50) | $p50 | $p99 | $rps |")
-  local last=$(( (TASKS + 49) / 50 ))
-  log "$name: last page of the task list"
-  read -r p50 p99 rps < <(measure -H "Cookie: $COOKIE" "$BASE/tasks?page=$last")
-  ROWS+=("| $name | GET /tasks?page=$last (last page) | $p50 | $p99 | $rps |")
+  # Follow the Next links to the last page: its address holds the keyset cursor.
+  local last="/tasks" pages=1 next
+  while next="$(curl -fsS -H "Cookie: $COOKIE" "$BASE$last" | grep -o 'rel="next" href="[^"]*"' | sed 's/.*href="//; s/"$//; s/&amp;/\&/g')" && [ -n "$next" ]; do
+    last="$next"
+    pages=$((pages + 1))
+  done
+  log "$name: last page of the task list (page $pages)"
+  read -r p50 p99 rps < <(measure -H "Cookie: $COOKIE" "$BASE$last")
+  ROWS+=("| $name | GET /tasks, last page (page $pages, keyset cursor) | $p50 | $p99 | $rps |")
   log "$name: create server function"
   read -r p50 p99 rps < <(measure -H "Cookie: $COOKIE" -s "$WORK/create.lua" "$BASE")
   ROWS+=("| $name | POST /api/create_task | $p50 | $p99 | $rps |")

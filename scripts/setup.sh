@@ -11,6 +11,10 @@ WASM_BINDGEN_VERSION="0.2.130" # must equal the wasm-bindgen crate version in Ca
 CARGO_LEPTOS_VERSION="0.3.11"
 BINARYEN_VERSION="132"
 TOOLS_DIR="$CADENCE_ROOT/.tools"
+# Each build keeps its own site (JS, WASM, CSS), so the tests' debug build never
+# pulls the hashed files from under a release server that serve.sh started.
+RELEASE_SITE="target/site-release"
+TEST_SITE="target/site-test"
 export PATH="$HOME/.cargo/bin:$TOOLS_DIR/node_modules/.bin:$PATH"
 
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }

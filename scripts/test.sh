@@ -32,8 +32,12 @@ step "unit, property, contract and HTTP integration tests"
 # the server binary built here is the one the browser tests run.
 cargo test -p domain -p app -p server --locked
 
+step "HTTP integration tests again, on PostgreSQL"
+# The contract and replica suites name their backends themselves.
+CADENCE_TEST_BACKEND=postgres cargo test -p server --test api --locked -- --skip contract:: --skip replicas::
+
 step "building the site (WASM, JS, CSS) for the browser tests"
-cargo leptos build --frontend-only "${LEPTOS_LIB_ARGS[@]}"
+LEPTOS_SITE_ROOT="$TEST_SITE" cargo leptos build --frontend-only "${LEPTOS_LIB_ARGS[@]}"
 
 step "browser tests (Chromium)"
 # The browser tests run a snapshot of the server, its hash.txt and the site, so
@@ -41,7 +45,7 @@ step "browser tests (Chromium)"
 snapshot="$(mktemp -d)"
 trap 'rm -rf "$snapshot"' EXIT
 cp target/debug/server target/debug/hash.txt "$snapshot/"
-cp -r target/site "$snapshot/site"
+cp -r "$TEST_SITE" "$snapshot/site"
 if ! (cd end2end && CADENCE_SERVER_BIN="$snapshot/server" CADENCE_SITE_ROOT="$snapshot/site" npx playwright test); then
   log "browser tests failed; the site they were served:"
   ls -lR "$snapshot/site" >&2

@@ -65,8 +65,6 @@ pub fn App() -> impl IntoView {
         <Router>
             <layout::Header/>
             <main id="main">
-                // The first half of every complete toggle's accessible name ("Done: <title>").
-                <span id="done-label" hidden>"Done:"</span>
                 <Routes fallback=layout::NotFound>
                     <Route path=path!("/") view=layout::Home ssr=SsrMode::Async/>
                     <Route path=path!("/signin") view=accounts::SignIn ssr=SsrMode::Async/>

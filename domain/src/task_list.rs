@@ -179,6 +179,9 @@ pub struct TaskPage {
     pub offset: u64,
     /// Whether rows follow this page.
     pub more_after: bool,
+    /// Every tag the user has, for the list's filter: read with the page, on
+    /// the same connection.
+    pub tags: Vec<Tag>,
 }
 
 impl TaskPage {
@@ -259,9 +262,9 @@ mod tests {
             completed_at: None,
             created_at: at(2026, 1, 1, 0),
         };
-        let first = TaskPage { tasks: vec![row(1), row(2)], total: 5, offset: 0, more_after: true };
+        let first = TaskPage { tasks: vec![row(1), row(2)], total: 5, offset: 0, more_after: true, tags: Vec::new() };
         assert_eq!((first.previous(), first.next()), (None, Some(row(2).list_key())));
-        let last = TaskPage { tasks: vec![row(5)], total: 5, offset: 4, more_after: false };
+        let last = TaskPage { tasks: vec![row(5)], total: 5, offset: 4, more_after: false, tags: Vec::new() };
         assert_eq!((last.previous(), last.next()), (Some(row(5).list_key()), None));
     }
 

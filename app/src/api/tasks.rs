@@ -105,11 +105,10 @@ pub async fn list_tasks(
     let request = domain::PageRequest::from_query(Some(&after), Some(&before));
     let svc = super::services()?;
     let page = svc.tasks(&user, &filter, &request).await?;
-    let tags = svc.tags(&user).await?;
     let now = chrono::Utc::now();
     Ok(TaskList {
         rows: page.tasks.iter().map(|t| task_row(t, &user, now)).collect(),
-        tags: tags.iter().map(|t| t.as_str().to_owned()).collect(),
+        tags: page.tags.iter().map(|t| t.as_str().to_owned()).collect(),
         total: page.total,
         first: page.offset + 1,
         previous: page.previous().map(|k| k.as_str().to_owned()),
@@ -156,12 +155,11 @@ pub async fn create_task(
 /// Adds a task from just a title; the task list island calls this.
 #[server(endpoint = "quick_add")]
 pub async fn quick_add(title: String) -> Result<QuickAdded, AppError> {
-    use leptos::tachys::view::RenderHtml as _;
     let user = crate::auth::require_user()?;
     let input = domain::task::TaskInput { title, ..Default::default() };
     let task = super::services()?.create_task(&user, &input).await?;
     let row = full_row(&task, &user);
-    let html = crate::pages::tasks::row_view(row.clone()).to_html();
+    let html = crate::pages::task_rows::rows_html(std::slice::from_ref(&row));
     Ok(QuickAdded { row, html })
 }
 

@@ -11,6 +11,7 @@ use crate::error::AppError;
 pub mod accounts;
 pub mod activity;
 pub mod layout;
+pub mod task_rows;
 pub mod tasks;
 
 /// Renders an error as a page, with its HTTP status; an anonymous visitor is sent to sign in.

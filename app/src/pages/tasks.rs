@@ -1,7 +1,7 @@
 //! Tasks' pages: the list with its filters and pages, one task, and the
-//! forms that create, edit and delete tasks. List rows are plain server HTML;
-//! the `TaskBoard` island around them makes quick-add and the complete
-//! toggles work without a reload.
+//! forms that create, edit and delete tasks. List rows are plain server HTML
+//! (`task_rows`); the `TaskBoard` island around them makes quick-add and the
+//! complete toggles work without a reload.
 
 use domain::{Priority, TaskFilter};
 use leptos::prelude::*;
@@ -10,39 +10,12 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use server_fn::ServerFn;
 
 use super::activity::ActivityList;
+use super::task_rows::rows_html;
 use super::{action_error, error_view, invalid, load_then, raw_text, signed_in, FieldError, FormError};
-use crate::api::{self, TaskDetail, TaskList, TaskRow};
+use crate::api::{self, TaskDetail, TaskList};
 use crate::error::AppError;
 use crate::forms::{echoed, typed_or, FormEcho};
 use crate::islands::TaskBoard;
-
-/// One task in a list: a toggle form and the task's facts, all plain HTML.
-/// The quick-add server function renders new rows with it too.
-pub fn row_view(row: TaskRow) -> impl IntoView {
-    let TaskRow { id, title, completed, priority, due_label, overdue, tags } = row;
-    let title_id = format!("t-{id}");
-    view! {
-        <li class="task" data-priority=priority.as_str() data-testid="task-row">
-            <form method="post" action=api::SetCompleted::PATH class="toggle-form">
-                <input type="hidden" name="id" value=id.clone()/>
-                <input type="hidden" name="completed" value=(!completed).to_string()/>
-                <button type="submit" class="check" aria-pressed=completed.to_string()
-                    aria-labelledby=format!("done-label {title_id}") data-testid="complete-toggle">"\u{2713}"</button>
-            </form>
-            <div class="task-main">
-                <a class="task-title" id=title_id href=format!("/tasks/{id}")>{title}</a>
-                <div class="task-meta">
-                    {(priority != Priority::None)
-                        .then(|| view! { <span class=format!("badge priority-{}", priority.as_str())>{priority.label()}</span> })}
-                    {due_label.map(|d| {
-                        view! { <span class="due" class:overdue=overdue>{if overdue { format!("Overdue · {d}") } else { d }}</span> }
-                    })}
-                    {tags.into_iter().map(|t| view! { <a class="tag" href=format!("/tasks?tag={t}")>{format!("#{t}")}</a> }).collect_view()}
-                </div>
-            </div>
-        </li>
-    }
-}
 
 /// The list's filter and page, as the query string gives them.
 #[derive(Clone, Default, PartialEq)]
@@ -131,9 +104,7 @@ fn task_list(q: ListQuery, list: TaskList) -> AnyView {
                 <button type="submit">"Add"</button>
             </form>
             <p id="quick-add-error" class="field-error" role="alert" hidden></p>
-            <ul class="task-list" id="task-list" aria-label="Tasks">
-                {list.rows.into_iter().map(row_view).collect_view()}
-            </ul>
+            <ul class="task-list" id="task-list" aria-label="Tasks" inner_html=rows_html(&list.rows)></ul>
             {if past_the_end {
                 view! { <p class="empty">"This page is past the end of the list. " <a href=list_href(&filter, None)>"Go to the first page"</a></p> }.into_any()
             } else {
@@ -300,7 +271,7 @@ pub fn TaskPage() -> impl IntoView {
             <h1 class="visually-hidden">{row.title.clone()}</h1>
             <article class="card task-detail">
                 <div class="page-head">
-                    <ul class="task-list single">{row_view(row.clone())}</ul>
+                    <ul class="task-list single" inner_html=rows_html(std::slice::from_ref(&row))></ul>
                 </div>
                 {(!d.description.is_empty()).then(|| view! { <div class="markdown" inner_html=d.description_html.clone()></div> })}
                 <dl class="facts">

@@ -1,5 +1,6 @@
 -- Per-subscriber leased deliveries replace the outbox's single published flag;
--- tasks get the key their list sorts and pages by; sessions can be purged by age.
+-- tasks get the key their list sorts and pages by and their tags beside them;
+-- sessions can be purged by age.
 CREATE TABLE subscribers (
     name          TEXT PRIMARY KEY NOT NULL,
     registered_at TEXT NOT NULL
@@ -38,3 +39,9 @@ DROP INDEX tasks_user_list_idx;
 CREATE INDEX tasks_list_idx ON tasks (user_id, list_key);
 
 CREATE INDEX sessions_expires_idx ON sessions (expires_at);
+
+-- A task's tags, comma-joined in their order, beside the task: a list row or a
+-- task is read from its own row. task_tags stays the index for filters and the
+-- list of a user's tags.
+ALTER TABLE tasks ADD COLUMN tags TEXT NOT NULL DEFAULT '';
+UPDATE tasks SET tags = COALESCE((SELECT group_concat(tag, ',') FROM (SELECT g.tag FROM task_tags g WHERE g.task_id = tasks.id ORDER BY g.position)), '');

@@ -53,6 +53,33 @@ pub(crate) fn millis(at: chrono::DateTime<chrono::Utc>) -> i64 {
     at.timestamp_millis()
 }
 
+/// The `WHERE` clause of a task list, and the number of its last parameter:
+/// `$1` the user, `$2` and `$3` the list-key range (exclusive), then the
+/// priority and the tag, each only when the filter has one, so that an
+/// unfiltered list (and its count) reads nothing but the `(user_id, list_key)` index.
+pub(crate) fn list_matches(filter: &domain::TaskFilter) -> (String, usize) {
+    let mut sql = String::from("t.user_id = $1 AND t.list_key > $2 AND t.list_key < $3");
+    let mut last = 3;
+    if filter.priority.is_some() {
+        last += 1;
+        sql.push_str(&format!(" AND t.priority = ${last}"));
+    }
+    if filter.tag.is_some() {
+        last += 1;
+        sql.push_str(&format!(" AND EXISTS (SELECT 1 FROM task_tags g WHERE g.task_id = t.id AND g.tag = ${last})"));
+    }
+    (sql, last)
+}
+
+/// A user's distinct tags in order, one index probe per tag (a "loose index
+/// scan"), rather than reading every tag of every task to drop the repeats.
+pub(crate) const DISTINCT_TAGS: &str = "WITH RECURSIVE seen(tag) AS ( \
+         SELECT MIN(tag) FROM task_tags WHERE user_id = $1 \
+         UNION ALL \
+         SELECT (SELECT MIN(g.tag) FROM task_tags g WHERE g.user_id = $1 AND g.tag > seen.tag) \
+         FROM seen WHERE seen.tag IS NOT NULL) \
+     SELECT tag FROM seen WHERE tag IS NOT NULL";
+
 /// Decodes a query's rows into domain values, failing on the first that does not parse.
 pub(crate) fn decode_all<R, T>(
     rows: Vec<R>,

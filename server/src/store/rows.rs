@@ -74,9 +74,18 @@ impl SessionUserRow {
     }
 }
 
-/// The columns a task is written with, in the order `TaskRow` binds them.
+/// The columns a task is read and written with, in the order the adapters bind them.
 pub const TASK_COLUMNS: &str = "id, user_id, title, description, priority, due_at, due_tz, due_has_time, \
-     completed_at, created_at, updated_at";
+     completed_at, created_at, updated_at, tags, list_key";
+
+/// A task's tags as stored beside it: comma-joined in their order (a tag never holds a comma).
+pub fn tags_text(tags: &Tags) -> String {
+    tags.iter().map(Tag::as_str).collect::<Vec<_>>().join(",")
+}
+
+fn tags_from_text(text: &str) -> Result<Tags, StoreError> {
+    tags_from(text.split(',').filter(|t| !t.is_empty()).map(str::to_owned))
+}
 
 fn due(at: Option<DateTime<Utc>>, zone: Option<String>, has_time: bool) -> Result<Option<Due>, StoreError> {
     match (at, zone) {
@@ -105,11 +114,11 @@ pub struct TaskRow {
     completed_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    tags: String,
 }
 
 impl TaskRow {
-    /// The task, with the tags read beside it.
-    pub fn into_task(self, tags: Vec<String>) -> Result<Task, StoreError> {
+    pub fn into_task(self) -> Result<Task, StoreError> {
         Ok(Task {
             id: TaskId(self.id),
             user_id: UserId(self.user_id),
@@ -119,7 +128,7 @@ impl TaskRow {
                 None => None,
             },
             priority: Priority::from_rank(self.priority),
-            tags: tags_from(tags)?,
+            tags: tags_from_text(&self.tags)?,
             due: due(self.due_at, self.due_tz, self.due_has_time)?,
             completed_at: self.completed_at,
             created_at: self.created_at,
@@ -138,8 +147,7 @@ pub fn tag(name: String) -> Result<Tag, StoreError> {
     Tag::parse(&name).map_err(|e| corrupt("tag", e))
 }
 
-/// A list row: a task without its description, its tags joined by commas in
-/// their order (tags never contain a comma).
+/// A list row: a task without its description.
 #[derive(sqlx::FromRow)]
 pub struct SummaryRow {
     id: Uuid,
@@ -150,17 +158,16 @@ pub struct SummaryRow {
     due_has_time: bool,
     completed_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
-    tags: Option<String>,
+    tags: String,
 }
 
 impl SummaryRow {
     pub fn into_summary(self) -> Result<TaskSummary, StoreError> {
-        let tags = self.tags.as_deref().unwrap_or_default();
         Ok(TaskSummary {
             id: TaskId(self.id),
             title: title(&self.title)?,
             priority: Priority::from_rank(self.priority),
-            tags: tags_from(tags.split(',').filter(|t| !t.is_empty()).map(str::to_owned))?,
+            tags: tags_from_text(&self.tags)?,
             due: due(self.due_at, self.due_tz, self.due_has_time)?,
             completed_at: self.completed_at,
             created_at: self.created_at,

@@ -3,7 +3,9 @@
 use reqwest::header::{LOCATION, SET_COOKIE};
 use reqwest::StatusCode;
 
-use crate::helpers::{assert_field_error, client, spawn_app};
+use server::config::Config;
+
+use crate::helpers::{assert_field_error, client, spawn_app, spawn_with, test_config, TestDb};
 
 #[tokio::test]
 async fn signing_up_starts_a_session_and_opens_the_task_list() {
@@ -208,4 +210,104 @@ async fn changing_the_password_signs_out_other_sessions_but_not_this_one() {
     assert_eq!(app.get("/tasks").await.status(), StatusCode::OK, "this session lives on");
     let other_me = other.post(app.url("/api/me")).send().await.unwrap().text().await.unwrap();
     assert_eq!(other_me, "null", "the other session was ended");
+}
+
+#[tokio::test]
+async fn concurrent_wrong_passwords_cannot_slip_past_the_account_limit() {
+    let app = spawn_app().await;
+    let account = app.sign_up().await;
+    let attempts = (0..30).map(|_| {
+        let (http, url, email) = (client(), app.url("/api/sign_in"), account.email.clone());
+        async move {
+            http.post(url)
+                .form(&[("email", email.as_str()), ("password", "wrong password")])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    });
+    let statuses = futures::future::join_all(attempts).await;
+    let refused = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+    let throttled = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!((refused, throttled), (10, 20), "exactly the limit was checked against the password: {statuses:?}");
+}
+
+#[tokio::test]
+async fn a_right_password_gives_its_attempt_back() {
+    let app = spawn_app().await;
+    let account = app.sign_up().await;
+    let fresh = client();
+    for _ in 0..9 {
+        app.sign_in_as(&fresh, &account.email, "wrong password").await;
+    }
+    for _ in 0..5 {
+        let ok = app.sign_in_as(&fresh, &account.email, &account.password).await;
+        assert_eq!(ok.status(), StatusCode::OK, "successes do not use up the account's limit");
+    }
+    assert_eq!(app.sign_in_as(&fresh, &account.email, "wrong password").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.sign_in_as(&fresh, &account.email, "wrong password").await.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn sign_ups_from_one_address_are_limited() {
+    let app = spawn_app().await;
+    let mut statuses = Vec::new();
+    for n in 0..21 {
+        let res = client()
+            .post(app.url("/api/sign_up"))
+            .form(&[
+                ("email", format!("flood{n}@example.com").as_str()),
+                ("password", "short"),
+                ("display_name", "F"),
+                ("time_zone", "UTC"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        statuses.push(res.status());
+    }
+    assert!(statuses[..20].iter().all(|s| *s == StatusCode::UNPROCESSABLE_ENTITY), "{statuses:?}");
+    assert_eq!(statuses[20], StatusCode::TOO_MANY_REQUESTS, "the 21st sign-up within the hour waits");
+}
+
+#[tokio::test]
+async fn guessing_the_current_password_is_limited_but_changing_it_is_not() {
+    let app = spawn_app().await;
+    let account = app.sign_up().await;
+    let app = &app;
+    let change = |current: &'static str| async move {
+        app.call("change_password", &[("current_password", current), ("new_password", "a brand new password")]).await
+    };
+    for _ in 0..10 {
+        assert_eq!(change("not my password").await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let locked = change("not my password").await;
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(locked.headers().contains_key("retry-after"));
+    let _ = account;
+}
+
+#[tokio::test]
+async fn limits_key_on_the_address_the_trusted_proxy_saw_not_the_first_forwarded_hop() {
+    let db = TestDb::for_http().await;
+    let config = Config { trusted_proxies: 1, sign_in_max_per_ip: 3, ..test_config(&db) };
+    let app = spawn_with(db, config).await;
+    let try_as = |first_hop: String| {
+        let url = app.url("/api/sign_in");
+        async move {
+            client()
+                .post(url)
+                .header("x-forwarded-for", format!("{first_hop}, 203.0.113.9"))
+                .form(&[("email", format!("{first_hop}@example.com").as_str()), ("password", "whatever pw")])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    for n in 0..3 {
+        assert_eq!(try_as(format!("10.0.0.{n}")).await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(try_as("10.0.0.99".into()).await, StatusCode::TOO_MANY_REQUESTS, "a forged first hop does not escape");
 }

@@ -49,7 +49,7 @@ async fn a_task_page_shows_that_tasks_own_history() {
 
 #[tokio::test]
 async fn events_committed_while_the_relay_was_down_are_delivered_after_a_restart() {
-    let db = TestDb::sqlite();
+    let db = TestDb::for_http().await;
     let down = Config { relay_enabled: false, ..test_config(&db) };
     let app = spawn_on(&db, down).await;
     app.sign_up().await;
@@ -76,8 +76,7 @@ async fn a_redelivered_event_is_recorded_only_once() {
     // Read the already-delivered events back and deliver them again.
     let db = app.db.as_ref().unwrap();
     let store = db.store().await;
-    let pool = sqlx::SqlitePool::connect(&db.url()).await.unwrap();
-    let payloads: Vec<String> = sqlx::query_scalar("SELECT payload FROM outbox").fetch_all(&pool).await.unwrap();
+    let payloads = db.outbox_payloads().await;
     let logger = AuditLogger::new(store);
     for p in &payloads {
         let event = serde_json::from_str(p).unwrap();
@@ -157,7 +156,7 @@ async fn drain(store: &std::sync::Arc<dyn domain::ports::Store>, handler: &Scrip
 
 #[tokio::test]
 async fn an_event_a_consumer_rejects_for_good_is_dead_lettered_and_the_rest_flow_on() {
-    let db = TestDb::sqlite();
+    let db = TestDb::for_http().await;
     let config = Config { relay_enabled: false, ..test_config(&db) };
     let app = spawn_on(&db, config).await;
     app.store.register_subscribers(&["picky"]).await.unwrap();
@@ -179,7 +178,7 @@ async fn an_event_a_consumer_rejects_for_good_is_dead_lettered_and_the_rest_flow
 
 #[tokio::test]
 async fn a_failing_consumer_holds_back_no_other_and_retries_on_its_own() {
-    let db = TestDb::sqlite();
+    let db = TestDb::for_http().await;
     let config = Config { relay_enabled: false, ..test_config(&db) };
     let app = spawn_on(&db, config).await;
     app.store.register_subscribers(&["healthy", "broken"]).await.unwrap();

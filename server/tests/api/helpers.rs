@@ -42,6 +42,44 @@ impl TestDb {
         Self::Postgres { name }
     }
 
+    /// The database the HTTP tests run on: SQLite, or PostgreSQL when
+    /// `CADENCE_TEST_BACKEND=postgres` (the test command runs them both ways).
+    pub async fn for_http() -> Self {
+        match std::env::var("CADENCE_TEST_BACKEND").as_deref() {
+            Ok("postgres") => Self::postgres().await,
+            Ok("sqlite") | Err(_) => Self::sqlite(),
+            Ok(other) => panic!("CADENCE_TEST_BACKEND must be sqlite or postgres, not {other}"),
+        }
+    }
+
+    /// Runs one statement straight on the database, behind the app's back.
+    pub async fn execute(&self, sql: &str) {
+        match self {
+            Self::Sqlite { .. } => {
+                let pool = sqlx::SqlitePool::connect(&self.url()).await.unwrap();
+                sqlx::query(sql).execute(&pool).await.unwrap();
+            }
+            Self::Postgres { .. } => {
+                let pool = sqlx::PgPool::connect(&self.url()).await.unwrap();
+                sqlx::query(sql).execute(&pool).await.unwrap();
+            }
+        }
+    }
+
+    /// Every event the outbox holds, as stored.
+    pub async fn outbox_payloads(&self) -> Vec<String> {
+        match self {
+            Self::Sqlite { .. } => {
+                let pool = sqlx::SqlitePool::connect(&self.url()).await.unwrap();
+                sqlx::query_scalar("SELECT payload FROM outbox").fetch_all(&pool).await.unwrap()
+            }
+            Self::Postgres { .. } => {
+                let pool = sqlx::PgPool::connect(&self.url()).await.unwrap();
+                sqlx::query_scalar("SELECT payload::text FROM outbox").fetch_all(&pool).await.unwrap()
+            }
+        }
+    }
+
     pub fn url(&self) -> String {
         match self {
             Self::Sqlite { dir } => format!("sqlite://{}/cadence.db", dir.display()),
@@ -106,9 +144,9 @@ pub fn client() -> reqwest::Client {
     reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
-/// The app on SQLite with the relay running.
+/// The app on a fresh database (see `TestDb::for_http`) with the relay running.
 pub async fn spawn_app() -> TestApp {
-    let db = TestDb::sqlite();
+    let db = TestDb::for_http().await;
     let config = test_config(&db);
     spawn_with(db, config).await
 }

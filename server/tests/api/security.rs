@@ -3,7 +3,9 @@
 use reqwest::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, ORIGIN};
 use reqwest::StatusCode;
 
-use crate::helpers::spawn_app;
+use server::config::Config;
+
+use crate::helpers::{spawn_app, spawn_with, test_config, TestDb};
 
 #[tokio::test]
 async fn a_form_post_from_another_site_is_refused() {
@@ -92,11 +94,69 @@ async fn database_errors_never_reach_the_browser() {
     let app = spawn_app().await;
     app.sign_up().await;
     let db = app.db.as_ref().unwrap();
-    let pool = sqlx::SqlitePool::connect(&db.url()).await.unwrap();
-    sqlx::query("DROP TABLE task_tags").execute(&pool).await.unwrap();
+    db.execute("DROP TABLE task_tags").await;
     let res = app.call("quick_add", &[("title", "boom")]).await;
     assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
     let body = res.text().await.unwrap();
     assert!(!body.to_lowercase().contains("task_tags") && !body.contains("SQL"), "{body}");
     assert!(body.contains("Internal"));
+}
+
+#[tokio::test]
+async fn every_script_on_every_page_carries_the_nonce_of_its_policy() {
+    let app = spawn_app().await;
+    app.sign_up().await;
+    let id = app.quick_add("Nonced").await;
+    for path in
+        ["/tasks", "/tasks/new", &format!("/tasks/{id}"), &format!("/tasks/{id}/edit"), "/activity", "/settings"]
+    {
+        let res = app.get(path).await;
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        let csp = res.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
+        let nonce = csp.split("'nonce-").nth(1).unwrap_or_else(|| panic!("{path}: no nonce in {csp}"));
+        let nonce = nonce.split('\'').next().unwrap().to_owned();
+        let body = res.text().await.unwrap();
+        let scripts: Vec<&str> = body.split("<script").skip(1).collect();
+        assert!(!scripts.is_empty(), "{path} has scripts");
+        for script in scripts {
+            let tag = &script[..script.find('>').unwrap()];
+            assert!(tag.contains(&format!("nonce=\"{nonce}\"")), "{path}: a script without the policy's nonce: {tag}");
+        }
+    }
+    let api = app.call("list_tasks", &[]).await;
+    let csp = api.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(!csp.contains("nonce"), "responses that are not pages allow no inline script: {csp}");
+}
+
+#[tokio::test]
+async fn a_crafted_link_cannot_put_words_on_a_page() {
+    let app = spawn_app().await;
+    app.sign_up().await;
+    let err = "{\"Invalid\":{\"field\":\"title\",\"message\":\"Your account is locked, call +1 555 0100\"}}";
+    let link = format!(
+        "/tasks/new?x=1&__path=%2Fapi%2Fcreate_task&__err={}",
+        err.bytes().map(|b| format!("%{b:02X}")).collect::<String>()
+    );
+    let res = app.get(&link).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/tasks/new?x=1", "the same page, without the error parameters");
+    let page = app.page("/tasks/new?x=1").await;
+    assert!(!page.contains("call +1 555"), "no text from the link reaches the page");
+}
+
+#[tokio::test]
+async fn behind_an_https_ingress_cookies_are_secure_and_only_the_public_origin_may_post() {
+    let db = TestDb::for_http().await;
+    let config = Config { public_url: Some("https://cadence.example".into()), ..test_config(&db) };
+    let app = spawn_with(db, config).await;
+    let res = app.sign_up_form("secure@example.com", "correct horse battery", "S", "UTC").await;
+    let cookie = res.headers()[reqwest::header::SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    let post = |origin: &'static str| {
+        app.client.post(app.url("/api/quick_add")).header(ORIGIN, origin).form(&[("title", "t")]).send()
+    };
+    assert_eq!(post("https://cadence.example").await.unwrap().status(), StatusCode::OK);
+    // The Host an ingress forwards may match the request's own origin; the public origin decides.
+    let internal = app.address.clone().leak();
+    assert_eq!(post(internal).await.unwrap().status(), StatusCode::FORBIDDEN);
 }

@@ -130,7 +130,7 @@ impl Store for CountingStore {
 
 #[tokio::test]
 async fn a_signed_in_page_looks_the_session_up_once_for_header_page_and_server_functions() {
-    let db = TestDb::sqlite();
+    let db = TestDb::for_http().await;
     let counting = Arc::new(CountingStore { inner: db.store().await, session_lookups: AtomicUsize::new(0) });
     let built = Application::build_with_store(test_config(&db), counting.clone()).await.unwrap();
     let app = serve(built, db).await;
@@ -152,7 +152,7 @@ async fn a_signed_in_page_looks_the_session_up_once_for_header_page_and_server_f
 
 #[tokio::test]
 async fn plain_axum_routes_know_the_signed_in_user_through_the_extractors() {
-    let db = TestDb::sqlite();
+    let db = TestDb::for_http().await;
     let routes = Router::new()
         .route("/whoami", get(|AuthUser(me): AuthUser| async move { me.user.email.as_str().to_owned() }))
         .route(

@@ -3,23 +3,17 @@
 
 use async_trait::async_trait;
 use domain::ports::TaskStore;
-use domain::task::{Priority, Tag, Task, TaskId};
+use domain::task::{Tag, Task, TaskId};
 use domain::{Cursor, ListKey, PageRequest, StoreError, TaskFilter, TaskPage, UserId};
 use sqlx::{SqliteConnection, SqlitePool};
 
 use super::{expect_one, SqliteStore};
-use crate::store::rows::{tag, SummaryRow, TaskRow, TASK_COLUMNS};
-use crate::store::{decode_all, map_err};
+use crate::store::rows::{tag, tags_text, SummaryRow, TaskRow, TASK_COLUMNS};
+use crate::store::{decode_all, list_matches, map_err, DISTINCT_TAGS};
 
-/// A list row's columns, with its tags in order.
+/// A list row's columns, its tags among them.
 const SUMMARY: &str = "SELECT t.id, t.title, t.priority, t.due_at, t.due_tz, t.due_has_time, t.completed_at, \
-     t.created_at, (SELECT group_concat(g.tag, ',' ORDER BY g.position) FROM task_tags g WHERE g.task_id = t.id) AS tags \
-     FROM tasks t";
-
-/// The filter: $1 user, $2 and $3 the key range (exclusive), $4 priority, $5 tag.
-const MATCHES: &str = "t.user_id = $1 AND t.list_key > $2 AND t.list_key < $3 \
-     AND ($4 IS NULL OR t.priority = $4) \
-     AND ($5 IS NULL OR EXISTS (SELECT 1 FROM task_tags g WHERE g.task_id = t.id AND g.tag = $5))";
+     t.created_at, t.tags FROM tasks t";
 
 #[async_trait]
 impl TaskStore for SqliteStore {
@@ -30,63 +24,76 @@ impl TaskStore for SqliteStore {
 
     async fn tasks(&self, user: UserId, filter: &TaskFilter, page: &PageRequest) -> Result<TaskPage, StoreError> {
         let bound = filter.key_upper_bound();
-        let (low, high, order) = match &page.cursor {
-            Cursor::Start => ("", bound, "ASC"),
-            Cursor::After(key) => (key.as_str(), bound, "ASC"),
-            Cursor::Before(key) => ("", key.as_str().min(bound), "DESC"),
+        let (low, high, descending) = match &page.cursor {
+            Cursor::Start => ("", bound, false),
+            Cursor::After(key) => (key.as_str(), bound, false),
+            Cursor::Before(key) => ("", key.as_str().min(bound), true),
         };
-        let priority = filter.priority.map(Priority::rank);
-        let tag = filter.tag.as_ref().map(Tag::as_str);
+        let (matches, last) = list_matches(filter);
+        let order = if descending { "DESC" } else { "ASC" };
         // One row more than the page shows, to know whether another page follows.
-        let rows: Vec<SummaryRow> =
-            sqlx::query_as(&format!("{SUMMARY} WHERE {MATCHES} ORDER BY t.list_key {order} LIMIT $6"))
-                .bind(user.0)
-                .bind(low)
-                .bind(high)
-                .bind(priority)
-                .bind(tag)
-                .bind(i64::from(page.size) + 1)
-                .fetch_all(self.reader())
-                .await
-                .map_err(map_err)?;
+        let sql = format!("{SUMMARY} WHERE {matches} ORDER BY t.list_key {order} LIMIT ${}", last + 1);
+        // One connection for the page's three reads: the pool checks a connection on every release.
+        let mut conn = self.reader().acquire().await.map_err(map_err)?;
+        let rows: Vec<SummaryRow> = bind_filter(sqlx::query_as(&sql).bind(user.0).bind(low).bind(high), filter)
+            .bind(i64::from(page.size) + 1)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(map_err)?;
         let mut tasks = decode_all(rows, SummaryRow::into_summary)?;
         let more = tasks.len() > page.size as usize;
         tasks.truncate(page.size as usize);
-        if order == "DESC" {
+        if descending {
             tasks.reverse();
         }
         let first = tasks.first().map(|t| t.list_key());
-        let (total, before): (i64, i64) =
-            sqlx::query_as(&format!("SELECT COUNT(*), COALESCE(SUM(t.list_key < $6), 0) FROM tasks t WHERE {MATCHES}"))
-                .bind(user.0)
-                .bind("")
-                .bind(bound)
-                .bind(priority)
-                .bind(tag)
-                .bind(first.as_ref().map_or(high, ListKey::as_str))
-                .fetch_one(self.reader())
-                .await
-                .map_err(map_err)?;
-        let more_after = match page.cursor {
-            Cursor::Before(_) => !tasks.is_empty(),
-            _ => more,
+        let first_param = last + 1;
+        // On the first page nothing comes before it; elsewhere, count what does.
+        let place = if page.cursor == Cursor::Start {
+            "0".to_owned()
+        } else {
+            format!("COALESCE(SUM(t.list_key < ${first_param}), 0)")
         };
+        let sql = format!("SELECT COUNT(*), {place} FROM tasks t WHERE {matches}");
+        let mut count = bind_filter(sqlx::query_as(&sql).bind(user.0).bind("").bind(bound), filter);
+        if page.cursor != Cursor::Start {
+            count = count.bind(first.as_ref().map_or(high, ListKey::as_str));
+        }
+        let (total, before): (i64, i64) = count.fetch_one(&mut *conn).await.map_err(map_err)?;
+        let tags = distinct_tags(&mut conn, user).await?;
         Ok(TaskPage {
+            tags,
+            more_after: if descending { !tasks.is_empty() } else { more },
             tasks,
             total: u64::try_from(total).unwrap_or(0),
             offset: u64::try_from(before).unwrap_or(0),
-            more_after,
         })
     }
 
     async fn tags(&self, user: UserId) -> Result<Vec<Tag>, StoreError> {
-        let names: Vec<String> =
-            sqlx::query_scalar("SELECT DISTINCT tag FROM task_tags WHERE user_id = $1 ORDER BY tag")
-                .bind(user.0)
-                .fetch_all(self.reader())
-                .await
-                .map_err(map_err)?;
-        decode_all(names, tag)
+        let mut conn = self.reader().acquire().await.map_err(map_err)?;
+        distinct_tags(&mut conn, user).await
+    }
+}
+
+async fn distinct_tags(conn: &mut SqliteConnection, user: UserId) -> Result<Vec<Tag>, StoreError> {
+    let names: Vec<String> =
+        sqlx::query_scalar(DISTINCT_TAGS).bind(user.0).fetch_all(&mut *conn).await.map_err(map_err)?;
+    decode_all(names, tag)
+}
+
+/// Binds the filter's optional parameters, in the order `list_matches` numbers them.
+fn bind_filter<'q, O>(
+    query: sqlx::query::QueryAs<'q, sqlx::Sqlite, O, <sqlx::Sqlite as sqlx::Database>::Arguments<'q>>,
+    filter: &'q TaskFilter,
+) -> sqlx::query::QueryAs<'q, sqlx::Sqlite, O, <sqlx::Sqlite as sqlx::Database>::Arguments<'q>> {
+    let query = match filter.priority {
+        Some(p) => query.bind(p.rank()),
+        None => query,
+    };
+    match &filter.tag {
+        Some(tag) => query.bind(tag.as_str()),
+        None => query,
     }
 }
 
@@ -95,20 +102,15 @@ pub(super) async fn load_task(conn: &mut SqliteConnection, user: UserId, id: Tas
     let row: TaskRow = sqlx::query_as(&format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 AND user_id = $2"))
         .bind(id.0)
         .bind(user.0)
-        .fetch_one(&mut *conn)
+        .fetch_one(conn)
         .await
         .map_err(map_err)?;
-    let tags: Vec<String> = sqlx::query_scalar("SELECT tag FROM task_tags WHERE task_id = $1 ORDER BY position")
-        .bind(id.0)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(map_err)?;
-    row.into_task(tags)
+    row.into_task()
 }
 
 pub(super) async fn insert_task(tx: &mut SqliteConnection, t: &Task) -> Result<(), StoreError> {
     sqlx::query(&format!(
-        "INSERT INTO tasks ({TASK_COLUMNS}, list_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        "INSERT INTO tasks ({TASK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
     ))
     .bind(t.id.0)
     .bind(t.user_id.0)
@@ -121,6 +123,7 @@ pub(super) async fn insert_task(tx: &mut SqliteConnection, t: &Task) -> Result<(
     .bind(t.completed_at)
     .bind(t.created_at)
     .bind(t.updated_at)
+    .bind(tags_text(&t.tags))
     .bind(ListKey::for_task(t).as_str())
     .execute(&mut *tx)
     .await
@@ -131,7 +134,8 @@ pub(super) async fn insert_task(tx: &mut SqliteConnection, t: &Task) -> Result<(
 pub(super) async fn update_task(tx: &mut SqliteConnection, t: &Task) -> Result<(), StoreError> {
     let done = sqlx::query(
         "UPDATE tasks SET title = $1, description = $2, priority = $3, due_at = $4, due_tz = $5, \
-         due_has_time = $6, completed_at = $7, updated_at = $8, list_key = $9 WHERE id = $10 AND user_id = $11",
+         due_has_time = $6, completed_at = $7, updated_at = $8, tags = $9, list_key = $10 \
+         WHERE id = $11 AND user_id = $12",
     )
     .bind(t.title.as_str())
     .bind(t.description.as_ref().map(|d| d.as_str()))
@@ -141,6 +145,7 @@ pub(super) async fn update_task(tx: &mut SqliteConnection, t: &Task) -> Result<(
     .bind(t.due.is_some_and(|d| d.time.is_some()))
     .bind(t.completed_at)
     .bind(t.updated_at)
+    .bind(tags_text(&t.tags))
     .bind(ListKey::for_task(t).as_str())
     .bind(t.id.0)
     .bind(t.user_id.0)
@@ -184,7 +189,7 @@ pub(super) async fn backfill_list_keys(pool: &SqlitePool) -> Result<(), StoreErr
         .await
         .map_err(map_err)?;
     for row in rows {
-        let task = row.into_task(Vec::new())?;
+        let task = row.into_task()?;
         sqlx::query("UPDATE tasks SET list_key = $1 WHERE id = $2")
             .bind(ListKey::for_task(&task).as_str())
             .bind(task.id.0)
