@@ -24,6 +24,7 @@ use rand::RngCore as _;
 use sha2::{Digest, Sha256};
 
 use crate::error::AppError;
+use crate::list_cache::ListCache;
 use crate::throttle::{address_key, Attempt, Throttle};
 
 pub const SESSION_COOKIE: &str = "cadence_session";
@@ -33,6 +34,8 @@ pub const SESSION_COOKIE: &str = "cadence_session";
 pub struct AppState {
     pub services: Services,
     pub limits: Arc<Limits>,
+    /// Recently read task-list pages, valid at their list version.
+    pub list_cache: Arc<ListCache>,
     /// The origin users reach the app at (`https://cadence.example`), when
     /// configured: it decides `Secure` cookies and which `Origin` is our own.
     pub public_origin: Option<String>,
@@ -71,11 +74,13 @@ impl Limits {
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub IpAddr);
 
-/// A signed-in request's user and the hash of the token it came with.
+/// A signed-in request's user, the hash of the token it came with, and the
+/// version of the user's task list when the request began.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
     pub user: User,
     pub token_hash: String,
+    pub list_version: i64,
 }
 
 /// The request's session, as the layer resolved it: `None` for visitors.
@@ -117,7 +122,10 @@ pub async fn resolve_session(State(state): State<AppState>, mut req: Request, ne
         if let Some(token) = session_cookie(req.headers()) {
             let token_hash = hash_token(token);
             match state.services.session_user(&token_hash).await {
-                Ok(Some((_, user))) => session = CurrentSession(Some(Arc::new(SignedIn { user, token_hash }))),
+                Ok(Some(active)) => {
+                    let signed_in = SignedIn { user: active.user, token_hash, list_version: active.list_version };
+                    session = CurrentSession(Some(Arc::new(signed_in)));
+                }
                 Ok(None) => {}
                 Err(e) => tracing::error!(error = %e, source = ?std::error::Error::source(&e), "session lookup failed"),
             }

@@ -8,6 +8,8 @@ pub mod auth;
 pub mod error;
 pub mod forms;
 pub mod islands;
+#[cfg(feature = "ssr")]
+pub mod list_cache;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod throttle;

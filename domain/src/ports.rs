@@ -22,6 +22,16 @@ pub struct SessionRecord {
     pub expires_at: DateTime<Utc>,
 }
 
+/// A live session, its user, and the version of the user's task list: a
+/// number every change to the user's tasks raises in its own transaction, so
+/// a copy of the list read at this version is still the list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveSession {
+    pub session: SessionRecord,
+    pub user: User,
+    pub list_version: i64,
+}
+
 /// Users and their sessions.
 #[async_trait]
 pub trait AccountStore: Send + Sync {
@@ -29,12 +39,8 @@ pub trait AccountStore: Send + Sync {
     /// The user with this address and their password hash.
     async fn user_by_email(&self, email: &Email) -> Result<Option<(User, String)>, StoreError>;
     async fn password_hash(&self, id: UserId) -> Result<String, StoreError>;
-    /// The live session with this token hash and its user, read in one query.
-    async fn session_user(
-        &self,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<(SessionRecord, User)>, StoreError>;
+    /// The live session with this token hash, its user and their list version, read in one query.
+    async fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<ActiveSession>, StoreError>;
     /// Deletes the sessions that expired before `now`; returns how many went.
     async fn purge_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 }
@@ -133,6 +139,7 @@ pub trait UnitOfWork: Send {
     /// Reads a task and locks it until the unit of work ends, so that two
     /// changes to one task run one after the other and neither is lost.
     async fn task_for_update(&mut self, user: UserId, id: TaskId) -> Result<Task, StoreError>;
+    /// Writing, changing or deleting a task also raises its owner's list version.
     async fn insert_task(&mut self, task: &Task) -> Result<(), StoreError>;
     async fn update_task(&mut self, task: &Task) -> Result<(), StoreError>;
     async fn delete_task(&mut self, user: UserId, id: TaskId) -> Result<(), StoreError>;

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::task::{Due, Priority, Tag, Tags, Task, TaskId, TaskTitle};
 
 /// Which tasks a list shows. Parsed from the query string so links can be shared.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TaskFilter {
     pub show_completed: bool,
     pub tag: Option<Tag>,
@@ -95,7 +95,7 @@ impl ListKey {
 
 /// Where a page starts: at the top, after a key (the next page), or before
 /// one (the previous page).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Cursor {
     #[default]
     Start,

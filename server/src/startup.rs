@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::auth::{AppState, Limits};
+use app::list_cache::ListCache;
 use app::{shell, App};
 use axum::extract::Request;
 use axum::routing::get;
@@ -96,6 +97,7 @@ impl Application {
                 config.sign_in_max_per_account,
             )),
             public_origin: config.public_origin(),
+            list_cache: Arc::new(ListCache::new(ListCache::DEFAULT_CAPACITY)),
         };
         let consumers = consumers(&store);
         // Every replica registers the same subscribers, whether or not it runs their relays,

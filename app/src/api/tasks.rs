@@ -100,14 +100,23 @@ pub async fn list_tasks(
     #[server(default)] after: String,
     #[server(default)] before: String,
 ) -> Result<TaskList, AppError> {
-    let user = crate::auth::require_user()?;
+    let session = crate::auth::current_session().ok_or(AppError::Unauthenticated)?;
+    let user = &session.user;
     let filter = domain::TaskFilter::from_query(Some(&completed), Some(&tag), Some(&priority));
     let request = domain::PageRequest::from_query(Some(&after), Some(&before));
-    let svc = super::services()?;
-    let page = svc.tasks(&user, &filter, &request).await?;
+    let st = crate::auth::state()?;
+    let cached = st.list_cache.get(user.id, &filter, &request.cursor, session.list_version);
+    let page = match cached {
+        Some(page) => page,
+        None => {
+            let page = std::sync::Arc::new(st.services.tasks(user, &filter, &request).await?);
+            st.list_cache.put(user.id, &filter, &request.cursor, session.list_version, page.clone());
+            page
+        }
+    };
     let now = chrono::Utc::now();
     Ok(TaskList {
-        rows: page.tasks.iter().map(|t| task_row(t, &user, now)).collect(),
+        rows: page.tasks.iter().map(|t| task_row(t, user, now)).collect(),
         tags: page.tags.iter().map(|t| t.as_str().to_owned()).collect(),
         total: page.total,
         first: page.offset + 1,

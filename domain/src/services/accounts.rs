@@ -6,7 +6,7 @@ use uuid::Uuid;
 use crate::account::{DisplayName, Email, Password, TimeZone, User, UserId};
 use crate::error::{ServiceError, StoreError, ValidationError};
 use crate::event::DomainEvent;
-use crate::ports::SessionRecord;
+use crate::ports::{ActiveSession, SessionRecord};
 
 use super::{commit_with, Services};
 
@@ -90,8 +90,8 @@ impl Services {
         Ok(())
     }
 
-    /// The live session for a token hash and its user, in one read.
-    pub async fn session_user(&self, token_hash: &str) -> Result<Option<(SessionRecord, User)>, ServiceError> {
+    /// The live session for a token hash, its user and their list version, in one read.
+    pub async fn session_user(&self, token_hash: &str) -> Result<Option<ActiveSession>, ServiceError> {
         Ok(self.store.session_user(token_hash, self.clock.now()).await?)
     }
 

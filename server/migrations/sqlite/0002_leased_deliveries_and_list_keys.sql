@@ -1,6 +1,6 @@
 -- Per-subscriber leased deliveries replace the outbox's single published flag;
 -- tasks get the key their list sorts and pages by and their tags beside them;
--- sessions can be purged by age.
+-- users get a list version; sessions can be purged by age.
 CREATE TABLE subscribers (
     name          TEXT PRIMARY KEY NOT NULL,
     registered_at TEXT NOT NULL
@@ -39,6 +39,10 @@ DROP INDEX tasks_user_list_idx;
 CREATE INDEX tasks_list_idx ON tasks (user_id, list_key);
 
 CREATE INDEX sessions_expires_idx ON sessions (expires_at);
+
+-- Raised by every change to a user's tasks, in its transaction; read with the
+-- session, it tells a replica whether its copy of the user's list is current.
+ALTER TABLE users ADD COLUMN list_version BIGINT NOT NULL DEFAULT 0;
 
 -- A task's tags, comma-joined in their order, beside the task: a list row or a
 -- task is read from its own row. task_tags stays the index for filters and the

@@ -80,6 +80,38 @@ pub(crate) const DISTINCT_TAGS: &str = "WITH RECURSIVE seen(tag) AS ( \
          FROM seen WHERE seen.tag IS NOT NULL) \
      SELECT tag FROM seen WHERE tag IS NOT NULL";
 
+/// The subscriber whose open deliveries the activity log reads as well.
+pub(crate) const AUDIT_SUBSCRIBER: &str = crate::spine::consumers::AuditLogger::NAME;
+
+/// The user's events the audit consumer has not recorded yet, from the outbox:
+/// joined with what it has, the activity log shows every committed change at
+/// once (read-your-writes), though the log itself is kept asynchronously.
+pub(crate) const UNRECORDED_EVENTS: &str = "SELECT o.payload FROM outbox_deliveries d JOIN outbox o ON o.seq = d.seq \
+     WHERE d.subscriber = $1 AND d.done_at IS NULL AND o.user_id = $2";
+
+/// Joins recorded entries with events not recorded yet: one entry per event,
+/// newest first, only one task's when `task` is given, at most `limit`.
+pub(crate) fn merge_activity(
+    mut entries: Vec<domain::event::AuditEntry>,
+    unrecorded: impl IntoIterator<Item = serde_json::Value>,
+    task: Option<domain::TaskId>,
+    limit: u32,
+) -> Vec<domain::event::AuditEntry> {
+    for value in unrecorded {
+        // An event that cannot be read is a dead letter's business, not the page's.
+        let Ok(event) = domain::EventEnvelope::decode(&value) else { continue };
+        if task.is_some() && event.task_id != task {
+            continue;
+        }
+        if !entries.iter().any(|e| e.event_id == event.id) {
+            entries.push(domain::event::AuditEntry::from_envelope(&event));
+        }
+    }
+    entries.sort_by(|a, b| b.occurred_at.cmp(&a.occurred_at).then(b.event_id.cmp(&a.event_id)));
+    entries.truncate(limit as usize);
+    entries
+}
+
 /// Decodes a query's rows into domain values, failing on the first that does not parse.
 pub(crate) fn decode_all<R, T>(
     rows: Vec<R>,

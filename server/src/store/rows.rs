@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::event::{AuditEntry, EventEnvelope};
-use domain::ports::SessionRecord;
+use domain::ports::{ActiveSession, SessionRecord};
 use domain::spine::{DeadLetter, Delivery};
 use domain::task::{Due, Priority, Tag, Tags, Task, TaskDescription, TaskId, TaskTitle};
 use domain::{DisplayName, Email, StoreError, TaskSummary, TimeZone, User, UserId, ValidationError};
@@ -57,12 +57,13 @@ pub struct SessionUserRow {
     token_hash: String,
     session_created_at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
+    list_version: i64,
     #[sqlx(flatten)]
     user: UserRow,
 }
 
 impl SessionUserRow {
-    pub fn into_parts(self) -> Result<(SessionRecord, User), StoreError> {
+    pub fn into_active(self) -> Result<ActiveSession, StoreError> {
         let user = self.user.into_user()?;
         let session = SessionRecord {
             token_hash: self.token_hash,
@@ -70,7 +71,7 @@ impl SessionUserRow {
             created_at: self.session_created_at,
             expires_at: self.expires_at,
         };
-        Ok((session, user))
+        Ok(ActiveSession { session, user, list_version: self.list_version })
     }
 }
 

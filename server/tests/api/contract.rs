@@ -104,8 +104,8 @@ pub async fn sessions_expire_and_can_be_ended(store: Arc<dyn Store>) {
         .unwrap();
     }
     uow.commit().await.unwrap();
-    let (session, signed_in) = store.session_user("live", t0).await.unwrap().unwrap();
-    assert_eq!((session.user_id, signed_in), (u.id, u.clone()), "the session comes with its user");
+    let active = store.session_user("live", t0).await.unwrap().unwrap();
+    assert_eq!((active.session.user_id, active.user), (u.id, u.clone()), "the session comes with its user");
     assert!(store.session_user("expired", t0).await.unwrap().is_none());
     assert_eq!(store.purge_expired_sessions(t0).await.unwrap(), 1, "only the expired session is purged");
     let mut uow = store.begin().await.unwrap();
@@ -236,6 +236,47 @@ pub async fn keyset_pages_walk_the_ordered_list_both_ways_and_count_every_match(
     let tagged = TaskFilter { tag: Some(Tag::parse("paged").unwrap()), ..TaskFilter::default() };
     let p = page(&store, &u, &tagged, Cursor::After(whole[1].list_key()), 2).await;
     assert_eq!((titles(&p.tasks), p.total, p.offset), (vec!["day 3".to_owned(), "day 4".to_owned()], 5, 2));
+}
+
+/// The owner's list version, as a signed-in request reads it.
+async fn list_version(store: &Arc<dyn Store>, u: &User) -> i64 {
+    let hash = format!("version-{}", u.id);
+    if store.session_user(&hash, now()).await.unwrap().is_none() {
+        let mut uow = store.begin().await.unwrap();
+        let session = SessionRecord {
+            token_hash: hash.clone(),
+            user_id: u.id,
+            created_at: now(),
+            expires_at: now() + Duration::days(1),
+        };
+        uow.insert_session(&session).await.unwrap();
+        uow.commit().await.unwrap();
+    }
+    store.session_user(&hash, now()).await.unwrap().unwrap().list_version
+}
+
+pub async fn every_change_to_a_task_raises_its_owners_list_version_and_no_one_elses(store: Arc<dyn Store>) {
+    let u = add_user(&store, "version@example.com").await;
+    let other = add_user(&store, "version2@example.com").await;
+    let (start, theirs) = (list_version(&store, &u).await, list_version(&store, &other).await);
+    let t = task(&u, "versioned");
+    add_task(&store, &t).await;
+    assert_eq!(list_version(&store, &u).await, start + 1, "a new task");
+    let mut uow = store.begin().await.unwrap();
+    uow.update_task(&Task { title: TaskTitle::parse("renamed").unwrap(), ..t.clone() }).await.unwrap();
+    uow.commit().await.unwrap();
+    assert_eq!(list_version(&store, &u).await, start + 2, "a changed task");
+    {
+        let mut uow = store.begin().await.unwrap();
+        uow.delete_task(u.id, t.id).await.unwrap();
+        // Rolled back: the version stays with the task.
+    }
+    assert_eq!(list_version(&store, &u).await, start + 2, "a change that was rolled back");
+    let mut uow = store.begin().await.unwrap();
+    uow.delete_task(u.id, t.id).await.unwrap();
+    uow.commit().await.unwrap();
+    assert_eq!(list_version(&store, &u).await, start + 3, "a deleted task");
+    assert_eq!(list_version(&store, &other).await, theirs, "another user's version never moves");
 }
 
 pub async fn a_duplicate_task_id_is_a_conflict(store: Arc<dyn Store>) {
@@ -474,6 +515,25 @@ pub async fn audit_entries_are_recorded_once_and_read_per_user_and_task(store: A
     assert_eq!(store.activity(u.id, None, 1).await.unwrap().len(), 1, "the limit holds");
 }
 
+pub async fn the_activity_log_shows_a_committed_change_before_the_audit_consumer_records_it(store: Arc<dyn Store>) {
+    store.register_subscribers(&["audit-log"]).await.unwrap();
+    let u = add_user(&store, "fresh@example.com").await;
+    let t = task(&u, "just done");
+    let e = event(&u, &t);
+    let mut uow = store.begin().await.unwrap();
+    uow.insert_task(&t).await.unwrap();
+    uow.append_event(&e).await.unwrap();
+    uow.commit().await.unwrap();
+    let seen = store.activity(u.id, Some(t.id), 10).await.unwrap();
+    assert_eq!(seen.iter().map(|a| a.event_id).collect::<Vec<_>>(), [e.id], "read your own writes");
+    assert!(store.activity(u.id, Some(TaskId(Uuid::now_v7())), 10).await.unwrap().is_empty(), "per task");
+    // Recorded, but its delivery not yet marked done: still one entry.
+    assert!(store.record_audit(&e).await.unwrap());
+    assert_eq!(store.activity(u.id, None, 10).await.unwrap().len(), 1);
+    let other = add_user(&store, "fresh2@example.com").await;
+    assert!(store.activity(other.id, None, 10).await.unwrap().is_empty(), "scoped to its user");
+}
+
 pub async fn the_store_answers_a_readiness_ping(store: Arc<dyn Store>) {
     store.ping().await.unwrap();
 }
@@ -492,6 +552,7 @@ macro_rules! contract_suite {
                 filters_select_by_tag_and_priority,
                 keyset_pages_walk_the_ordered_list_both_ways_and_count_every_match,
                 a_duplicate_task_id_is_a_conflict,
+                every_change_to_a_task_raises_its_owners_list_version_and_no_one_elses,
                 a_change_to_a_task_waits_for_the_unit_of_work_that_holds_it,
                 an_uncommitted_unit_of_work_leaves_no_trace,
                 a_failed_change_takes_its_event_with_it,
@@ -503,6 +564,7 @@ macro_rules! contract_suite {
                 dead_letters_are_set_aside_listed_and_requeued,
                 finished_events_are_pruned_from_the_outbox,
                 audit_entries_are_recorded_once_and_read_per_user_and_task,
+                the_activity_log_shows_a_committed_change_before_the_audit_consumer_records_it,
                 the_store_answers_a_readiness_ping,
             );
         }

@@ -66,6 +66,21 @@ impl TestDb {
         }
     }
 
+    /// How many entries the audit consumer has recorded.
+    pub async fn audit_log_size(&self) -> i64 {
+        let sql = "SELECT COUNT(*) FROM audit_log";
+        match self {
+            Self::Sqlite { .. } => {
+                let pool = sqlx::SqlitePool::connect(&self.url()).await.unwrap();
+                sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap()
+            }
+            Self::Postgres { .. } => {
+                let pool = sqlx::PgPool::connect(&self.url()).await.unwrap();
+                sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap()
+            }
+        }
+    }
+
     /// Every event the outbox holds, as stored.
     pub async fn outbox_payloads(&self) -> Vec<String> {
         match self {

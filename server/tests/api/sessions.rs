@@ -11,7 +11,7 @@ use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, Utc};
 use domain::event::{AuditEntry, EventEnvelope};
-use domain::ports::{AccountStore, AuditStore, OutboxStore, SessionRecord, Store, TaskStore, UnitOfWork};
+use domain::ports::{AccountStore, ActiveSession, AuditStore, OutboxStore, Store, TaskStore, UnitOfWork};
 use domain::spine::{DeadLetter, Delivery, DeliveryStats, Lease};
 use domain::task::{Tag, Task, TaskId};
 use domain::{Email, PageRequest, StoreError, TaskFilter, TaskPage, User, UserId};
@@ -38,11 +38,7 @@ impl AccountStore for CountingStore {
     async fn password_hash(&self, id: UserId) -> Result<String, StoreError> {
         self.inner.password_hash(id).await
     }
-    async fn session_user(
-        &self,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<(SessionRecord, User)>, StoreError> {
+    async fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<ActiveSession>, StoreError> {
         self.session_lookups.fetch_add(1, Ordering::SeqCst);
         self.inner.session_user(token_hash, now).await
     }

@@ -325,3 +325,26 @@ async fn user_text_is_escaped_and_markdown_cannot_inject_script() {
     assert!(!page.contains("<script>alert(2)"), "raw HTML in Markdown is escaped");
     assert!(!page.to_lowercase().contains("href=\"javascript:"), "javascript: links are dropped");
 }
+
+#[tokio::test]
+async fn a_list_read_on_one_replica_shows_a_change_made_on_another_at_once() {
+    let db = crate::helpers::TestDb::for_http().await;
+    let a = crate::helpers::spawn_on(&db, crate::helpers::test_config(&db)).await;
+    let mut b = crate::helpers::spawn_on(&db, crate::helpers::test_config(&db)).await;
+    a.sign_up().await;
+    b.client = a.client.clone();
+    a.quick_add("Seen everywhere").await;
+    for path in ["/tasks", "/tasks?priority=high"] {
+        // Read twice on A, so its copy of the page is warm.
+        a.page(path).await;
+        a.page(path).await;
+    }
+    let id = b.quick_add("Added elsewhere").await;
+    b.call("update_task", &[("id", &id), ("title", "Added elsewhere"), ("priority", "high")]).await;
+    assert!(a.page("/tasks").await.contains("Added elsewhere"), "A's list shows B's new task");
+    assert!(a.page("/tasks?priority=high").await.contains("Added elsewhere"), "and B's change to it");
+    b.call("delete_task", &[("id", &id)]).await;
+    assert!(!a.page("/tasks").await.contains("Added elsewhere"), "and that B deleted it");
+    a.stop().await;
+    b.stop().await;
+}

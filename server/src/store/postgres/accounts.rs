@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use domain::ports::{AccountStore, SessionRecord};
+use domain::ports::{AccountStore, ActiveSession, SessionRecord};
 use domain::{Email, StoreError, User, UserId};
 use sqlx::PgConnection;
 
@@ -41,13 +41,9 @@ impl AccountStore for PgStore {
             .map_err(map_err)
     }
 
-    async fn session_user(
-        &self,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<(SessionRecord, User)>, StoreError> {
+    async fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<ActiveSession>, StoreError> {
         sqlx::query_as::<_, SessionUserRow>(
-            "SELECT s.token_hash, s.created_at AS session_created_at, s.expires_at, \
+            "SELECT s.token_hash, s.created_at AS session_created_at, s.expires_at, u.list_version, \
                     u.id, u.email, u.display_name, u.time_zone, u.created_at \
              FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.token_hash = $1 AND s.expires_at > $2",
@@ -57,7 +53,7 @@ impl AccountStore for PgStore {
         .fetch_optional(self.reader())
         .await
         .map_err(map_err)?
-        .map(SessionUserRow::into_parts)
+        .map(SessionUserRow::into_active)
         .transpose()
     }
 
@@ -130,6 +126,16 @@ pub(super) async fn delete_other_sessions(tx: &mut PgConnection, user: UserId, k
     sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
         .bind(user.0)
         .bind(keep)
+        .execute(tx)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
+/// Raises a user's list version, in the transaction that changes one of their tasks.
+pub(super) async fn touch_list(tx: &mut PgConnection, user: UserId) -> Result<(), StoreError> {
+    sqlx::query("UPDATE users SET list_version = list_version + 1 WHERE id = $1")
+        .bind(user.0)
         .execute(tx)
         .await
         .map_err(map_err)?;

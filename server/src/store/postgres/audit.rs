@@ -1,4 +1,4 @@
-//! The audit log on PostgreSQL.
+//! The audit log on PostgreSQL, read together with the events it has not recorded yet.
 
 use async_trait::async_trait;
 use chrono::Utc;
@@ -6,14 +6,16 @@ use domain::event::{AuditEntry, EventEnvelope};
 use domain::ports::AuditStore;
 use domain::task::TaskId;
 use domain::{StoreError, UserId};
+use sqlx::types::Json;
 
 use super::PgStore;
 use crate::store::rows::AuditRow;
-use crate::store::{decode_all, map_err};
+use crate::store::{decode_all, map_err, merge_activity, AUDIT_SUBSCRIBER, UNRECORDED_EVENTS};
 
 #[async_trait]
 impl AuditStore for PgStore {
     async fn activity(&self, user: UserId, task: Option<TaskId>, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut conn = self.reader().acquire().await.map_err(map_err)?;
         let rows: Vec<AuditRow> = sqlx::query_as(
             "SELECT event_id, event_type, task_id, summary, occurred_at FROM audit_log \
              WHERE user_id = $1 AND ($2 IS NULL OR task_id = $2) \
@@ -22,10 +24,17 @@ impl AuditStore for PgStore {
         .bind(user.0)
         .bind(task.map(|t| t.0))
         .bind(i64::from(limit))
-        .fetch_all(self.reader())
+        .fetch_all(&mut *conn)
         .await
         .map_err(map_err)?;
-        decode_all(rows, AuditRow::into_entry)
+        let payloads: Vec<Json<serde_json::Value>> = sqlx::query_scalar(UNRECORDED_EVENTS)
+            .bind(AUDIT_SUBSCRIBER)
+            .bind(user.0)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(map_err)?;
+        let unrecorded = payloads.into_iter().map(|Json(value)| value);
+        Ok(merge_activity(decode_all(rows, AuditRow::into_entry)?, unrecorded, task, limit))
     }
 
     async fn record_audit(&self, event: &EventEnvelope) -> Result<bool, StoreError> {

@@ -145,7 +145,8 @@ pub(super) async fn insert_task(tx: &mut PgConnection, t: &Task) -> Result<(), S
     .execute(&mut *tx)
     .await
     .map_err(map_err)?;
-    write_tags(tx, t).await
+    write_tags(tx, t).await?;
+    super::accounts::touch_list(tx, t.user_id).await
 }
 
 pub(super) async fn update_task(tx: &mut PgConnection, t: &Task) -> Result<(), StoreError> {
@@ -170,17 +171,19 @@ pub(super) async fn update_task(tx: &mut PgConnection, t: &Task) -> Result<(), S
     .await
     .map_err(map_err)?;
     expect_one(done.rows_affected())?;
-    write_tags(tx, t).await
+    write_tags(tx, t).await?;
+    super::accounts::touch_list(tx, t.user_id).await
 }
 
 pub(super) async fn delete_task(tx: &mut PgConnection, user: UserId, id: TaskId) -> Result<(), StoreError> {
     let done = sqlx::query("DELETE FROM tasks WHERE id = $1 AND user_id = $2")
         .bind(id.0)
         .bind(user.0)
-        .execute(tx)
+        .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-    expect_one(done.rows_affected())
+    expect_one(done.rows_affected())?;
+    super::accounts::touch_list(tx, user).await
 }
 
 async fn write_tags(tx: &mut PgConnection, task: &Task) -> Result<(), StoreError> {

@@ -1,4 +1,4 @@
-//! The audit log on SQLite.
+//! The audit log on SQLite, read together with the events it has not recorded yet.
 
 use async_trait::async_trait;
 use chrono::Utc;
@@ -9,11 +9,12 @@ use domain::{StoreError, UserId};
 
 use super::SqliteStore;
 use crate::store::rows::AuditRow;
-use crate::store::{decode_all, map_err};
+use crate::store::{decode_all, map_err, merge_activity, AUDIT_SUBSCRIBER, UNRECORDED_EVENTS};
 
 #[async_trait]
 impl AuditStore for SqliteStore {
     async fn activity(&self, user: UserId, task: Option<TaskId>, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut conn = self.reader().acquire().await.map_err(map_err)?;
         let rows: Vec<AuditRow> = sqlx::query_as(
             "SELECT event_id, event_type, task_id, summary, occurred_at FROM audit_log \
              WHERE user_id = $1 AND ($2 IS NULL OR task_id = $2) \
@@ -22,10 +23,17 @@ impl AuditStore for SqliteStore {
         .bind(user.0)
         .bind(task.map(|t| t.0))
         .bind(i64::from(limit))
-        .fetch_all(self.reader())
+        .fetch_all(&mut *conn)
         .await
         .map_err(map_err)?;
-        decode_all(rows, AuditRow::into_entry)
+        let payloads: Vec<String> = sqlx::query_scalar(UNRECORDED_EVENTS)
+            .bind(AUDIT_SUBSCRIBER)
+            .bind(user.0)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(map_err)?;
+        let unrecorded = payloads.iter().filter_map(|p| serde_json::from_str(p).ok());
+        Ok(merge_activity(decode_all(rows, AuditRow::into_entry)?, unrecorded, task, limit))
     }
 
     async fn record_audit(&self, event: &EventEnvelope) -> Result<bool, StoreError> {
