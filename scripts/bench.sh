@@ -23,8 +23,9 @@ BIN="$CADENCE_ROOT/target/release/server"
 WORK="$(mktemp -d)"
 trap 'kill "${SERVER_PID:-0}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
+# start_server URL [LIST_CACHE_PAGES]
 start_server() {
-  DATABASE_URL="$1" CADENCE_BIND="127.0.0.1:$PORT" RUST_LOG=warn "$BIN" >"$WORK/server.log" 2>&1 &
+  DATABASE_URL="$1" CADENCE_LIST_CACHE_PAGES="${2:-512}" CADENCE_BIND="127.0.0.1:$PORT" RUST_LOG=warn "$BIN" >"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 100); do curl -fsS "$BASE/readyz" >/dev/null 2>&1 && return; sleep 0.1; done
   echo "server did not start" >&2; cat "$WORK/server.log" >&2; exit 1
@@ -72,22 +73,33 @@ run_backend() {
   log "$name: sign-in page (nearly empty, for comparison)"
   read -r p50 p99 rps < <(measure "$BASE/signin")
   ROWS+=("| $name | GET /signin | $p50 | $p99 | $rps |")
-  log "$name: task list page"
-  read -r p50 p99 rps < <(measure -H "Cookie: $COOKIE" "$BASE/tasks")
-  ROWS+=("| $name | GET /tasks ($TASKS tasks, first page of 50) | $p50 | $p99 | $rps |")
   # Follow the Next links to the last page: its address holds the keyset cursor.
   local last="/tasks" pages=1 next
   while next="$(curl -fsS -H "Cookie: $COOKIE" "$BASE$last" | grep -o 'rel="next" href="[^"]*"' | sed 's/.*href="//; s/"$//; s/&amp;/\&/g')" && [ -n "$next" ]; do
     last="$next"
     pages=$((pages + 1))
   done
-  log "$name: last page of the task list (page $pages)"
-  read -r p50 p99 rps < <(measure -H "Cookie: $COOKIE" "$BASE$last")
-  ROWS+=("| $name | GET /tasks, last page (page $pages, keyset cursor) | $p50 | $p99 | $rps |")
+  list_pages "$name" "" "$last" "$pages"
+  stop_server
+  # The same pages with no list copies kept: every request reads the database.
+  start_server "$url" 0
+  list_pages "$name" ", no list cache" "$last" "$pages"
+  # Last, as it adds thousands of tasks.
   log "$name: create server function"
   read -r p50 p99 rps < <(measure -H "Cookie: $COOKIE" -s "$WORK/create.lua" "$BASE")
   ROWS+=("| $name | POST /api/create_task | $p50 | $p99 | $rps |")
   stop_server
+}
+
+# list_pages NAME SUFFIX LAST_PAGE_PATH PAGES
+list_pages() {
+  local name="$1" suffix="$2" last="$3" pages="$4"
+  log "$name: first page of the task list$suffix"
+  read -r p50 p99 rps < <(measure -H "Cookie: $COOKIE" "$BASE/tasks")
+  ROWS+=("| $name | GET /tasks ($TASKS tasks, first page of 50$suffix) | $p50 | $p99 | $rps |")
+  log "$name: last page of the task list$suffix (page $pages)"
+  read -r p50 p99 rps < <(measure -H "Cookie: $COOKIE" "$BASE$last")
+  ROWS+=("| $name | GET /tasks, last page (page $pages, keyset cursor$suffix) | $p50 | $p99 | $rps |")
 }
 
 run_backend SQLite "sqlite://$WORK/bench.db"

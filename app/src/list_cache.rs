@@ -39,8 +39,9 @@ impl ListCache {
     /// Pages kept at most: about 10 KB each, so a few MB.
     pub const DEFAULT_CAPACITY: usize = 512;
 
+    /// A cache of `capacity` pages; 0 keeps none, so every list is read from the database.
     pub fn new(capacity: usize) -> Self {
-        Self { capacity: capacity.max(1), inner: Mutex::new(Inner { entries: HashMap::new(), clock: 0 }) }
+        Self { capacity, inner: Mutex::new(Inner { entries: HashMap::new(), clock: 0 }) }
     }
 
     /// The page, if it was read at exactly `version`.
@@ -56,6 +57,9 @@ impl ListCache {
 
     /// Keeps a page read at `version`; when full, forgets the page used longest ago.
     pub fn put(&self, user: UserId, filter: &TaskFilter, cursor: &Cursor, version: i64, page: Arc<TaskPage>) {
+        if self.capacity == 0 {
+            return;
+        }
         let key = Key { user, filter: filter.clone(), cursor: cursor.clone() };
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         inner.clock += 1;
@@ -96,6 +100,15 @@ mod tests {
         assert!(cache.get(UserId(Uuid::from_u128(2)), &filter, &Cursor::Start, 3).is_none(), "another user misses");
         let other = TaskFilter { show_completed: true, ..TaskFilter::default() };
         assert!(cache.get(user, &other, &Cursor::Start, 3).is_none(), "another filter misses");
+    }
+
+    #[test]
+    fn a_cache_of_no_pages_keeps_nothing() {
+        let cache = ListCache::new(0);
+        let (user, filter) = (UserId(Uuid::from_u128(1)), TaskFilter::default());
+        cache.put(user, &filter, &Cursor::Start, 0, page(1));
+        assert!(cache.is_empty());
+        assert!(cache.get(user, &filter, &Cursor::Start, 0).is_none());
     }
 
     #[test]

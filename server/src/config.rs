@@ -56,6 +56,8 @@ pub struct Config {
     pub relay_first_backoff_ms: u64,
     /// How long events whose every delivery finished stay in the outbox.
     pub outbox_retention_days: u32,
+    /// Task-list pages this process keeps at their list version (0: none).
+    pub list_cache_pages: usize,
     /// Where cargo-leptos put the site (JS, WASM, CSS).
     pub site_root: String,
     pub sign_in_window_secs: u64,
@@ -76,6 +78,7 @@ impl Default for Config {
             relay_max_attempts: 20,
             relay_first_backoff_ms: 1000,
             outbox_retention_days: 7,
+            list_cache_pages: app::list_cache::ListCache::DEFAULT_CAPACITY,
             site_root: "target/site".to_owned(),
             sign_in_window_secs: 15 * 60,
             sign_in_max_per_ip: 50,
@@ -136,6 +139,7 @@ impl Config {
         env_parse("CADENCE_RELAY_MAX_ATTEMPTS", &mut config.relay_max_attempts)?;
         env_parse("CADENCE_RELAY_FIRST_BACKOFF_MS", &mut config.relay_first_backoff_ms)?;
         env_parse("CADENCE_OUTBOX_RETENTION_DAYS", &mut config.outbox_retention_days)?;
+        env_parse("CADENCE_LIST_CACHE_PAGES", &mut config.list_cache_pages)?;
         env_parse("LEPTOS_SITE_ROOT", &mut config.site_root)?;
         Ok(config)
     }

@@ -97,7 +97,7 @@ impl Application {
                 config.sign_in_max_per_account,
             )),
             public_origin: config.public_origin(),
-            list_cache: Arc::new(ListCache::new(ListCache::DEFAULT_CAPACITY)),
+            list_cache: Arc::new(ListCache::new(config.list_cache_pages)),
         };
         let consumers = consumers(&store);
         // Every replica registers the same subscribers, whether or not it runs their relays,
