@@ -37,11 +37,13 @@ export default defineConfig({
     url: `http://127.0.0.1:${port}/readyz`,
     reuseExistingServer: false,
     timeout: 60_000,
+    // RUST_LOG set (e.g. `warn,tower_http=debug`) shows the server's log beside the tests'.
+    stdout: process.env.RUST_LOG ? 'pipe' : 'ignore',
     env: {
       DATABASE_URL: `sqlite://${dataDir}/cadence.db`,
       CADENCE_BIND: `127.0.0.1:${port}`,
       LEPTOS_SITE_ROOT: process.env.CADENCE_SITE_ROOT ?? '../target/site',
-      RUST_LOG: 'warn',
+      RUST_LOG: process.env.RUST_LOG ?? 'warn',
     },
   },
 });

@@ -3,7 +3,9 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone as _, Utc};
+use chrono::{
+    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone as _, Timelike, Utc,
+};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -299,18 +301,29 @@ impl Due {
     }
 
     /// A short human label in the viewer's zone, e.g. `Mon 30 Mar 2026, 09:00`.
+    /// Written field by field: chrono's `format` parses its pattern on every
+    /// call, and the list page writes fifty of these per render.
     pub fn label(&self, viewer: TimeZone) -> String {
+        use std::fmt::Write as _;
+        const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+        const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+        let date = |s: &mut String, d: NaiveDate| {
+            let weekday = WEEKDAYS[d.weekday().num_days_from_monday() as usize];
+            let _ = write!(s, "{weekday} {} {} {:04}", d.day(), MONTHS[d.month0() as usize], d.year());
+        };
+        let mut s = String::with_capacity(48);
         match self.time {
-            None => self.date.format("%a %-d %b %Y").to_string(),
+            None => date(&mut s, self.date),
             Some(_) => {
                 let local = self.at.with_timezone(&viewer.0);
-                let mut s = local.format("%a %-d %b %Y, %H:%M").to_string();
+                date(&mut s, local.date_naive());
+                let _ = write!(s, ", {:02}:{:02}", local.hour(), local.minute());
                 if viewer != self.zone {
-                    s.push_str(&format!(" ({})", viewer.name()));
+                    let _ = write!(s, " ({})", viewer.name());
                 }
-                s
             }
         }
+        s
     }
 }
 
@@ -495,6 +508,27 @@ mod tests {
             } else {
                 prop_assert_eq!(restored.date, date);
             }
+        }
+
+        #[test]
+        fn due_labels_read_as_chrono_formats_them_in_the_viewers_zone(
+            zi in 0usize..ZONES.len(),
+            vi in 0usize..ZONES.len(),
+            days in 0i64..(366 * 30),
+            minutes in proptest::option::of(0u32..(24 * 60)),
+        ) {
+            let (z, viewer) = (zone(ZONES[zi]), zone(ZONES[vi]));
+            let date = NaiveDate::from_ymd_opt(2010, 1, 1).unwrap() + Duration::days(days);
+            let time = minutes.map(|m| NaiveTime::from_hms_opt(m / 60, m % 60, 0).unwrap());
+            let due = Due::new(date, time, z);
+            let expected = match time {
+                None => date.format("%a %-d %b %Y").to_string(),
+                Some(_) => {
+                    let local = due.at.with_timezone(&viewer.0).format("%a %-d %b %Y, %H:%M").to_string();
+                    if zi == vi { local } else { format!("{local} ({})", viewer.name()) }
+                }
+            };
+            prop_assert_eq!(due.label(viewer), expected);
         }
 
         #[test]

@@ -12,7 +12,8 @@ function uniqueEmail(prefix: string): string {
 function watchConsole(page: Page): string[] {
   const errors: string[] = [];
   page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(msg.text());
+    // The location names the resource behind a "Failed to load resource" message.
+    if (msg.type() === 'error') errors.push(`${msg.text()} (${msg.location().url})`);
   });
   page.on('pageerror', (err) => errors.push(String(err)));
   return errors;
@@ -111,6 +112,8 @@ test.describe('with JavaScript', () => {
     await page.getByLabel('New task title').press('Enter');
     await expect(row(page, 'Check the console')).toBeVisible();
     await page.getByRole('link', { name: 'Check the console', exact: true }).first().click();
+    // A click does not wait for the navigation it starts: read the address once it is the task's.
+    await expect(page).toHaveURL(/\/tasks\/[0-9a-f-]{36}$/);
     const taskUrl = page.url();
     for (const path of ['/tasks', '/tasks/new', `${taskUrl}/edit`, `${taskUrl}/delete`, taskUrl, '/activity', '/settings']) {
       await page.goto(path);
@@ -202,6 +205,7 @@ test('a second user sees none of the first user’s tasks', async ({ browser }) 
   await expect(row(a, 'Owner only')).toBeVisible();
   await a.reload();
   await a.getByRole('link', { name: 'Owner only', exact: true }).click();
+  await expect(a).toHaveURL(/\/tasks\/[0-9a-f-]{36}$/);
   const privateUrl = a.url();
 
   const second = await browser.newContext();

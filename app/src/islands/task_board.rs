@@ -37,7 +37,9 @@ mod enhance {
     use wasm_bindgen::JsCast;
     use web_sys::{Element, HtmlButtonElement, HtmlElement, HtmlFormElement, HtmlInputElement, SubmitEvent};
 
-    use crate::api::{quick_add, set_completed};
+    use server_fn::ServerFn as _;
+
+    use crate::api::{quick_add, set_completed, SetCompleted};
 
     /// Handles every quick-add and toggle submit inside `root`, including
     /// those of rows added later.
@@ -47,11 +49,10 @@ mod enhance {
             let Some(form) = ev.target().and_then(|t| t.dyn_into::<HtmlFormElement>().ok()) else {
                 return;
             };
-            let classes = form.class_list();
-            if classes.contains("quick-add-form") {
+            if form.class_list().contains("quick-add-form") {
                 ev.prevent_default();
                 add(board.clone(), form);
-            } else if classes.contains("toggle-form") {
+            } else if form.get_attribute("action").as_deref() == Some(SetCompleted::PATH) {
                 ev.prevent_default();
                 toggle(form);
             }
@@ -109,18 +110,17 @@ mod enhance {
         });
     }
 
-    /// Shows the toggle as `done` and sets what its next submit asks for.
-    fn show(button: &HtmlButtonElement, next: &HtmlInputElement, done: bool) {
+    /// Shows the toggle as `done` and sets what its next submit asks for
+    /// (the button's own value, posted with the form when it submits it).
+    fn show(button: &HtmlButtonElement, done: bool) {
         let _ = button.set_attribute("aria-pressed", if done { "true" } else { "false" });
-        next.set_value(if done { "false" } else { "true" });
+        button.set_value(if done { "false" } else { "true" });
     }
 
     fn toggle(form: HtmlFormElement) {
-        let (Some(id), Some(next), Some(button)) = (
-            find::<HtmlInputElement>(&form, "input[name=id]"),
-            find::<HtmlInputElement>(&form, "input[name=completed]"),
-            find::<HtmlButtonElement>(&form, "button"),
-        ) else {
+        let (Some(id), Some(button)) =
+            (find::<HtmlInputElement>(&form, "input[name=id]"), find::<HtmlButtonElement>(&form, "button"))
+        else {
             return;
         };
         // One request per row at a time, so answers cannot arrive out of order.
@@ -128,17 +128,17 @@ mod enhance {
             return;
         }
         let _ = form.set_attribute("data-busy", "");
-        let want = next.value() == "true";
-        show(&button, &next, want);
+        let want = button.value() == "true";
+        show(&button, want);
         let error: Element = form.clone().into();
         spawn_local(async move {
             match set_completed(id.value(), want).await {
                 Ok(row) => {
-                    show(&button, &next, row.completed);
+                    show(&button, row.completed);
                     set_text(&error, ".toggle-error", "");
                 }
                 Err(_) => {
-                    show(&button, &next, !want);
+                    show(&button, !want);
                     if find::<Element>(&error, ".toggle-error").is_none() {
                         let _ = error
                             .insert_adjacent_html("beforeend", "<span class=\"toggle-error\" role=\"alert\"></span>");

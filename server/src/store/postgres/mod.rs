@@ -53,7 +53,7 @@ impl PgStore {
 impl Store for PgStore {
     async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StoreError> {
         let tx = self.writer().begin().await.map_err(map_err)?;
-        Ok(Box::new(PgUnitOfWork { tx }))
+        Ok(Box::new(PgUnitOfWork { tx, list_changed: None }))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -65,6 +65,8 @@ impl Store for PgStore {
 /// One transaction; dropping it unfinished rolls back.
 pub struct PgUnitOfWork {
     tx: Transaction<'static, Postgres>,
+    /// Whose list version to raise at commit (see `commit`).
+    list_changed: Option<UserId>,
 }
 
 #[async_trait]
@@ -98,22 +100,34 @@ impl UnitOfWork for PgUnitOfWork {
     }
 
     async fn insert_task(&mut self, task: &Task) -> Result<(), StoreError> {
-        tasks::insert_task(&mut self.tx, task).await
+        tasks::insert_task(&mut self.tx, task).await?;
+        self.list_changed = Some(task.user_id);
+        Ok(())
     }
 
     async fn update_task(&mut self, task: &Task) -> Result<(), StoreError> {
-        tasks::update_task(&mut self.tx, task).await
+        tasks::update_task(&mut self.tx, task).await?;
+        self.list_changed = Some(task.user_id);
+        Ok(())
     }
 
     async fn delete_task(&mut self, user: UserId, id: TaskId) -> Result<(), StoreError> {
-        tasks::delete_task(&mut self.tx, user, id).await
+        tasks::delete_task(&mut self.tx, user, id).await?;
+        self.list_changed = Some(user);
+        Ok(())
     }
 
     async fn append_event(&mut self, event: &EventEnvelope) -> Result<(), StoreError> {
         outbox::append_event(&mut self.tx, event).await
     }
 
-    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+    async fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
+        // The list version is raised last, just before the commit: the user's
+        // row stays locked from here to the commit, so concurrent changes to
+        // one user's tasks wait on each other only that long.
+        if let Some(user) = self.list_changed {
+            accounts::touch_list(&mut self.tx, user).await?;
+        }
         self.tx.commit().await.map_err(map_err)
     }
 }

@@ -146,7 +146,7 @@ pub(super) async fn insert_task(tx: &mut PgConnection, t: &Task) -> Result<(), S
     .await
     .map_err(map_err)?;
     write_tags(tx, t).await?;
-    super::accounts::touch_list(tx, t.user_id).await
+    Ok(())
 }
 
 pub(super) async fn update_task(tx: &mut PgConnection, t: &Task) -> Result<(), StoreError> {
@@ -172,7 +172,7 @@ pub(super) async fn update_task(tx: &mut PgConnection, t: &Task) -> Result<(), S
     .map_err(map_err)?;
     expect_one(done.rows_affected())?;
     write_tags(tx, t).await?;
-    super::accounts::touch_list(tx, t.user_id).await
+    Ok(())
 }
 
 pub(super) async fn delete_task(tx: &mut PgConnection, user: UserId, id: TaskId) -> Result<(), StoreError> {
@@ -183,7 +183,7 @@ pub(super) async fn delete_task(tx: &mut PgConnection, user: UserId, id: TaskId)
         .await
         .map_err(map_err)?;
     expect_one(done.rows_affected())?;
-    super::accounts::touch_list(tx, user).await
+    Ok(())
 }
 
 async fn write_tags(tx: &mut PgConnection, task: &Task) -> Result<(), StoreError> {

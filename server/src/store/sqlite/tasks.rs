@@ -129,7 +129,7 @@ pub(super) async fn insert_task(tx: &mut SqliteConnection, t: &Task) -> Result<(
     .await
     .map_err(map_err)?;
     write_tags(tx, t).await?;
-    super::accounts::touch_list(tx, t.user_id).await
+    Ok(())
 }
 
 pub(super) async fn update_task(tx: &mut SqliteConnection, t: &Task) -> Result<(), StoreError> {
@@ -155,7 +155,7 @@ pub(super) async fn update_task(tx: &mut SqliteConnection, t: &Task) -> Result<(
     .map_err(map_err)?;
     expect_one(done.rows_affected())?;
     write_tags(tx, t).await?;
-    super::accounts::touch_list(tx, t.user_id).await
+    Ok(())
 }
 
 pub(super) async fn delete_task(tx: &mut SqliteConnection, user: UserId, id: TaskId) -> Result<(), StoreError> {
@@ -166,7 +166,7 @@ pub(super) async fn delete_task(tx: &mut SqliteConnection, user: UserId, id: Tas
         .await
         .map_err(map_err)?;
     expect_one(done.rows_affected())?;
-    super::accounts::touch_list(tx, user).await
+    Ok(())
 }
 
 async fn write_tags(tx: &mut SqliteConnection, task: &Task) -> Result<(), StoreError> {
