@@ -4,7 +4,8 @@
 use std::fmt;
 
 use chrono::{
-    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone as _, Timelike, Utc,
+    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset as _, TimeZone as _,
+    Timelike, Utc,
 };
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -237,13 +238,17 @@ pub fn resolve_local(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
         LocalResult::Single(t) => t.with_timezone(&Utc),
         LocalResult::Ambiguous(early, _) => early.with_timezone(&Utc),
         LocalResult::None => {
+            // A wall time that a DST gap skips is read with the UTC offset in
+            // force before the gap, as RFC 5545 §3.3.5 says: 02:30 on a
+            // spring-forward night is 03:30, moved forward by the gap's length.
             // Gaps are at most a few hours; step through them minute by minute
-            // from the requested time until the clock exists again.
+            // to find where the clock exists again, and the offset just before.
             let mut probe = local;
             for _ in 0..(24 * 60) {
                 probe += Duration::minutes(1);
-                if let Some(t) = tz.from_local_datetime(&probe).earliest() {
-                    return t.with_timezone(&Utc);
+                if let Some(after) = tz.from_local_datetime(&probe).earliest() {
+                    let before = tz.offset_from_utc_datetime(&(after.naive_utc() - Duration::seconds(1))).fix();
+                    return Utc.from_utc_datetime(&(local - Duration::seconds(i64::from(before.local_minus_utc()))));
                 }
             }
             Utc.from_utc_datetime(&local)
@@ -448,10 +453,14 @@ mod tests {
     }
 
     #[test]
-    fn a_time_in_the_spring_forward_gap_moves_to_the_first_valid_minute() {
-        // 02:30 does not exist in Berlin on 2026-03-29; the clock jumps to 03:00 CEST.
+    fn a_time_in_the_spring_forward_gap_moves_forward_by_the_gap_as_rfc_5545_reads_it() {
+        // 02:30 does not exist in Berlin on 2026-03-29: read with the offset
+        // before the gap (UTC+1) it is 01:30 UTC, which is 03:30 CEST.
         let due = Due::parse("2026-03-29", "02:30", zone("Europe/Berlin")).unwrap().unwrap();
-        assert_eq!(due.at.to_rfc3339(), "2026-03-29T01:00:00+00:00");
+        assert_eq!(due.at.to_rfc3339(), "2026-03-29T01:30:00+00:00");
+        // Lord Howe Island moves its clock by 30 minutes: 02:15 becomes 02:45.
+        let due = Due::parse("2026-10-04", "02:15", zone("Australia/Lord_Howe")).unwrap().unwrap();
+        assert_eq!(due.at.with_timezone(&zone("Australia/Lord_Howe").0).format("%H:%M").to_string(), "02:45");
     }
 
     #[test]

@@ -171,7 +171,10 @@ async fn editing_a_task_changes_its_fields_and_validates_them() {
     assert_eq!(task["row"]["title"], "Final");
     assert_eq!(task["row"]["priority"], "urgent");
     assert_eq!(task["row"]["tags"][0], "work");
-    assert_eq!(task["due_time"], "03:00", "a time inside Berlin's spring-forward gap moves to the first valid minute");
+    assert_eq!(
+        task["due_time"], "03:30",
+        "a time inside Berlin's spring-forward gap moves forward by the gap, as RFC 5545 reads it"
+    );
     let bad = app.call("update_task", &[("id", &id), ("title", "")]).await;
     assert_field_error(bad, 422, "title").await;
     let task: Value = app.call("get_task", &[("id", &id)]).await.json().await.unwrap();
