@@ -8,6 +8,7 @@ pub mod error;
 pub mod event;
 pub mod markdown;
 pub mod ports;
+pub mod recurrence;
 #[cfg(feature = "services")]
 pub mod services;
 pub mod spine;
