@@ -506,9 +506,77 @@ impl Recurrence {
     }
 
     /// The first occurrence strictly after `date`, if the series has one.
+    /// Without COUNT it starts a period or so before `date` instead of at the
+    /// start, so a series begun decades ago costs what a new one does; with
+    /// COUNT (at most 10,000) every earlier occurrence must be counted.
     pub fn next_after(&self, date: NaiveDate) -> Option<Occurrence> {
-        self.occurrences().find(|o| o.date() > date)
+        let mut occurrences = self.occurrences();
+        if !matches!(self.rule.end, End::Count(_)) && date > self.start {
+            let interval = i64::from(self.rule.interval);
+            let periods = match self.rule.frequency {
+                Frequency::Daily => (date - self.start).num_days() / interval,
+                Frequency::Weekly => (date - self.start).num_days() / 7 / interval,
+                Frequency::Monthly => months_between(self.start, date) / interval,
+                Frequency::Yearly => i64::from(date.year() - self.start.year()) / interval,
+            };
+            occurrences.started = true;
+            occurrences.period = u64::try_from(periods - 1).unwrap_or(0);
+            occurrences.last_found = date;
+        }
+        occurrences.find(|o| o.date() > date)
     }
+
+    /// The date of the instance that follows `current` once it is completed on `done`
+    /// (the user's local date), or `None` when the series has ended.
+    ///
+    /// - [`Anchor::Schedule`] (Todoist's `every`): the first occurrence after
+    ///   both `current` and `done`. A daily task completed five days late
+    ///   comes back tomorrow, not five times in the past; one completed early
+    ///   comes back at its next scheduled day.
+    /// - [`Anchor::Completion`] (`every!`): the rule counted again from `done`:
+    ///   "every 3 days" is three days after it was done. `instances` is how
+    ///   many the series has had, so COUNT still ends it.
+    pub fn next_instance(
+        &self,
+        anchor: Anchor,
+        current: NaiveDate,
+        done: NaiveDate,
+        instances: u32,
+    ) -> Option<Occurrence> {
+        match anchor {
+            Anchor::Schedule => self.next_after(current.max(done)),
+            Anchor::Completion => {
+                if let End::Count(n) = self.rule.end {
+                    if instances >= n {
+                        return None;
+                    }
+                }
+                let rule = RecurrenceRule {
+                    end: match self.rule.end {
+                        End::Count(_) => End::Never,
+                        end => end,
+                    },
+                    ..self.rule.clone()
+                };
+                let from_done = Recurrence { rule, start: done, ..self.clone() };
+                from_done.next_after(done)
+            }
+        }
+    }
+}
+
+/// What the next instance of a recurring task is counted from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Anchor {
+    /// The schedule: the rule's own dates, the next one still ahead.
+    #[default]
+    Schedule,
+    /// The completion: the interval counted from when the task was done.
+    Completion,
+}
+
+fn months_between(from: NaiveDate, to: NaiveDate) -> i64 {
+    i64::from(to.year() - from.year()) * 12 + i64::from(to.month()) - i64::from(from.month())
 }
 
 /// The iterator of [`Recurrence::occurrences`]: lazy, so a rule without an end costs only what is read of it.
@@ -579,5 +647,125 @@ impl Iterator for Occurrences<'_> {
             }
         }
         None
+    }
+}
+
+const WEEKDAY_NAMES: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+const MONTH_NAMES: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+fn weekday_name(day: Weekday) -> &'static str {
+    WEEKDAY_NAMES[day.num_days_from_monday() as usize]
+}
+
+fn month_name(month: u32) -> &'static str {
+    MONTH_NAMES[(month as usize + 11) % 12]
+}
+
+/// "1st", "2nd", "last", "2nd to last".
+fn ordinal(n: i64) -> String {
+    let suffix = |n: i64| match (n % 10, n % 100) {
+        (1, r) if r != 11 => "st",
+        (2, r) if r != 12 => "nd",
+        (3, r) if r != 13 => "rd",
+        _ => "th",
+    };
+    match n {
+        -1 => "last".to_owned(),
+        n if n < 0 => format!("{}{} to last", -n, suffix(-n)),
+        n => format!("{n}{}", suffix(n)),
+    }
+}
+
+/// "a, b and c".
+fn and_list(items: Vec<String>) -> String {
+    match items.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+impl RecurrenceRule {
+    /// The rule as a sentence, e.g. "Every 2 weeks on Monday and Wednesday,
+    /// until 31 March 2027"; `start` gives the day a rule without BY parts repeats on.
+    pub fn describe(&self, start: NaiveDate) -> String {
+        let (unit, units) = match self.frequency {
+            Frequency::Daily => ("day", "days"),
+            Frequency::Weekly => ("week", "weeks"),
+            Frequency::Monthly => ("month", "months"),
+            Frequency::Yearly => ("year", "years"),
+        };
+        let mut s =
+            if self.interval == 1 { format!("Every {unit}") } else { format!("Every {} {units}", self.interval) };
+        let weekdays = [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri];
+        let days: Vec<String> = self
+            .by_day
+            .iter()
+            .map(|b| match b.nth {
+                None => weekday_name(b.weekday).to_owned(),
+                Some(n) => format!("the {} {}", ordinal(i64::from(n)), weekday_name(b.weekday)),
+            })
+            .collect();
+        let month_days: Vec<String> = self
+            .by_month_day
+            .iter()
+            .map(|&d| if d == -1 { "the last day".to_owned() } else { format!("the {}", ordinal(i64::from(d))) })
+            .collect();
+        let is_weekdays =
+            self.by_day.len() == 5 && self.by_day.iter().all(|b| b.nth.is_none() && weekdays.contains(&b.weekday));
+        if !self.by_set_pos.is_empty() {
+            let which = and_list(self.by_set_pos.iter().map(|&p| ordinal(i64::from(p))).collect());
+            let among =
+                if is_weekdays { "weekday".to_owned() } else { and_list([days.clone(), month_days.clone()].concat()) };
+            s.push_str(&format!(" on the {which} {among}"));
+            if !self.by_day.is_empty() && !is_weekdays {
+                s.push_str(" (whichever comes)");
+            }
+        } else if is_weekdays && self.frequency != Frequency::Monthly && self.frequency != Frequency::Yearly {
+            s.push_str(" on weekdays");
+        } else if !days.is_empty() && !month_days.is_empty() {
+            s.push_str(&format!(" on {} when it falls on {}", and_list(month_days), and_list(days)));
+        } else if !days.is_empty() {
+            s.push_str(&format!(" on {}", and_list(days)));
+        } else if !month_days.is_empty() {
+            s.push_str(&format!(" on {}", and_list(month_days)));
+        } else {
+            match self.frequency {
+                Frequency::Daily => {}
+                Frequency::Weekly => s.push_str(&format!(" on {}", weekday_name(start.weekday()))),
+                Frequency::Monthly => s.push_str(&format!(" on the {}", ordinal(i64::from(start.day())))),
+                Frequency::Yearly if self.by_month.is_empty() => {
+                    s.push_str(&format!(" on {} {}", start.day(), month_name(start.month())))
+                }
+                Frequency::Yearly => s.push_str(&format!(" on the {}", ordinal(i64::from(start.day())))),
+            }
+        }
+        if !self.by_month.is_empty() {
+            s.push_str(&format!(" in {}", and_list(self.by_month.iter().map(|&m| month_name(m).to_owned()).collect())));
+        }
+        match self.end {
+            End::Never => {}
+            End::Count(1) => s.push_str(", once"),
+            End::Count(n) => s.push_str(&format!(", {n} times")),
+            End::UntilDate(d) => s.push_str(&format!(", until {} {} {}", d.day(), month_name(d.month()), d.year())),
+            End::UntilInstant(t) => {
+                let d = t.date_naive();
+                s.push_str(&format!(", until {} {} {}", d.day(), month_name(d.month()), d.year()))
+            }
+        }
+        s
     }
 }

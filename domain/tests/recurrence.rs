@@ -392,3 +392,85 @@ proptest! {
         prop_assert_eq!(RecurrenceRule::parse(&parsed.to_string()).unwrap(), parsed);
     }
 }
+
+#[test]
+fn rules_read_as_sentences() {
+    let start = day("20270310"); // a Wednesday
+    for (rule, sentence) in [
+        ("FREQ=DAILY", "Every day"),
+        ("FREQ=DAILY;INTERVAL=3;COUNT=5", "Every 3 days, 5 times"),
+        ("FREQ=WEEKLY", "Every week on Wednesday"),
+        (
+            "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE;UNTIL=20270331",
+            "Every 2 weeks on Monday and Wednesday, until 31 March 2027",
+        ),
+        ("FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", "Every week on weekdays"),
+        ("FREQ=MONTHLY", "Every month on the 10th"),
+        ("FREQ=MONTHLY;BYDAY=1MO", "Every month on the 1st Monday"),
+        ("FREQ=MONTHLY;BYDAY=-1FR", "Every month on the last Friday"),
+        ("FREQ=MONTHLY;BYMONTHDAY=-1", "Every month on the last day"),
+        ("FREQ=MONTHLY;BYMONTHDAY=1,15", "Every month on the 1st and the 15th"),
+        ("FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1", "Every month on the last weekday"),
+        ("FREQ=YEARLY", "Every year on 10 March"),
+        ("FREQ=YEARLY;BYMONTH=6,7", "Every year on the 10th in June and July"),
+        ("FREQ=MONTHLY;BYDAY=FR;BYMONTHDAY=13", "Every month on the 13th when it falls on Friday"),
+        ("FREQ=DAILY;COUNT=1", "Every day, once"),
+    ] {
+        assert_eq!(RecurrenceRule::parse(rule).unwrap().describe(start), sentence, "{rule}");
+    }
+}
+
+#[test]
+fn completing_on_schedule_late_or_early_gives_the_next_future_occurrence() {
+    use domain::recurrence::Anchor::Schedule;
+    let r = series("FREQ=DAILY", "20270301");
+    let next = |current, done| r.next_instance(Schedule, day(current), day(done), 1).map(|o| o.date());
+    assert_eq!(next("20270301", "20270301"), Some(day("20270302")), "on time: the next day");
+    assert_eq!(next("20270301", "20270306"), Some(day("20270307")), "five days late: tomorrow, not a day in the past");
+    let weekly = series("FREQ=WEEKLY;BYDAY=MO", "20270301");
+    assert_eq!(
+        weekly.next_instance(Schedule, day("20270301"), day("20270226"), 1).map(|o| o.date()),
+        Some(day("20270308")),
+        "early: the next scheduled Monday after this one"
+    );
+}
+
+#[test]
+fn completing_with_the_completion_anchor_counts_the_interval_from_the_day_it_was_done() {
+    use domain::recurrence::Anchor::Completion;
+    let r = series("FREQ=DAILY;INTERVAL=3", "20270301");
+    assert_eq!(
+        r.next_instance(Completion, day("20270301"), day("20270305"), 1).map(|o| o.date()),
+        Some(day("20270308"))
+    );
+    let counted = series("FREQ=DAILY;INTERVAL=3;COUNT=2", "20270301");
+    assert!(
+        counted.next_instance(Completion, day("20270304"), day("20270305"), 2).is_none(),
+        "COUNT still ends the series"
+    );
+    assert_eq!(
+        counted.next_instance(Completion, day("20270301"), day("20270305"), 1).map(|o| o.date()),
+        Some(day("20270308"))
+    );
+    let until = series("FREQ=DAILY;INTERVAL=3;UNTIL=20270307", "20270301");
+    assert!(until.next_instance(Completion, day("20270301"), day("20270305"), 1).is_none(), "UNTIL still ends it");
+}
+
+#[test]
+fn a_series_begun_long_ago_finds_its_next_date_without_walking_every_day_since() {
+    let r = series("FREQ=DAILY", "19000101");
+    assert_eq!(r.next_after(day("20270310")).map(|o| o.date()), Some(day("20270311")));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn next_after_agrees_with_walking_the_series(rule in any_rule(), start_days in 0i64..2000, after_days in 0i64..4000) {
+        let start = day("20200101") + Duration::days(start_days);
+        let r = Recurrence::new(RecurrenceRule::parse(&rule).unwrap(), start, NaiveTime::from_hms_opt(9, 0, 0), zone("Europe/Berlin"));
+        let after = day("20200101") + Duration::days(after_days);
+        let walked = r.occurrences().find(|o| o.date() > after);
+        prop_assert_eq!(r.next_after(after).map(|o| o.date()), walked.map(|o| o.date()), "{} from {} after {}", rule, start, after);
+    }
+}
