@@ -474,3 +474,15 @@ proptest! {
         prop_assert_eq!(r.next_after(after).map(|o| o.date()), walked.map(|o| o.date()), "{} from {} after {}", rule, start, after);
     }
 }
+
+#[test]
+fn rules_with_far_ends_stay_cheap_to_read() {
+    // An UNTIL in year 9999 is accepted; reading the series is lazy, and the next date after a day decades on is found at once.
+    let r = series("FREQ=DAILY;UNTIL=99991231", "20270101");
+    assert_eq!(dates(&r, 3), days("20270101 20270102 20270103"));
+    assert_eq!(r.next_after(day("29991231")).map(|o| o.date()), Some(day("30000101")));
+    // COUNT is bounded at 10,000, so counting to its end is bounded too.
+    let counted = series("FREQ=DAILY;COUNT=10000", "20270101");
+    assert_eq!(counted.occurrences().count(), 10_000);
+    assert!(counted.next_after(day("21000101")).is_none());
+}
