@@ -457,6 +457,44 @@ impl fmt::Display for RecurrenceRule {
     }
 }
 
+/// Parses what a power user may paste into the rule field: one RRULE line
+/// (with or without `RRULE:`) and any `EXDATE` lines of days to skip
+/// (`YYYYMMDD` or date-times, comma-separated, with or without `;TZID=…`:
+/// only their day counts, as a task repeats at one time of day). A `DTSTART`
+/// is refused: the series starts at the task's due date.
+pub fn parse_lines(text: &str) -> Result<(RecurrenceRule, BTreeSet<NaiveDate>), ValidationError> {
+    let mut rule = None;
+    let mut skipped = BTreeSet::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let (name, value) = match line.split_once(':') {
+            Some((name, value)) => (name.split(';').next().unwrap_or(name).to_ascii_uppercase(), value),
+            None => ("RRULE".to_owned(), line),
+        };
+        match name.as_str() {
+            "RRULE" if rule.is_none() => rule = Some(RecurrenceRule::parse(value)?),
+            "RRULE" => return Err(invalid("Give one RRULE line.")),
+            "EXDATE" => {
+                for item in value.split(',').map(str::trim) {
+                    let date =
+                        item.get(..8).and_then(|d| NaiveDate::parse_from_str(d, "%Y%m%d").ok()).ok_or_else(|| {
+                            invalid(format!("EXDATE takes days like 20270310, not \u{201c}{item}\u{201d}."))
+                        })?;
+                    skipped.insert(date);
+                }
+            }
+            "DTSTART" => return Err(invalid("Leave out DTSTART: the series starts at the task's due date.")),
+            other => {
+                return Err(invalid(format!("{other} is not a line Cadence reads here; give RRULE and EXDATE lines.")))
+            }
+        }
+        if skipped.len() > 1000 {
+            return Err(invalid("A series skips at most 1,000 days."));
+        }
+    }
+    let rule = rule.ok_or_else(|| invalid("Write a rule such as FREQ=WEEKLY;BYDAY=MO."))?;
+    Ok((rule, skipped))
+}
+
 /// One occurrence: the day, the wall-clock time asked for, and the instant it resolves to in the zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Occurrence {

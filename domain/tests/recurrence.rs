@@ -486,3 +486,26 @@ fn rules_with_far_ends_stay_cheap_to_read() {
     assert_eq!(counted.occurrences().count(), 10_000);
     assert!(counted.next_after(day("21000101")).is_none());
 }
+
+#[test]
+fn pasted_rrule_and_exdate_lines_give_the_rule_and_the_days_to_skip() {
+    use domain::recurrence::parse_lines;
+    let (rule, skipped) = parse_lines(
+        "RRULE:FREQ=WEEKLY;BYDAY=MO\nEXDATE;TZID=Europe/Berlin:20270315T090000,20270329T090000\nEXDATE:20270405",
+    )
+    .unwrap();
+    assert_eq!(rule.to_string(), "FREQ=WEEKLY;BYDAY=MO");
+    assert_eq!(skipped.into_iter().collect::<Vec<_>>(), days("20270315 20270329 20270405"));
+    assert_eq!(parse_lines("FREQ=DAILY").unwrap().0.to_string(), "FREQ=DAILY", "a bare rule is an RRULE line");
+    for (text, says) in [
+        ("DTSTART:20270301T090000\nRRULE:FREQ=DAILY", "DTSTART"),
+        ("RRULE:FREQ=DAILY\nRRULE:FREQ=WEEKLY", "one RRULE"),
+        ("RRULE:FREQ=DAILY\nEXDATE:soon", "EXDATE"),
+        ("EXDATE:20270301", "FREQ"),
+        ("RDATE:20270301\nRRULE:FREQ=DAILY", "RDATE"),
+    ] {
+        let err = parse_lines(text).unwrap_err();
+        assert_eq!(err.field, FIELD);
+        assert!(err.message.contains(says), "{text}: {}", err.message);
+    }
+}
