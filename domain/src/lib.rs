@@ -9,6 +9,7 @@ pub mod event;
 pub mod markdown;
 pub mod ports;
 pub mod recurrence;
+pub mod reminder;
 #[cfg(feature = "services")]
 pub mod services;
 pub mod spine;
