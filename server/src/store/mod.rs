@@ -71,6 +71,26 @@ pub(crate) fn list_matches(filter: &domain::TaskFilter) -> (String, usize) {
     (sql, last)
 }
 
+/// Binds the filter's optional parameters, in the order `list_matches` numbers them.
+pub(crate) fn bind_filter<'q, DB, O>(
+    query: sqlx::query::QueryAs<'q, DB, O, <DB as sqlx::Database>::Arguments<'q>>,
+    filter: &'q domain::TaskFilter,
+) -> sqlx::query::QueryAs<'q, DB, O, <DB as sqlx::Database>::Arguments<'q>>
+where
+    DB: sqlx::Database,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let query = match filter.priority {
+        Some(p) => query.bind(p.rank()),
+        None => query,
+    };
+    match &filter.tag {
+        Some(tag) => query.bind(tag.as_str()),
+        None => query,
+    }
+}
+
 /// A user's distinct tags in order, one index probe per tag (a "loose index
 /// scan"), rather than reading every tag of every task to drop the repeats.
 pub(crate) const DISTINCT_TAGS: &str = "WITH RECURSIVE seen(tag) AS ( \

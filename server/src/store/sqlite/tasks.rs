@@ -9,7 +9,7 @@ use sqlx::{SqliteConnection, SqlitePool};
 
 use super::{expect_one, SqliteStore};
 use crate::store::rows::{tag, tags_text, SummaryRow, TaskRow, TASK_COLUMNS};
-use crate::store::{decode_all, list_matches, map_err, DISTINCT_TAGS};
+use crate::store::{bind_filter, decode_all, list_matches, map_err, DISTINCT_TAGS};
 
 /// A list row's columns, its tags among them.
 const SUMMARY: &str = "SELECT t.id, t.title, t.priority, t.due_at, t.due_tz, t.due_has_time, t.completed_at, \
@@ -82,21 +82,6 @@ async fn distinct_tags(conn: &mut SqliteConnection, user: UserId) -> Result<Vec<
     decode_all(names, tag)
 }
 
-/// Binds the filter's optional parameters, in the order `list_matches` numbers them.
-fn bind_filter<'q, O>(
-    query: sqlx::query::QueryAs<'q, sqlx::Sqlite, O, <sqlx::Sqlite as sqlx::Database>::Arguments<'q>>,
-    filter: &'q TaskFilter,
-) -> sqlx::query::QueryAs<'q, sqlx::Sqlite, O, <sqlx::Sqlite as sqlx::Database>::Arguments<'q>> {
-    let query = match filter.priority {
-        Some(p) => query.bind(p.rank()),
-        None => query,
-    };
-    match &filter.tag {
-        Some(tag) => query.bind(tag.as_str()),
-        None => query,
-    }
-}
-
 /// One of `user`'s tasks with its tags, read on `conn` (pooled, or a transaction).
 pub(super) async fn load_task(conn: &mut SqliteConnection, user: UserId, id: TaskId) -> Result<Task, StoreError> {
     let row: TaskRow = sqlx::query_as(&format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 AND user_id = $2"))
@@ -128,8 +113,7 @@ pub(super) async fn insert_task(tx: &mut SqliteConnection, t: &Task) -> Result<(
     .execute(&mut *tx)
     .await
     .map_err(map_err)?;
-    write_tags(tx, t).await?;
-    Ok(())
+    write_tags(tx, t).await
 }
 
 pub(super) async fn update_task(tx: &mut SqliteConnection, t: &Task) -> Result<(), StoreError> {
@@ -154,19 +138,17 @@ pub(super) async fn update_task(tx: &mut SqliteConnection, t: &Task) -> Result<(
     .await
     .map_err(map_err)?;
     expect_one(done.rows_affected())?;
-    write_tags(tx, t).await?;
-    Ok(())
+    write_tags(tx, t).await
 }
 
 pub(super) async fn delete_task(tx: &mut SqliteConnection, user: UserId, id: TaskId) -> Result<(), StoreError> {
     let done = sqlx::query("DELETE FROM tasks WHERE id = $1 AND user_id = $2")
         .bind(id.0)
         .bind(user.0)
-        .execute(&mut *tx)
+        .execute(tx)
         .await
         .map_err(map_err)?;
-    expect_one(done.rows_affected())?;
-    Ok(())
+    expect_one(done.rows_affected())
 }
 
 async fn write_tags(tx: &mut SqliteConnection, task: &Task) -> Result<(), StoreError> {
