@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::account::TimeZone;
 use crate::error::ValidationError;
-use crate::task::{resolve_local, Due};
+use crate::task::{resolve_local, wall_label, Due};
 
 /// The form and API field reminder errors name.
 pub const FIELD: &str = "reminders";
@@ -89,7 +89,7 @@ impl Reminder {
     /// "15 minutes before", "1 day before", "At the due time", "Mon 30 Mar 2026, 09:00".
     pub fn label(&self) -> String {
         match *self {
-            Self::At(local) => local.format("%a %-d %b %Y, %H:%M").to_string(),
+            Self::At(local) => wall_label(local.date(), Some(local.time())),
             Self::BeforeDue { minutes: 0 } => "At the due time".to_owned(),
             Self::BeforeDue { minutes } => {
                 let (n, unit) = if minutes % (24 * 60) == 0 {

@@ -306,30 +306,38 @@ impl Due {
     }
 
     /// A short human label in the viewer's zone, e.g. `Mon 30 Mar 2026, 09:00`.
-    /// Written field by field: chrono's `format` parses its pattern on every
-    /// call, and the list page writes fifty of these per render.
     pub fn label(&self, viewer: TimeZone) -> String {
-        use std::fmt::Write as _;
-        const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-        const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-        let date = |s: &mut String, d: NaiveDate| {
-            let weekday = WEEKDAYS[d.weekday().num_days_from_monday() as usize];
-            let _ = write!(s, "{weekday} {} {} {:04}", d.day(), MONTHS[d.month0() as usize], d.year());
-        };
-        let mut s = String::with_capacity(48);
         match self.time {
-            None => date(&mut s, self.date),
+            None => wall_label(self.date, None),
             Some(_) => {
                 let local = self.at.with_timezone(&viewer.0);
-                date(&mut s, local.date_naive());
-                let _ = write!(s, ", {:02}:{:02}", local.hour(), local.minute());
+                let mut s = wall_label(local.date_naive(), Some(local.time()));
                 if viewer != self.zone {
-                    let _ = write!(s, " ({})", viewer.name());
+                    s.push_str(" (");
+                    s.push_str(viewer.name());
+                    s.push(')');
                 }
+                s
             }
         }
-        s
     }
+}
+
+/// The app's short label for a day and an optional wall-clock time:
+/// `Mon 30 Mar 2026`, `Mon 30 Mar 2026, 09:00`. Written field by field:
+/// chrono's `format` parses its pattern on every call, and the list page
+/// writes fifty of these per render.
+pub fn wall_label(date: NaiveDate, time: Option<NaiveTime>) -> String {
+    use std::fmt::Write as _;
+    const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let mut s = String::with_capacity(48);
+    let weekday = WEEKDAYS[date.weekday().num_days_from_monday() as usize];
+    let _ = write!(s, "{weekday} {} {} {:04}", date.day(), MONTHS[date.month0() as usize], date.year());
+    if let Some(t) = time {
+        let _ = write!(s, ", {:02}:{:02}", t.hour(), t.minute());
+    }
+    s
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -28,7 +28,8 @@ fn services() -> Result<domain::services::Services, crate::error::AppError> {
 /// A moment in the user's own time zone, as pages show it.
 #[cfg(feature = "ssr")]
 fn when(at: chrono::DateTime<chrono::Utc>, user: &domain::User) -> String {
-    at.with_timezone(&user.time_zone.0).format("%a %-d %b %Y, %H:%M").to_string()
+    let local = at.with_timezone(&user.time_zone.0).naive_local();
+    domain::task::wall_label(local.date(), Some(local.time()))
 }
 
 /// Only same-site paths may be redirect targets, so links cannot bounce users elsewhere.
