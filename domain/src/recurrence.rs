@@ -280,7 +280,7 @@ impl RecurrenceRule {
         Ok(rule)
     }
 
-    /// The dates the rule gives within one period, before BYSETPOS.
+    /// The dates the rule gives within one period, BYSETPOS applied last.
     fn period_dates(&self, period: NaiveDate, start: NaiveDate) -> Vec<NaiveDate> {
         let in_months = |d: &NaiveDate| self.by_month.is_empty() || self.by_month.contains(&d.month());
         let weekday_ok = |d: &NaiveDate| self.by_day.is_empty() || self.by_day.iter().any(|b| b.weekday == d.weekday());
@@ -794,15 +794,21 @@ impl RecurrenceRule {
         if !self.by_month.is_empty() {
             s.push_str(&format!(" in {}", and_list(self.by_month.iter().map(|&m| month_name(m).to_owned()).collect())));
         }
-        match self.end {
-            End::Never => {}
-            End::Count(1) => s.push_str(", once"),
-            End::Count(n) => s.push_str(&format!(", {n} times")),
-            End::UntilDate(d) => s.push_str(&format!(", until {} {} {}", d.day(), month_name(d.month()), d.year())),
-            End::UntilInstant(t) => {
-                let d = t.date_naive();
-                s.push_str(&format!(", until {} {} {}", d.day(), month_name(d.month()), d.year()))
+        let until = match self.end {
+            End::Never => None,
+            End::Count(1) => {
+                s.push_str(", once");
+                None
             }
+            End::Count(n) => {
+                s.push_str(&format!(", {n} times"));
+                None
+            }
+            End::UntilDate(d) => Some(d),
+            End::UntilInstant(t) => Some(t.date_naive()),
+        };
+        if let Some(d) = until {
+            s.push_str(&format!(", until {} {} {}", d.day(), month_name(d.month()), d.year()));
         }
         s
     }

@@ -3,14 +3,14 @@
 //! With arguments it runs an operator command instead (see `admin`).
 
 use server::admin::{self, Command};
+use server::config::Config;
+use server::startup::Application;
 
 /// Every request allocates on tokio's threads and frees what SQLite's worker
 /// threads allocated; mimalloc handles that cross-thread traffic far better
 /// than glibc's arenas, which the profile showed busy consolidating.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use server::config::Config;
-use server::startup::Application;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
