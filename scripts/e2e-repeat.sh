@@ -13,14 +13,12 @@ N="${1:-20}"
 LOGS="$(mktemp -d)"
 source_snap="$(mktemp -d)"
 trap 'rm -rf "$source_snap"' EXIT
-cp target/debug/server target/debug/hash.txt "$source_snap/"
-cp -r "$TEST_SITE" "$source_snap/site"
+copy_browser_build target/debug "$TEST_SITE" "$source_snap"
 pass=0
 for i in $(seq 1 "$N"); do
   snap="$(mktemp -d)"
-  cp "$source_snap/server" "$source_snap/hash.txt" "$snap/"
-  cp -r "$source_snap/site" "$snap/site"
-  if (cd end2end && CADENCE_SERVER_BIN="$snap/server" CADENCE_SITE_ROOT="$snap/site" npx playwright test >"$LOGS/run-$i.log" 2>&1); then
+  copy_browser_build "$source_snap" "$source_snap/site" "$snap"
+  if run_browser_tests "$snap" >"$LOGS/run-$i.log" 2>&1; then
     pass=$((pass + 1))
     echo "run $i: pass (load $(cut -d' ' -f1-3 /proc/loadavg))"
   else

@@ -40,13 +40,10 @@ step "building the site (WASM, JS, CSS) for the browser tests"
 LEPTOS_SITE_ROOT="$TEST_SITE" cargo leptos build --frontend-only "${LEPTOS_LIB_ARGS[@]}"
 
 step "browser tests (Chromium)"
-# The browser tests run a snapshot of the server, its hash.txt and the site, so
-# a `cargo leptos watch` rebuilding target/ meanwhile cannot pull files away.
 snapshot="$(mktemp -d)"
 trap 'rm -rf "$snapshot"' EXIT
-cp target/debug/server target/debug/hash.txt "$snapshot/"
-cp -r "$TEST_SITE" "$snapshot/site"
-if ! (cd end2end && CADENCE_SERVER_BIN="$snapshot/server" CADENCE_SITE_ROOT="$snapshot/site" npx playwright test); then
+copy_browser_build target/debug "$TEST_SITE" "$snapshot"
+if ! run_browser_tests "$snapshot"; then
   log "browser tests failed; the site they were served:"
   ls -lR "$snapshot/site" >&2
   cat "$snapshot/hash.txt" >&2
