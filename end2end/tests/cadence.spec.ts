@@ -39,6 +39,17 @@ function toggleOf(item: ReturnType<typeof row>) {
   return item.getByRole('button', { name: /^Done: / });
 }
 
+/**
+ * Clicks a row's toggle with JavaScript on and waits for the server's answer:
+ * the island shows the new state at once, before the change is saved, so a
+ * reload right after the click could read the list before it commits.
+ */
+async function toggleAndWaitForSave(page: Page, toggle: ReturnType<typeof toggleOf>) {
+  const saved = page.waitForResponse((r) => r.url().endsWith('/api/set_completed') && r.request().method() === 'POST');
+  await toggle.click();
+  expect((await saved).ok()).toBe(true);
+}
+
 async function editAndDelete(page: Page, title: string, renamed: string) {
   await page.getByRole('link', { name: title, exact: true }).first().click();
   await page.getByRole('link', { name: 'Edit' }).click();
@@ -81,7 +92,7 @@ test.describe('with JavaScript', () => {
     await expect(page.getByLabel('New task title')).toHaveValue('');
 
     const toggle = toggleOf(row(page, 'Buy oat milk'));
-    await toggle.click();
+    await toggleAndWaitForSave(page, toggle);
     await expect(toggle).toHaveAttribute('aria-pressed', 'true');
     expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
 
@@ -146,7 +157,7 @@ test('quick-add on an empty list puts the new tasks in the list and the empty me
   await page.getByLabel('New task title').fill('   ');
   await page.getByRole('button', { name: 'Add', exact: true }).click();
   await expect(page.locator('#quick-add-error')).toHaveText('Give the task a title.');
-  await toggleOf(list.getByRole('listitem').first()).click();
+  await toggleAndWaitForSave(page, toggleOf(list.getByRole('listitem').first()));
   await expect(toggleOf(list.getByRole('listitem').first())).toHaveAttribute('aria-pressed', 'true');
   await page.reload();
   await expect(page.getByRole('list', { name: 'Tasks' }).getByRole('listitem')).toHaveText([/First thing/]);
