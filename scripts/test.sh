@@ -34,7 +34,7 @@ cargo test -p domain -p app -p server --locked
 
 step "HTTP integration tests again, on PostgreSQL"
 # The contract and replica suites name their backends themselves.
-CADENCE_TEST_BACKEND=postgres cargo test -p server --test api --locked -- --skip contract:: --skip replicas::
+CADENCE_TEST_BACKEND=postgres cargo test -p server --test api --locked -- --skip contract:: --skip time_contract:: --skip replicas::
 
 step "building the site (WASM, JS, CSS) for the browser tests"
 LEPTOS_SITE_ROOT="$TEST_SITE" cargo leptos build --frontend-only "${LEPTOS_LIB_ARGS[@]}"

@@ -81,6 +81,7 @@ pub struct SignedIn {
     pub user: User,
     pub token_hash: String,
     pub list_version: i64,
+    pub unread_notifications: i64,
 }
 
 /// The request's session, as the layer resolved it: `None` for visitors.
@@ -123,7 +124,12 @@ pub async fn resolve_session(State(state): State<AppState>, mut req: Request, ne
             let token_hash = hash_token(token);
             match state.services.session_user(&token_hash).await {
                 Ok(Some(active)) => {
-                    let signed_in = SignedIn { user: active.user, token_hash, list_version: active.list_version };
+                    let signed_in = SignedIn {
+                        user: active.user,
+                        token_hash,
+                        list_version: active.list_version,
+                        unread_notifications: active.unread_notifications,
+                    };
                     session = CurrentSession(Some(Arc::new(signed_in)));
                 }
                 Ok(None) => {}

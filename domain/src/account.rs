@@ -136,6 +136,9 @@ pub struct User {
     pub email: Email,
     pub display_name: DisplayName,
     pub time_zone: TimeZone,
+    /// Minutes before the due time of the reminder new tasks with a due time get (0: at the due time).
+    #[serde(default)]
+    pub default_reminder: Option<u32>,
     pub created_at: DateTime<Utc>,
 }
 

@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::account::{User, UserId};
+use crate::notification::Notification;
 use crate::task::{Task, TaskId};
+use crate::timer::FiredReminder;
 
 /// The version of every payload shape below; bump it when a shape changes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -21,14 +23,42 @@ pub const SOURCE: &str = "urn:cadence:server";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DomainEvent {
-    AccountCreated { user: User },
-    AccountUpdated { before: User, after: User },
-    PasswordChanged { user_id: UserId },
-    TaskCreated { after: Box<Task> },
-    TaskUpdated { before: Box<Task>, after: Box<Task> },
-    TaskCompleted { before: Box<Task>, after: Box<Task> },
-    TaskReopened { before: Box<Task>, after: Box<Task> },
-    TaskDeleted { before: Box<Task> },
+    AccountCreated {
+        user: User,
+    },
+    AccountUpdated {
+        before: User,
+        after: User,
+    },
+    PasswordChanged {
+        user_id: UserId,
+    },
+    TaskCreated {
+        after: Box<Task>,
+    },
+    TaskUpdated {
+        before: Box<Task>,
+        after: Box<Task>,
+    },
+    TaskCompleted {
+        before: Box<Task>,
+        after: Box<Task>,
+    },
+    TaskReopened {
+        before: Box<Task>,
+        after: Box<Task>,
+    },
+    TaskDeleted {
+        before: Box<Task>,
+    },
+    /// A reminder's timer fired (the scheduler writes it with the timer's fired mark).
+    ReminderDue {
+        reminder: Box<FiredReminder>,
+    },
+    /// A notification was stored for its user (the live stream sends these).
+    NotificationCreated {
+        notification: Box<Notification>,
+    },
 }
 
 impl DomainEvent {
@@ -42,6 +72,8 @@ impl DomainEvent {
             Self::TaskCompleted { .. } => "task.completed",
             Self::TaskReopened { .. } => "task.reopened",
             Self::TaskDeleted { .. } => "task.deleted",
+            Self::ReminderDue { .. } => "reminder.due",
+            Self::NotificationCreated { .. } => "notification.created",
         }
     }
 
@@ -53,6 +85,7 @@ impl DomainEvent {
                 Some(after.id)
             }
             Self::TaskDeleted { before } => Some(before.id),
+            Self::ReminderDue { reminder } => Some(reminder.task_id),
             _ => None,
         }
     }
@@ -95,6 +128,10 @@ impl DomainEvent {
             Self::TaskDeleted { before } => {
                 format!("Deleted \u{201c}{}\u{201d}", before.title.as_str())
             }
+            Self::ReminderDue { reminder } => {
+                format!("Reminded about \u{201c}{}\u{201d} ({})", reminder.title, reminder.label.to_lowercase())
+            }
+            Self::NotificationCreated { notification } => format!("Notified: {}", notification.title),
         }
     }
 }
@@ -200,6 +237,7 @@ mod tests {
             email: Email::parse("a@example.com").unwrap(),
             display_name: DisplayName::parse("A").unwrap(),
             time_zone: TimeZone::default(),
+            default_reminder: None,
             created_at: DateTime::<Utc>::UNIX_EPOCH,
         }
     }

@@ -7,14 +7,17 @@ pub mod account;
 pub mod error;
 pub mod event;
 pub mod markdown;
+pub mod notification;
 pub mod ports;
 pub mod recurrence;
 pub mod reminder;
+pub mod repeat;
 #[cfg(feature = "services")]
 pub mod services;
 pub mod spine;
 pub mod task;
 pub mod task_list;
+pub mod timer;
 
 pub use account::{DisplayName, Email, Password, TimeZone, User, UserId};
 pub use error::{ServiceError, StoreError, ValidationError};

@@ -4,14 +4,17 @@
 //! Leptos server functions cannot be generic.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::account::{Email, User, UserId};
 use crate::error::StoreError;
 use crate::event::{AuditEntry, EventEnvelope};
+use crate::notification::{NewNotification, Notification, NotificationPage};
+use crate::repeat::SeriesId;
 use crate::spine::{Delivery, DeliveryStats, Lease};
 use crate::task::{Tag, Task, TaskId};
 use crate::task_list::{PageRequest, TaskFilter, TaskPage};
+use crate::timer::{Timer, TimerId, TimerKind};
 
 /// A server-side session; the browser only ever holds the token, the store only its hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +33,8 @@ pub struct ActiveSession {
     pub session: SessionRecord,
     pub user: User,
     pub list_version: i64,
+    /// How many of the user's notifications are unread (the header's count).
+    pub unread_notifications: i64,
 }
 
 /// Users and their sessions.
@@ -115,9 +120,39 @@ pub trait OutboxStore: Send + Sync {
     async fn prune_outbox(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
+/// The durable timers, as the scheduler sees them.
+#[async_trait]
+pub trait TimerStore: Send + Sync {
+    /// When the earliest unfired timer that no live lease holds at `now` is due, if there is one.
+    async fn next_timer_at(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// Leases up to `limit` unfired timers due at `now` that no live lease
+    /// holds, earliest first, and counts an attempt on each.
+    async fn claim_timers(&self, lease: &Lease, now: DateTime<Utc>, limit: u32) -> Result<Vec<Timer>, StoreError>;
+    /// In one transaction, marks fired each timer that `lease` still holds
+    /// and is not fired yet, and writes its event to the outbox; the others
+    /// (their lease lost to another scheduler) are left alone. Returns how many fired.
+    async fn fire_timers(&self, fired: &[(TimerId, EventEnvelope)], lease: &Lease) -> Result<u64, StoreError>;
+    /// Unfired timers, for tests and readiness detail.
+    async fn pending_timers(&self) -> Result<u64, StoreError>;
+}
+
+/// A user's notifications.
+#[async_trait]
+pub trait NotificationStore: Send + Sync {
+    /// Newest first, only those numbered below `before` when it is given.
+    async fn notifications(
+        &self,
+        user: UserId,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<NotificationPage, StoreError>;
+    async fn notification(&self, user: UserId, seq: i64) -> Result<Notification, StoreError>;
+    async fn unread_notifications(&self, user: UserId) -> Result<i64, StoreError>;
+}
+
 /// Everything the services read, and the door to atomic writes.
 #[async_trait]
-pub trait Store: AccountStore + TaskStore + AuditStore + OutboxStore {
+pub trait Store: AccountStore + TaskStore + AuditStore + OutboxStore + TimerStore + NotificationStore {
     /// Starts a unit of work: its writes and outbox events commit together or not at all.
     async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StoreError>;
 
@@ -140,9 +175,39 @@ pub trait UnitOfWork: Send {
     /// changes to one task run one after the other and neither is lost.
     async fn task_for_update(&mut self, user: UserId, id: TaskId) -> Result<Task, StoreError>;
     /// Writing, changing or deleting a task also raises its owner's list version.
-    async fn insert_task(&mut self, task: &Task) -> Result<(), StoreError>;
+    /// False, and nothing written, when the task is an instance of a series
+    /// that already has one for its occurrence (a repeated event made it).
+    async fn insert_task(&mut self, task: &Task) -> Result<bool, StoreError>;
     async fn update_task(&mut self, task: &Task) -> Result<(), StoreError>;
     async fn delete_task(&mut self, user: UserId, id: TaskId) -> Result<(), StoreError>;
+
+    /// The tasks of a series scheduled on or after `from`, locked like `task_for_update`.
+    async fn series_tasks_from(
+        &mut self,
+        user: UserId,
+        series: SeriesId,
+        from: NaiveDate,
+    ) -> Result<Vec<Task>, StoreError>;
+    /// The first day a series may no longer have instances on, if it was cut short.
+    async fn series_end(&mut self, user: UserId, series: SeriesId) -> Result<Option<NaiveDate>, StoreError>;
+    /// Cuts a series short: no instance on or after `before`.
+    async fn end_series(&mut self, user: UserId, series: SeriesId, before: NaiveDate) -> Result<(), StoreError>;
+
+    /// Replaces a task's unfired timers of `kind` with `timers`.
+    async fn replace_timers(&mut self, task: TaskId, kind: TimerKind, timers: &[Timer]) -> Result<(), StoreError>;
+    /// Removes every unfired timer of a task (it was completed or deleted).
+    async fn cancel_timers(&mut self, task: TaskId) -> Result<(), StoreError>;
+
+    /// Numbers and stores a notification; `None`, and nothing written, when
+    /// one was already made from its source event.
+    async fn insert_notification(&mut self, new: &NewNotification) -> Result<Option<Notification>, StoreError>;
+    /// Marks one notification (or, with `None`, all) read; returns how many changed.
+    async fn mark_notifications_read(
+        &mut self,
+        user: UserId,
+        seq: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
 
     /// Writes an event to the outbox, with a delivery for every registered subscriber.
     async fn append_event(&mut self, event: &EventEnvelope) -> Result<(), StoreError>;
@@ -178,6 +243,20 @@ pub trait PasswordHasher: Send + Sync {
     /// Does the work of a verification that fails, for an unknown account, so
     /// that its answer takes as long as a wrong password's.
     async fn verify_nothing(&self, password: &str);
+}
+
+/// Tells the scheduler that timers were set, so that it looks again before
+/// its next planned wake-up (a reminder set for a minute from now must not
+/// wait for a sleep planned for an hour).
+pub trait TimerWake: Send + Sync {
+    fn timers_set(&self, earliest: DateTime<Utc>);
+}
+
+/// No scheduler to wake (tests, and processes that run none).
+pub struct NoWake;
+
+impl TimerWake for NoWake {
+    fn timers_set(&self, _: DateTime<Utc>) {}
 }
 
 pub trait Clock: Send + Sync {

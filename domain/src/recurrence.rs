@@ -573,7 +573,8 @@ impl Recurrence {
     ///   comes back at its next scheduled day.
     /// - [`Anchor::Completion`] (`every!`): the rule counted again from `done`:
     ///   "every 3 days" is three days after it was done. `instances` is how
-    ///   many the series has had, so COUNT still ends it.
+    ///   many the series has had, so COUNT still ends it. Done before the
+    ///   current instance's day, the next one still comes after that day.
     pub fn next_instance(
         &self,
         anchor: Anchor,
@@ -596,21 +597,67 @@ impl Recurrence {
                     },
                     ..self.rule.clone()
                 };
+                // Done early, the interval from `done` may land on or before
+                // the current instance's day; the next instance still comes
+                // after it, so one day never holds two instances of a series.
                 let from_done = Recurrence { rule, start: done, ..self.clone() };
-                from_done.next_after(done)
+                from_done.next_after(done.max(current))
             }
         }
     }
 }
 
 /// What the next instance of a recurring task is counted from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Anchor {
     /// The schedule: the rule's own dates, the next one still ahead.
     #[default]
     Schedule,
     /// The completion: the interval counted from when the task was done.
     Completion,
+}
+
+impl Anchor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Schedule => "schedule",
+            Self::Completion => "completion",
+        }
+    }
+
+    /// Parses the form's or the API's `repeat_from`: `schedule` (the default) or `completion`.
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "" | "schedule" => Ok(Self::Schedule),
+            "completion" => Ok(Self::Completion),
+            _ => Err(ValidationError::new("repeat_from", "Repeat from the schedule or from completion.")),
+        }
+    }
+
+    /// What the anchor means, as the task page says it.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Self::Schedule => {
+                "The next one follows the schedule: completing it late skips the dates already past, never leaving one due in the past."
+            }
+            Self::Completion => "The next one is counted from the day you complete this one.",
+        }
+    }
+}
+
+/// The rule travels in events and stored rows as its canonical text.
+impl serde::Serialize for RecurrenceRule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RecurrenceRule {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Self::parse(&text).map_err(serde::de::Error::custom)
+    }
 }
 
 fn months_between(from: NaiveDate, to: NaiveDate) -> i64 {

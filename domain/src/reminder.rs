@@ -119,6 +119,71 @@ pub fn parse_all(reminders: Vec<Reminder>) -> Result<Vec<Reminder>, ValidationEr
     Ok(unique)
 }
 
+/// Parses the reminders field of a task form or the API: comma-separated
+/// entries such as `at due`, `15m`, `2h`, `1d`, `1w` (before the due time)
+/// or `2026-12-24 18:00` (a moment in the user's zone).
+pub fn parse_list(text: &str) -> Result<Vec<Reminder>, ValidationError> {
+    let mut reminders = Vec::new();
+    for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        reminders.push(parse_entry(entry)?);
+    }
+    parse_all(reminders)
+}
+
+fn parse_entry(entry: &str) -> Result<Reminder, ValidationError> {
+    let lower = entry.to_ascii_lowercase();
+    let lower = lower.trim_end_matches("before").trim();
+    if matches!(lower, "at due" | "due" | "at due time" | "0" | "0m") {
+        return Ok(Reminder::BeforeDue { minutes: 0 });
+    }
+    if let Some((date, time)) = lower.split_once(['T', 't', ' ']).filter(|(d, _)| d.len() == 10 && d.contains('-')) {
+        return Reminder::at(date, time.trim());
+    }
+    let digits = lower.chars().take_while(char::is_ascii_digit).count();
+    let unit = lower[digits..].trim();
+    let per_unit = match unit {
+        "m" | "min" | "mins" | "minute" | "minutes" => 1,
+        "h" | "hr" | "hrs" | "hour" | "hours" => 60,
+        "d" | "day" | "days" => 24 * 60,
+        "w" | "week" | "weeks" => 7 * 24 * 60,
+        _ => 0,
+    };
+    let count: Option<u32> = lower[..digits].parse().ok();
+    match (count, per_unit) {
+        (Some(n), per) if per > 0 => Reminder::before_due(&n.saturating_mul(per).to_string()),
+        _ => Err(ValidationError::new(
+            FIELD,
+            format!("Write reminders like \u{201c}at due, 15m, 1h, 1d\u{201d} or \u{201c}2026-12-24 18:00\u{201d} (not \u{201c}{entry}\u{201d})."),
+        )),
+    }
+}
+
+/// The reminders field again: what `parse_list` reads back to the same reminders.
+pub fn format_list(reminders: &[Reminder]) -> String {
+    reminders
+        .iter()
+        .map(|r| match *r {
+            Reminder::At(local) => local.format("%Y-%m-%d %H:%M").to_string(),
+            Reminder::BeforeDue { minutes: 0 } => "at due".to_owned(),
+            Reminder::BeforeDue { minutes } if minutes % (7 * 24 * 60) == 0 => format!("{}w", minutes / (7 * 24 * 60)),
+            Reminder::BeforeDue { minutes } if minutes % (24 * 60) == 0 => format!("{}d", minutes / (24 * 60)),
+            Reminder::BeforeDue { minutes } if minutes % 60 == 0 => format!("{}h", minutes / 60),
+            Reminder::BeforeDue { minutes } => format!("{minutes}m"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A reminder carried from one instance of a series to the next, `days` later:
+/// a relative one is unchanged (it follows the due time), an absolute one
+/// moves by the same number of days on the wall clock.
+pub fn carried(reminder: Reminder, days: i64) -> Reminder {
+    match reminder {
+        Reminder::At(local) => Reminder::At(local + Duration::days(days)),
+        relative => relative,
+    }
+}
+
 /// Where a fired reminder may be snoozed to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Snooze {

@@ -13,6 +13,8 @@ use uuid::Uuid;
 
 use crate::account::{TimeZone, UserId};
 use crate::error::ValidationError;
+use crate::reminder::Reminder;
+use crate::repeat::{Repeat, RepeatDraft, RepeatInput};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct TaskId(pub Uuid);
@@ -349,6 +351,11 @@ pub struct Task {
     pub priority: Priority,
     pub tags: Tags,
     pub due: Option<Due>,
+    /// How the task repeats, if it does: its series and rule.
+    #[serde(default)]
+    pub repeat: Option<Repeat>,
+    #[serde(default)]
+    pub reminders: Vec<Reminder>,
     pub completed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -357,6 +364,16 @@ pub struct Task {
 impl Task {
     pub fn is_completed(&self) -> bool {
         self.completed_at.is_some()
+    }
+
+    /// When each reminder fires, for the task as it is now: none once it is
+    /// completed, and none that a task without a due date cannot place.
+    pub fn reminder_times(&self) -> Vec<(Reminder, DateTime<Utc>)> {
+        if self.is_completed() {
+            return Vec::new();
+        }
+        let zone = self.due.map_or_else(TimeZone::default, |d| d.zone);
+        self.reminders.iter().filter_map(|r| Some((*r, r.fires_at(self.due.as_ref(), zone)?))).collect()
     }
 
     pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
@@ -378,6 +395,11 @@ pub struct TaskInput {
     pub due_date: String,
     #[serde(default)]
     pub due_time: String,
+    #[serde(flatten)]
+    pub repeat: RepeatInput,
+    /// Comma-separated: `at due, 15m, 1d, 2026-12-24 18:00`.
+    #[serde(default)]
+    pub reminders: String,
 }
 
 /// A task's editable fields, all parsed.
@@ -388,16 +410,21 @@ pub struct TaskDraft {
     pub priority: Priority,
     pub tags: Tags,
     pub due: Option<Due>,
+    pub repeat: Option<RepeatDraft>,
+    pub reminders: Vec<Reminder>,
 }
 
 impl TaskDraft {
     pub fn parse(input: &TaskInput, zone: TimeZone) -> Result<Self, ValidationError> {
+        let due = Due::parse(&input.due_date, &input.due_time, zone)?;
         Ok(Self {
             title: TaskTitle::parse(&input.title)?,
             description: TaskDescription::parse(&input.description)?,
             priority: Priority::parse(&input.priority)?,
             tags: Tags::parse(&input.tags)?,
-            due: Due::parse(&input.due_date, &input.due_time, zone)?,
+            repeat: input.repeat.parse(due.as_ref())?,
+            reminders: crate::reminder::parse_list(&input.reminders)?,
+            due,
         })
     }
 }

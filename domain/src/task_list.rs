@@ -137,6 +137,8 @@ pub struct TaskSummary {
     pub priority: Priority,
     pub tags: Tags,
     pub due: Option<Due>,
+    /// Whether it is an instance of a repeating series (the list's badge).
+    pub recurring: bool,
     pub completed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
@@ -163,6 +165,7 @@ impl From<&Task> for TaskSummary {
             priority: t.priority,
             tags: t.tags.clone(),
             due: t.due,
+            recurring: t.repeat.is_some(),
             completed_at: t.completed_at,
             created_at: t.created_at,
         }
@@ -259,6 +262,7 @@ mod tests {
             priority: Priority::None,
             tags: Tags::default(),
             due: Some(Due::new(chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(), None, z)),
+            recurring: false,
             completed_at: None,
             created_at: at(2026, 1, 1, 0),
         };

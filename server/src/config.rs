@@ -50,6 +50,10 @@ pub struct Config {
     /// Run the outbox relay in this process.
     pub relay_enabled: bool,
     pub relay_poll_ms: u64,
+    /// Run the timer scheduler (reminders) in this process.
+    pub scheduler_enabled: bool,
+    /// The scheduler's longest sleep: how soon it sees timers set through another replica.
+    pub scheduler_max_sleep_ms: u64,
     /// Transient failures of one delivery before it becomes a dead letter.
     pub relay_max_attempts: u32,
     /// The wait after a delivery's first failure; it doubles after each one, up to 5 minutes.
@@ -75,6 +79,8 @@ impl Default for Config {
             trusted_proxies: 0,
             relay_enabled: true,
             relay_poll_ms: 100,
+            scheduler_enabled: true,
+            scheduler_max_sleep_ms: 500,
             relay_max_attempts: 20,
             relay_first_backoff_ms: 1000,
             outbox_retention_days: 7,
@@ -136,6 +142,8 @@ impl Config {
         env_parse("CADENCE_TRUSTED_PROXIES", &mut config.trusted_proxies)?;
         env_parse("CADENCE_RELAY_ENABLED", &mut config.relay_enabled)?;
         env_parse("CADENCE_RELAY_POLL_MS", &mut config.relay_poll_ms)?;
+        env_parse("CADENCE_SCHEDULER_ENABLED", &mut config.scheduler_enabled)?;
+        env_parse("CADENCE_SCHEDULER_MAX_SLEEP_MS", &mut config.scheduler_max_sleep_ms)?;
         env_parse("CADENCE_RELAY_MAX_ATTEMPTS", &mut config.relay_max_attempts)?;
         env_parse("CADENCE_RELAY_FIRST_BACKOFF_MS", &mut config.relay_first_backoff_ms)?;
         env_parse("CADENCE_OUTBOX_RETENTION_DAYS", &mut config.outbox_retention_days)?;

@@ -24,9 +24,10 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::hasher::Argon2Hasher;
-use crate::spine::consumers::AuditLogger;
+use crate::spine::consumers::{AuditLogger, Notifier, RecurrenceGenerator};
 use crate::spine::maintenance::Maintenance;
 use crate::spine::relay::Relay;
+use crate::spine::scheduler::{Scheduler, Wake};
 use crate::web::client_ip::TrustedProxies;
 use crate::web::csrf::PublicOrigin;
 use crate::web::headers::{CspNonce, HeaderPolicy};
@@ -45,6 +46,7 @@ pub struct Application {
     router: Router,
     store: Arc<dyn Store>,
     relays: Vec<Relay>,
+    scheduler: Option<Scheduler>,
     maintenance: Maintenance,
 }
 
@@ -62,8 +64,12 @@ fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
 }
 
 /// The consumers that run in this process, each a subscriber of the outbox.
-fn consumers(store: &Arc<dyn Store>) -> Vec<Arc<dyn EventHandler>> {
-    vec![Arc::new(AuditLogger::new(store.clone()))]
+fn consumers(store: &Arc<dyn Store>, services: &Services) -> Vec<Arc<dyn EventHandler>> {
+    vec![
+        Arc::new(AuditLogger::new(store.clone())),
+        Arc::new(RecurrenceGenerator::new(services.clone())),
+        Arc::new(Notifier::new(services.clone())),
+    ]
 }
 
 impl Application {
@@ -88,7 +94,9 @@ impl Application {
             TcpListener::bind(config.bind).await.map_err(|source| StartupError::Bind { addr: config.bind, source })?;
         let addr = listener.local_addr().map_err(|source| StartupError::Bind { addr: config.bind, source })?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let services = Services::new(store.clone(), clock.clone(), Arc::new(Argon2Hasher::new()));
+        let wake = Arc::new(Wake::default());
+        let services =
+            Services::new(store.clone(), clock.clone(), Arc::new(Argon2Hasher::new())).with_wake(wake.clone());
         let state = AppState {
             services: services.clone(),
             limits: Arc::new(Limits::new(
@@ -99,7 +107,7 @@ impl Application {
             public_origin: config.public_origin(),
             list_cache: Arc::new(ListCache::new(config.list_cache_pages)),
         };
-        let consumers = consumers(&store);
+        let consumers = consumers(&store, &services);
         // Every replica registers the same subscribers, whether or not it runs their relays,
         // so no event is ever written without its deliveries.
         let names: Vec<&str> = consumers.iter().map(|c| c.name()).collect();
@@ -120,6 +128,9 @@ impl Application {
         } else {
             Vec::new()
         };
+        let scheduler = config.scheduler_enabled.then(|| {
+            Scheduler::new(store.clone(), clock.clone(), wake, Duration::from_millis(config.scheduler_max_sleep_ms))
+        });
         let maintenance = Maintenance {
             services,
             every: Duration::from_secs(3600),
@@ -127,7 +138,7 @@ impl Application {
         };
         let options = leptos_options(&config, addr);
         let router = router(options, state, store.clone(), &config, routes);
-        Ok(Self { listener, router, store, relays, maintenance })
+        Ok(Self { listener, router, store, relays, scheduler, maintenance })
     }
 
     pub fn port(&self) -> u16 {
@@ -144,7 +155,8 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let (stop, stopped) = watch::channel(false);
-        let workers: Vec<_> = self.relays.into_iter().map(|r| r.spawn(stopped.clone())).collect();
+        let mut workers: Vec<_> = self.relays.into_iter().map(|r| r.spawn(stopped.clone())).collect();
+        workers.extend(self.scheduler.map(|s| s.spawn(stopped.clone())));
         let maintenance = self.maintenance.spawn(stopped);
         tracing::info!(addr = %self.listener.local_addr()?, "Cadence is listening");
         let served = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())

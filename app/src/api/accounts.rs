@@ -6,11 +6,16 @@ use super::Viewer;
 use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
-fn viewer(user: &domain::User) -> Viewer {
+fn viewer(user: &domain::User, unread: i64) -> Viewer {
     Viewer {
         display_name: user.display_name.as_str().to_owned(),
         email: user.email.as_str().to_owned(),
         time_zone: user.time_zone.name().to_owned(),
+        default_reminder: user
+            .default_reminder
+            .map(|minutes| domain::reminder::format_list(&[domain::reminder::Reminder::BeforeDue { minutes }]))
+            .unwrap_or_default(),
+        unread,
     }
 }
 
@@ -56,13 +61,17 @@ pub async fn sign_out() -> Result<(), AppError> {
 /// The signed-in user, if any: read from the request, never from the database again.
 #[server(endpoint = "me")]
 pub async fn me() -> Result<Option<Viewer>, AppError> {
-    Ok(crate::auth::current_user().as_ref().map(viewer))
+    Ok(crate::auth::current_session().map(|s| viewer(&s.user, s.unread_notifications)))
 }
 
 #[server(endpoint = "update_profile")]
-pub async fn update_profile(display_name: String, time_zone: String) -> Result<(), AppError> {
+pub async fn update_profile(
+    display_name: String,
+    time_zone: String,
+    #[server(default)] default_reminder: String,
+) -> Result<(), AppError> {
     let user = crate::auth::require_user()?;
-    super::services()?.update_profile(&user, &display_name, &time_zone).await?;
+    super::services()?.update_profile(&user, &display_name, &time_zone, &default_reminder).await?;
     leptos_axum::redirect("/settings?saved=profile");
     Ok(())
 }

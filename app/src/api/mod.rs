@@ -6,10 +6,12 @@ use serde::{Deserialize, Serialize};
 
 mod accounts;
 mod activity;
+mod notifications;
 mod tasks;
 
 pub use accounts::*;
 pub use activity::*;
+pub use notifications::*;
 pub use tasks::*;
 
 /// The signed-in user, as the header and the settings page show them.
@@ -18,6 +20,10 @@ pub struct Viewer {
     pub display_name: String,
     pub email: String,
     pub time_zone: String,
+    /// The default reminder as the settings form shows it ("15m"; empty for none).
+    pub default_reminder: String,
+    /// Unread notifications, for the header's count.
+    pub unread: i64,
 }
 
 #[cfg(feature = "ssr")]

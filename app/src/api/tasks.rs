@@ -1,5 +1,9 @@
 //! Tasks: the list, one task, and every change to a task.
 
+// The task form posts flat fields, and a server function takes each as an
+// argument (the client side the `server` macro generates included).
+#![allow(clippy::too_many_arguments)]
+
 use domain::Priority;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -17,6 +21,8 @@ pub struct TaskRow {
     pub due_label: Option<String>,
     pub overdue: bool,
     pub tags: Vec<String>,
+    /// An instance of a repeating task (the list shows a repeat badge).
+    pub recurring: bool,
 }
 
 /// A page of the task list and where it sits in the whole.
@@ -46,6 +52,18 @@ pub struct TaskDetail {
     pub created_label: String,
     pub completed_label: Option<String>,
     pub history: Vec<ActivityRow>,
+    /// The repeat fields as the form shows them (empty `repeat` for none).
+    pub repeat: domain::repeat::RepeatInput,
+    /// "Every 2 weeks on Monday and Wednesday, until 31 March 2027".
+    pub repeat_sentence: Option<String>,
+    /// What the next instance is counted from, in words.
+    pub repeat_anchor: Option<String>,
+    /// This instance and the next ones' due labels (up to five).
+    pub upcoming: Vec<String>,
+    /// The reminders field: "at due, 15m, 1d".
+    pub reminders_input: String,
+    /// Each reminder and when it fires, e.g. "15 minutes before: Mon 30 Nov 2026, 08:45".
+    pub reminders: Vec<String>,
 }
 
 /// A task just added by quick-add, and its list row as the server renders it,
@@ -66,6 +84,7 @@ pub(crate) fn task_row(task: &domain::TaskSummary, user: &domain::User, now: chr
         due_label: task.due.map(|d| d.label(user.time_zone)),
         overdue: task.is_overdue(now),
         tags: task.tags.iter().map(|t| t.as_str().to_owned()).collect(),
+        recurring: task.recurring,
     }
 }
 
@@ -74,16 +93,68 @@ fn full_row(task: &domain::Task, user: &domain::User) -> TaskRow {
     task_row(&domain::TaskSummary::from(task), user, chrono::Utc::now())
 }
 
+/// The fields of the task form, as posted: the server functions that take
+/// it list them one by one (a form posts flat names), then gather them here.
+#[derive(Debug, Clone, Default)]
+pub struct TaskFields {
+    pub title: String,
+    pub description: String,
+    pub priority: String,
+    pub tags: String,
+    pub due_date: String,
+    pub due_time: String,
+    pub repeat: String,
+    pub repeat_every: String,
+    /// One checkbox per weekday, Monday first; any value means checked.
+    pub repeat_on: [String; 7],
+    pub repeat_end: String,
+    pub repeat_until: String,
+    pub repeat_count: String,
+    pub repeat_from: String,
+    pub recurrence: String,
+    pub reminders: String,
+}
+
+/// The weekday checkboxes' names and codes, Monday first.
+pub const WEEKDAY_FIELDS: [(&str, &str, &str); 7] = [
+    ("repeat_mo", "MO", "Mon"),
+    ("repeat_tu", "TU", "Tue"),
+    ("repeat_we", "WE", "Wed"),
+    ("repeat_th", "TH", "Thu"),
+    ("repeat_fr", "FR", "Fri"),
+    ("repeat_sa", "SA", "Sat"),
+    ("repeat_su", "SU", "Sun"),
+];
+
 #[cfg(feature = "ssr")]
-fn task_input(
-    title: String,
-    description: String,
-    priority: String,
-    tags: String,
-    due_date: String,
-    due_time: String,
-) -> domain::task::TaskInput {
-    domain::task::TaskInput { title, description, priority, tags, due_date, due_time }
+impl TaskFields {
+    fn into_input(self) -> domain::task::TaskInput {
+        let days: Vec<&str> = WEEKDAY_FIELDS
+            .iter()
+            .zip(&self.repeat_on)
+            .filter(|(_, value)| !value.is_empty())
+            .map(|((_, code, _), _)| *code)
+            .collect();
+        domain::task::TaskInput {
+            title: self.title,
+            description: self.description,
+            priority: self.priority,
+            tags: self.tags,
+            due_date: self.due_date,
+            due_time: self.due_time,
+            repeat: domain::repeat::RepeatInput {
+                repeat: self.repeat,
+                repeat_every: self.repeat_every,
+                repeat_days: days.join(","),
+                repeat_end: self.repeat_end,
+                repeat_until: self.repeat_until,
+                repeat_count: self.repeat_count,
+                repeat_from: self.repeat_from,
+                recurrence: self.recurrence,
+            },
+            reminders: self.reminders,
+        }
+    }
 }
 
 #[cfg(feature = "ssr")]
@@ -142,6 +213,27 @@ pub async fn get_task(id: String) -> Result<TaskDetail, AppError> {
         created_label: super::when(task.created_at, &user),
         completed_label: task.completed_at.map(|at| super::when(at, &user)),
         history: history.iter().map(|e| super::activity::activity_row(e, &user)).collect(),
+        repeat: task.repeat.as_ref().map(domain::repeat::RepeatInput::of).unwrap_or_default(),
+        repeat_sentence: task.repeat.as_ref().map(|r| r.describe()),
+        repeat_anchor: task.repeat.as_ref().map(|r| r.anchor.explain().to_owned()),
+        upcoming: match (&task.repeat, &task.due) {
+            (Some(r), Some(due)) if !task.is_completed() => {
+                r.upcoming(due, 5).iter().map(|o| o.due.label(user.time_zone)).collect()
+            }
+            _ => Vec::new(),
+        },
+        reminders_input: domain::reminder::format_list(&task.reminders),
+        reminders: task
+            .reminders
+            .iter()
+            .map(|r| {
+                let zone = task.due.map_or(user.time_zone, |d| d.zone);
+                match r.fires_at(task.due.as_ref(), zone) {
+                    Some(at) => format!("{}: {}", r.label(), super::when(at, &user)),
+                    None => format!("{} (needs a due date)", r.label()),
+                }
+            })
+            .collect(),
     })
 }
 
@@ -153,9 +245,41 @@ pub async fn create_task(
     #[server(default)] tags: String,
     #[server(default)] due_date: String,
     #[server(default)] due_time: String,
+    #[server(default)] repeat: String,
+    #[server(default)] repeat_every: String,
+    #[server(default)] repeat_mo: String,
+    #[server(default)] repeat_tu: String,
+    #[server(default)] repeat_we: String,
+    #[server(default)] repeat_th: String,
+    #[server(default)] repeat_fr: String,
+    #[server(default)] repeat_sa: String,
+    #[server(default)] repeat_su: String,
+    #[server(default)] repeat_end: String,
+    #[server(default)] repeat_until: String,
+    #[server(default)] repeat_count: String,
+    #[server(default)] repeat_from: String,
+    #[server(default)] recurrence: String,
+    #[server(default)] reminders: String,
 ) -> Result<(), AppError> {
     let user = crate::auth::require_user()?;
-    let input = task_input(title, description, priority, tags, due_date, due_time);
+    let input = TaskFields {
+        title,
+        description,
+        priority,
+        tags,
+        due_date,
+        due_time,
+        repeat,
+        repeat_every,
+        repeat_on: [repeat_mo, repeat_tu, repeat_we, repeat_th, repeat_fr, repeat_sa, repeat_su],
+        repeat_end,
+        repeat_until,
+        repeat_count,
+        repeat_from,
+        recurrence,
+        reminders,
+    }
+    .into_input();
     let task = super::services()?.create_task(&user, &input).await?;
     leptos_axum::redirect(&format!("/tasks/{}", task.id));
     Ok(())
@@ -181,9 +305,41 @@ pub async fn update_task(
     #[server(default)] tags: String,
     #[server(default)] due_date: String,
     #[server(default)] due_time: String,
+    #[server(default)] repeat: String,
+    #[server(default)] repeat_every: String,
+    #[server(default)] repeat_mo: String,
+    #[server(default)] repeat_tu: String,
+    #[server(default)] repeat_we: String,
+    #[server(default)] repeat_th: String,
+    #[server(default)] repeat_fr: String,
+    #[server(default)] repeat_sa: String,
+    #[server(default)] repeat_su: String,
+    #[server(default)] repeat_end: String,
+    #[server(default)] repeat_until: String,
+    #[server(default)] repeat_count: String,
+    #[server(default)] repeat_from: String,
+    #[server(default)] recurrence: String,
+    #[server(default)] reminders: String,
 ) -> Result<(), AppError> {
     let user = crate::auth::require_user()?;
-    let input = task_input(title, description, priority, tags, due_date, due_time);
+    let input = TaskFields {
+        title,
+        description,
+        priority,
+        tags,
+        due_date,
+        due_time,
+        repeat,
+        repeat_every,
+        repeat_on: [repeat_mo, repeat_tu, repeat_we, repeat_th, repeat_fr, repeat_sa, repeat_su],
+        repeat_end,
+        repeat_until,
+        repeat_count,
+        repeat_from,
+        recurrence,
+        reminders,
+    }
+    .into_input();
     let task = super::services()?.update_task(&user, task_id(&id)?, &input).await?;
     leptos_axum::redirect(&format!("/tasks/{}", task.id));
     Ok(())
@@ -197,10 +353,13 @@ pub async fn set_completed(id: String, completed: bool) -> Result<TaskRow, AppEr
     Ok(full_row(&task, &user))
 }
 
+/// Deletes a task; `scope` is `this` (the default) or `following` (this
+/// instance of a repeating task and all later ones).
 #[server(endpoint = "delete_task")]
-pub async fn delete_task(id: String) -> Result<(), AppError> {
+pub async fn delete_task(id: String, #[server(default)] scope: String) -> Result<(), AppError> {
     let user = crate::auth::require_user()?;
-    super::services()?.delete_task(&user, task_id(&id)?).await?;
+    let scope = domain::services::DeleteScope::parse(&scope)?;
+    super::services()?.delete_task(&user, task_id(&id)?, scope).await?;
     leptos_axum::redirect("/tasks?deleted=1");
     Ok(())
 }

@@ -96,6 +96,7 @@ pub fn Settings() -> impl IntoView {
             let echo = echoed(api::UpdateProfile::PATH);
             let display_name = typed_or(echo.as_ref(), "display_name", || me.display_name.clone());
             let time_zone = typed_or(echo.as_ref(), "time_zone", || me.time_zone.clone());
+            let default_reminder = typed_or(echo.as_ref(), "default_reminder", || me.default_reminder.clone());
             view! {
                 {saved.map(|what| view! { <p class="notice" role="status">{if what == "password" { "Password changed." } else { "Settings saved." }}</p> })}
                 <section class="card">
@@ -110,6 +111,10 @@ pub fn Settings() -> impl IntoView {
                         <TimeZoneInput value=time_zone detect=false/>
                         <TimeZoneList/>
                         <FieldError error=profile_error.clone() name="time_zone"/>
+                        <label for="default_reminder">"Default reminder " <span class="hint">"(added to new tasks with a due time: at due, 15m, 1h, 1d; empty for none)"</span></label>
+                        <input id="default_reminder" name="default_reminder" value=default_reminder placeholder="15m"
+                            aria-invalid=invalid(&profile_error, "default_reminder")/>
+                        <FieldError error=profile_error.clone() name="default_reminder"/>
                         <button type="submit">"Save"</button>
                     </ActionForm>
                 </section>

@@ -71,13 +71,16 @@ fn write_row(out: &mut String, row: &TaskRow) {
     out.push_str("\">");
     escape(out, &row.title);
     out.push_str("</a>");
-    if !pressing && row.due_label.is_none() && row.tags.is_empty() {
+    if !pressing && row.due_label.is_none() && row.tags.is_empty() && !row.recurring {
         out.push_str("</div></li>");
         return;
     }
     out.push_str("<p>");
     if pressing {
         let _ = write!(out, "<span class=\"badge\">{}</span>", row.priority.label());
+    }
+    if row.recurring {
+        out.push_str("<span class=\"repeat\" title=\"Repeats\">\u{21bb} Repeats</span>");
     }
     if let Some(due) = &row.due_label {
         out.push_str(if row.overdue { "<span class=\"overdue\">Overdue · " } else { "<span>" });
@@ -107,6 +110,7 @@ mod tests {
             due_label: Some("Mon 30 Mar 2026".into()),
             overdue: true,
             tags: vec!["work".into(), "\"><b>".into()],
+            recurring: false,
         }
     }
 
@@ -135,5 +139,12 @@ mod tests {
         let html = rows_html(&[plain]);
         assert!(html.starts_with("<li class=\"task\"><form"), "no priority attribute for no priority: {html}");
         assert!(html.ends_with("Plain</a></div></li>"), "no facts, no paragraph for them: {html}");
+    }
+
+    #[test]
+    fn a_repeating_task_shows_its_repeat_badge() {
+        let repeating = TaskRow { recurring: true, ..row("Water plants") };
+        assert!(rows_html(&[repeating]).contains("<span class=\"repeat\" title=\"Repeats\">\u{21bb} Repeats</span>"));
+        assert!(!rows_html(&[row("Once")]).contains("class=\"repeat\""));
     }
 }

@@ -194,6 +194,43 @@ fn TaskFields(
     let tags = field("tags", |d| d.tags_input.clone());
     let due_date = field("due_date", |d| d.due_date.clone());
     let due_time = field("due_time", |d| d.due_time.clone());
+    let reminders = field("reminders", |d| d.reminders_input.clone());
+    let repeat = field("repeat", |d| d.repeat.repeat.clone());
+    let repeat_every = field("repeat_every", |d| d.repeat.repeat_every.clone());
+    let repeat_end = field("repeat_end", |d| d.repeat.repeat_end.clone());
+    let repeat_until = field("repeat_until", |d| d.repeat.repeat_until.clone());
+    let repeat_count = field("repeat_count", |d| d.repeat.repeat_count.clone());
+    let repeat_from = field("repeat_from", |d| d.repeat.repeat_from.clone());
+    let recurrence = field("recurrence", |d| d.repeat.recurrence.clone());
+    let stored_days = d.map(|d| d.repeat.repeat_days.clone()).unwrap_or_default();
+    let days = api::WEEKDAY_FIELDS.map(|(name, code, label)| {
+        let checked = !typed_or(echo.as_ref(), name, || {
+            if stored_days.split(',').any(|c| c == code) {
+                "1".to_owned()
+            } else {
+                String::new()
+            }
+        })
+        .is_empty();
+        (name, label, checked)
+    });
+    let presets = [
+        ("", "Does not repeat"),
+        ("daily", "Daily"),
+        ("weekdays", "Every weekday (Mon–Fri)"),
+        ("weekly", "Weekly, on the days ticked below"),
+        ("monthly", "Monthly, on the due date's day"),
+        ("monthly_weekday", "Monthly, on the due date's weekday (e.g. 2nd Tuesday)"),
+        ("yearly", "Yearly"),
+        ("custom", "Custom rule (RRULE below)"),
+    ];
+    let ends = [("never", "Never"), ("until", "On a day"), ("count", "After a number of times")];
+    let anchors = [
+        ("schedule", "the schedule (completing late skips to the next date ahead)"),
+        ("completion", "the day I complete it"),
+    ];
+    let chosen =
+        |value: &str, current: &str, default: &str| value == current || (current.is_empty() && value == default);
     view! {
         <FormError error=error.clone()/>
         <label for="title">"Title"</label>
@@ -224,6 +261,59 @@ fn TaskFields(
         <label for="tags">"Tags " <span class="hint">"(comma-separated)"</span></label>
         <input id="tags" name="tags" value=tags placeholder="work, errands" aria-invalid=invalid(&error, "tags")/>
         <FieldError error=error.clone() name="tags"/>
+        <label for="reminders">"Reminders " <span class="hint">"(comma-separated: at due, 15m, 2h, 1d, 1w before the due time, or 2026-12-24 18:00)"</span></label>
+        <input id="reminders" name="reminders" value=reminders placeholder="at due, 15m, 1d" aria-invalid=invalid(&error, "reminders")/>
+        <FieldError error=error.clone() name="reminders"/>
+        <fieldset class="repeat">
+            <legend>"Repeat"</legend>
+            <div class="row">
+                <div>
+                    <label for="repeat">"Repeats"</label>
+                    <select id="repeat" name="repeat" aria-invalid=invalid(&error, "repeat")>
+                        {presets.into_iter().map(|(value, label)| view! { <option value=value selected=chosen(value, &repeat, "")>{label}</option> }).collect_view()}
+                    </select>
+                    <FieldError error=error.clone() name="repeat"/>
+                </div>
+                <div>
+                    <label for="repeat_every">"Every " <span class="hint">"(days, weeks, months or years)"</span></label>
+                    <input id="repeat_every" name="repeat_every" type="number" min="1" max="1000" value=repeat_every placeholder="1" aria-invalid=invalid(&error, "repeat_every")/>
+                    <FieldError error=error.clone() name="repeat_every"/>
+                </div>
+            </div>
+            <div class="weekdays" role="group" aria-label="Weekly on">
+                {days.into_iter().map(|(name, label, checked)| view! {
+                    <label class="check-label"><input type="checkbox" name=name value="1" checked=checked/>" " {label}</label>
+                }).collect_view()}
+            </div>
+            <FieldError error=error.clone() name="repeat_days"/>
+            <div class="row">
+                <div>
+                    <label for="repeat_end">"Ends"</label>
+                    <select id="repeat_end" name="repeat_end">
+                        {ends.into_iter().map(|(value, label)| view! { <option value=value selected=chosen(value, &repeat_end, "never")>{label}</option> }).collect_view()}
+                    </select>
+                    <FieldError error=error.clone() name="repeat_end"/>
+                </div>
+                <div>
+                    <label for="repeat_until">"Last day"</label>
+                    <input id="repeat_until" name="repeat_until" type="date" value=repeat_until aria-invalid=invalid(&error, "repeat_until")/>
+                    <FieldError error=error.clone() name="repeat_until"/>
+                </div>
+                <div>
+                    <label for="repeat_count">"Times"</label>
+                    <input id="repeat_count" name="repeat_count" type="number" min="1" max="10000" value=repeat_count aria-invalid=invalid(&error, "repeat_count")/>
+                    <FieldError error=error.clone() name="repeat_count"/>
+                </div>
+            </div>
+            <label for="repeat_from">"Count the next one from"</label>
+            <select id="repeat_from" name="repeat_from">
+                {anchors.into_iter().map(|(value, label)| view! { <option value=value selected=chosen(value, &repeat_from, "schedule")>{label}</option> }).collect_view()}
+            </select>
+            <FieldError error=error.clone() name="repeat_from"/>
+            <label for="recurrence">"Custom rule " <span class="hint">"(RFC 5545 RRULE, e.g. FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1; EXDATE lines skip days)"</span></label>
+            <textarea id="recurrence" name="recurrence" rows="2" aria-invalid=invalid(&error, "recurrence")>{raw_text(&recurrence)}</textarea>
+            <FieldError error=error.clone() name="recurrence"/>
+        </fieldset>
     }
 }
 
@@ -277,7 +367,19 @@ pub fn TaskPage() -> impl IntoView {
                 <dl class="facts">
                     <dt>"Created"</dt><dd>{d.created_label.clone()}</dd>
                     {d.completed_label.clone().map(|c| view! { <dt>"Completed"</dt><dd>{c}</dd> })}
+                    {d.repeat_sentence.clone().map(|s| view! { <dt>"Repeats"</dt><dd class="repeat-rule">{s}</dd> })}
+                    {d.repeat_anchor.clone().map(|a| view! { <dt>"Next one"</dt><dd>{a}</dd> })}
+                    {(!d.reminders.is_empty()).then(|| view! {
+                        <dt>"Reminders"</dt>
+                        <dd><ul class="plain">{d.reminders.iter().map(|r| view! { <li>{r.clone()}</li> }).collect_view()}</ul></dd>
+                    })}
                 </dl>
+                {(!d.upcoming.is_empty()).then(|| view! {
+                    <h2 class="small-heading">"Upcoming"</h2>
+                    <ol class="upcoming" aria-label="Upcoming occurrences">
+                        {d.upcoming.iter().map(|u| view! { <li>{u.clone()}</li> }).collect_view()}
+                    </ol>
+                })}
                 <div class="actions">
                     <a class="button" href=format!("/tasks/{}/edit", row.id)>"Edit"</a>
                     <a class="button danger" href=format!("/tasks/{}/delete", row.id)>"Delete…"</a>
@@ -326,10 +428,18 @@ pub fn DeleteTask() -> impl IntoView {
             <section class="card narrow">
                 <h1>"Delete this task?"</h1>
                 <p>"\u{201c}" {d.row.title.clone()} "\u{201d} will be deleted. Its history stays in your activity log."</p>
+                {d.row.recurring.then(|| view! { <p>"It repeats. Delete only this one, and the next one takes its place; or delete this one and all following, and the series ends."</p> })}
                 <ActionForm action=action>
                     <input type="hidden" name="id" value=d.row.id.clone()/>
                     <div class="actions">
-                        <button type="submit" class="danger">"Delete task"</button>
+                        {if d.row.recurring {
+                            view! {
+                                <button type="submit" class="danger" name="scope" value="this">"Delete this one"</button>
+                                <button type="submit" class="danger" name="scope" value="following">"Delete this and all following"</button>
+                            }.into_any()
+                        } else {
+                            view! { <button type="submit" class="danger">"Delete task"</button> }.into_any()
+                        }}
                         <a href=format!("/tasks/{}", d.row.id)>"Keep it"</a>
                     </div>
                 </ActionForm>

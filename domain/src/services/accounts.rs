@@ -29,7 +29,14 @@ impl Services {
         let display_name = DisplayName::parse(&form.display_name)?;
         let time_zone = TimeZone::parse(&form.time_zone)?;
         let hash = self.hasher.hash(password.expose()).await?;
-        let user = User { id: UserId(Uuid::now_v7()), email, display_name, time_zone, created_at: self.clock.now() };
+        let user = User {
+            id: UserId(Uuid::now_v7()),
+            email,
+            display_name,
+            time_zone,
+            default_reminder: None,
+            created_at: self.clock.now(),
+        };
         let mut uow = self.store.begin().await?;
         uow.insert_user(&user, &hash).await.map_err(|e| match e {
             StoreError::Conflict { .. } => ServiceError::Conflict {
@@ -100,10 +107,31 @@ impl Services {
         Ok(self.store.purge_expired_sessions(self.clock.now()).await?)
     }
 
-    pub async fn update_profile(&self, user: &User, display_name: &str, time_zone: &str) -> Result<User, ServiceError> {
+    /// Changes the name, time zone and default reminder (`""` for none, or
+    /// one relative reminder such as `15m`).
+    pub async fn update_profile(
+        &self,
+        user: &User,
+        display_name: &str,
+        time_zone: &str,
+        default_reminder: &str,
+    ) -> Result<User, ServiceError> {
+        let default_reminder = match crate::reminder::parse_list(default_reminder) {
+            Ok(list) => match list.as_slice() {
+                [] => None,
+                [crate::reminder::Reminder::BeforeDue { minutes }] => Some(*minutes),
+                _ => {
+                    return Err(
+                        ValidationError::new("default_reminder", "Choose one reminder before the due time.").into()
+                    )
+                }
+            },
+            Err(e) => return Err(ValidationError::new("default_reminder", e.message).into()),
+        };
         let after = User {
             display_name: DisplayName::parse(display_name)?,
             time_zone: TimeZone::parse(time_zone)?,
+            default_reminder,
             ..user.clone()
         };
         let mut uow = self.store.begin().await?;

@@ -9,13 +9,17 @@ use uuid::Uuid;
 use crate::account::UserId;
 use crate::error::ServiceError;
 use crate::event::{DomainEvent, EventEnvelope};
-use crate::ports::{Clock, PasswordHasher, Store, UnitOfWork};
+use crate::ports::{Clock, NoWake, PasswordHasher, Store, TimerWake, UnitOfWork};
+use crate::timer::Timer;
 
 mod accounts;
 mod activity;
+mod notifications;
 mod tasks;
 
 pub use accounts::{SignUp, SESSION_TTL_DAYS};
+pub use notifications::PAGE_SIZE as NOTIFICATIONS_PAGE_SIZE;
+pub use tasks::DeleteScope;
 
 /// The services, sharing their ports. Cheap to clone.
 #[derive(Clone)]
@@ -23,11 +27,24 @@ pub struct Services {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub hasher: Arc<dyn PasswordHasher>,
+    pub wake: Arc<dyn TimerWake>,
 }
 
 impl Services {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, hasher: Arc<dyn PasswordHasher>) -> Self {
-        Self { store, clock, hasher }
+        Self { store, clock, hasher, wake: Arc::new(NoWake) }
+    }
+
+    /// The same services, waking `wake` whenever they set a timer.
+    pub fn with_wake(self, wake: Arc<dyn TimerWake>) -> Self {
+        Self { wake, ..self }
+    }
+
+    /// After a commit that set `timers`, wakes the scheduler for the earliest.
+    fn timers_set(&self, timers: &[Timer]) {
+        if let Some(earliest) = timers.iter().map(|t| t.fire_at).min() {
+            self.wake.timers_set(earliest);
+        }
     }
 
     fn envelope(&self, user: UserId, event: DomainEvent) -> EventEnvelope {

@@ -1,21 +1,69 @@
-//! Tasks: creating, editing, completing, deleting and listing them. Every
-//! change reads the task it changes under a lock, so concurrent changes to
-//! one task queue up instead of overwriting each other.
+//! Tasks: creating, editing, completing, deleting and listing them, and the
+//! next instance of a repeating one. Every change reads the task it changes
+//! under a lock, so concurrent changes to one task queue up instead of
+//! overwriting each other, and sets the task's reminder timers in the same
+//! transaction, so a reminder never fires for a task as it no longer is.
 
+use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
-use crate::account::User;
-use crate::error::ServiceError;
+use crate::account::{TimeZone, User};
+use crate::error::{ServiceError, ValidationError};
 use crate::event::DomainEvent;
+use crate::ports::UnitOfWork;
+use crate::reminder::{self, Reminder};
+use crate::repeat::{Repeat, RepeatDraft, SeriesId};
 use crate::task::{Tag, Task, TaskDraft, TaskId, TaskInput};
 use crate::task_list::{PageRequest, TaskFilter, TaskPage};
+use crate::timer::{Timer, TimerKind};
 
 use super::{commit_with, Services};
+
+/// What deleting an instance of a repeating task takes with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeleteScope {
+    /// This task only; a repeating task's series goes on with its next instance.
+    #[default]
+    This,
+    /// This instance and every later one: the series ends before it.
+    Following,
+}
+
+impl DeleteScope {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        match raw.trim() {
+            "" | "this" => Ok(Self::This),
+            "following" => Ok(Self::Following),
+            _ => Err(ValidationError::new("scope", "Delete this task, or this and all following.")),
+        }
+    }
+}
+
+/// The local day of `at` in `zone`.
+fn local_day(at: DateTime<Utc>, zone: TimeZone) -> NaiveDate {
+    at.with_timezone(&zone.0).date_naive()
+}
 
 impl Services {
     pub async fn create_task(&self, user: &User, input: &TaskInput) -> Result<Task, ServiceError> {
         let draft = TaskDraft::parse(input, user.time_zone)?;
         let now = self.clock.now();
+        let mut reminders = draft.reminders;
+        // The user's default reminder joins a new task that has a due time and no reminders of its own.
+        if let (Some(minutes), true, true) =
+            (user.default_reminder, reminders.is_empty(), draft.due.is_some_and(|d| d.time.is_some()))
+        {
+            reminders.push(Reminder::BeforeDue { minutes });
+        }
+        let repeat = draft.repeat.zip(draft.due).map(|(r, due)| Repeat {
+            series: SeriesId(Uuid::now_v7()),
+            rule: r.rule,
+            anchor: r.anchor,
+            start: due.date,
+            skipped: r.skipped.unwrap_or_default(),
+            occurrence: due.date,
+            instance: 1,
+        });
         let task = Task {
             id: TaskId(Uuid::now_v7()),
             user_id: user.id,
@@ -24,14 +72,19 @@ impl Services {
             priority: draft.priority,
             tags: draft.tags,
             due: draft.due,
+            repeat,
+            reminders,
             completed_at: None,
             created_at: now,
             updated_at: now,
         };
+        let timers = Timer::for_task(&task, now);
         let mut uow = self.store.begin().await?;
         uow.insert_task(&task).await?;
+        uow.replace_timers(task.id, TimerKind::Reminder, &timers).await?;
         let event = self.envelope(user.id, DomainEvent::TaskCreated { after: Box::new(task.clone()) });
         commit_with(uow, event).await?;
+        self.timers_set(&timers);
         Ok(task)
     }
 
@@ -44,25 +97,37 @@ impl Services {
             (Some(new), Some(old)) if new.date == old.date && new.time == old.time => Some(old),
             (new, _) => new,
         };
+        let repeat = match (draft.repeat, due) {
+            (Some(new), Some(due)) => Some(edited_repeat(before.repeat.as_ref(), new, &due)),
+            _ => None,
+        };
+        let now = self.clock.now();
         let after = Task {
             title: draft.title,
             description: draft.description,
             priority: draft.priority,
             tags: draft.tags,
             due,
-            updated_at: self.clock.now(),
+            repeat,
+            reminders: draft.reminders,
+            updated_at: now,
             ..before.clone()
         };
+        let timers = Timer::for_task(&after, now);
         uow.update_task(&after).await?;
+        uow.replace_timers(after.id, TimerKind::Reminder, &timers).await?;
         let event = self
             .envelope(user.id, DomainEvent::TaskUpdated { before: Box::new(before), after: Box::new(after.clone()) });
         commit_with(uow, event).await?;
+        self.timers_set(&timers);
         Ok(after)
     }
 
     /// Completes or reopens a task. Asking for the state it already has changes
     /// nothing and emits nothing, so a double click, or forty concurrent
-    /// clicks, record one completion.
+    /// clicks, record one completion. Completing cancels the task's pending
+    /// reminders; reopening sets those still ahead again. A repeating task's
+    /// next instance is made by the recurrence consumer of `task.completed`.
     pub async fn set_completed(&self, user: &User, id: TaskId, completed: bool) -> Result<Task, ServiceError> {
         let mut uow = self.store.begin().await?;
         let before = uow.task_for_update(user.id, id).await?;
@@ -72,6 +137,12 @@ impl Services {
         let now = self.clock.now();
         let after = Task { completed_at: completed.then_some(now), updated_at: now, ..before.clone() };
         uow.update_task(&after).await?;
+        let timers = if completed { Vec::new() } else { Timer::for_task(&after, now) };
+        if completed {
+            uow.cancel_timers(after.id).await?;
+        } else {
+            uow.replace_timers(after.id, TimerKind::Reminder, &timers).await?;
+        }
         let (before, after_boxed) = (Box::new(before), Box::new(after.clone()));
         let event = if completed {
             DomainEvent::TaskCompleted { before, after: after_boxed }
@@ -80,16 +151,103 @@ impl Services {
         };
         let event = self.envelope(user.id, event);
         commit_with(uow, event).await?;
+        self.timers_set(&timers);
         Ok(after)
     }
 
-    pub async fn delete_task(&self, user: &User, id: TaskId) -> Result<Task, ServiceError> {
+    /// Deletes a task. For an instance of a repeating task, `This` lets the
+    /// series go on (an open instance is followed by the next one at once),
+    /// and `Following` deletes it and every later instance and ends the series.
+    pub async fn delete_task(&self, user: &User, id: TaskId, scope: DeleteScope) -> Result<Task, ServiceError> {
         let mut uow = self.store.begin().await?;
         let before = uow.task_for_update(user.id, id).await?;
-        uow.delete_task(user.id, id).await?;
-        let event = self.envelope(user.id, DomainEvent::TaskDeleted { before: Box::new(before.clone()) });
-        commit_with(uow, event).await?;
+        let mut doomed = vec![before.clone()];
+        let mut next = None;
+        match (&before.repeat, scope) {
+            (Some(repeat), DeleteScope::Following) => {
+                uow.end_series(user.id, repeat.series, repeat.occurrence).await?;
+                for later in uow.series_tasks_from(user.id, repeat.series, repeat.occurrence).await? {
+                    if later.id != before.id {
+                        doomed.push(later);
+                    }
+                }
+            }
+            (Some(_), DeleteScope::This) if !before.is_completed() => {
+                let today = local_day(self.clock.now(), before.due.map_or(user.time_zone, |d| d.zone));
+                next = self.next_instance(&mut *uow, &before, today).await?;
+            }
+            _ => {}
+        }
+        for task in &doomed {
+            uow.cancel_timers(task.id).await?;
+            uow.delete_task(user.id, task.id).await?;
+            let event = self.envelope(user.id, DomainEvent::TaskDeleted { before: Box::new(task.clone()) });
+            uow.append_event(&event).await?;
+        }
+        if let Some(next) = &next {
+            let event = self.envelope(user.id, DomainEvent::TaskCreated { after: Box::new(next.clone()) });
+            uow.append_event(&event).await?;
+        }
+        uow.commit().await?;
+        if let Some(next) = &next {
+            self.timers_set(&Timer::for_task(next, self.clock.now()));
+        }
         Ok(before)
+    }
+
+    /// Makes the instance that follows a completed one of a repeating task
+    /// (the recurrence consumer of `task.completed` calls this). Idempotent:
+    /// a series has one instance per occurrence, so a redelivered event, or
+    /// a task completed, reopened and completed again, makes no second one.
+    /// Returns the new instance, or `None` when there is none to make.
+    pub async fn create_next_instance(&self, completed: &Task) -> Result<Option<Task>, ServiceError> {
+        let (Some(done_at), Some(_)) = (completed.completed_at, &completed.repeat) else {
+            return Ok(None);
+        };
+        let zone = completed.due.map_or_else(TimeZone::default, |d| d.zone);
+        let mut uow = self.store.begin().await?;
+        let Some(next) = self.next_instance(&mut *uow, completed, local_day(done_at, zone)).await? else {
+            return Ok(None);
+        };
+        let event = self.envelope(next.user_id, DomainEvent::TaskCreated { after: Box::new(next.clone()) });
+        commit_with(uow, event).await?;
+        self.timers_set(&Timer::for_task(&next, self.clock.now()));
+        Ok(Some(next))
+    }
+
+    /// Writes the instance after `current`, done on the local day `done`,
+    /// with its timers: `None` when the series has ended (its rule, or a
+    /// deletion of "this and all following") or that instance exists already.
+    async fn next_instance(
+        &self,
+        uow: &mut dyn UnitOfWork,
+        current: &Task,
+        done: NaiveDate,
+    ) -> Result<Option<Task>, ServiceError> {
+        let (Some(repeat), Some(due)) = (&current.repeat, current.due) else { return Ok(None) };
+        let Some((repeat, occurrence)) = repeat.next(&due, done) else { return Ok(None) };
+        if let Some(end) = uow.series_end(current.user_id, repeat.series).await? {
+            if occurrence.date() >= end {
+                return Ok(None);
+            }
+        }
+        let now = self.clock.now();
+        let days = (occurrence.date() - due.date).num_days();
+        let next = Task {
+            id: TaskId(Uuid::now_v7()),
+            due: Some(occurrence.due),
+            repeat: Some(repeat),
+            reminders: current.reminders.iter().map(|r| reminder::carried(*r, days)).collect(),
+            completed_at: None,
+            created_at: now,
+            updated_at: now,
+            ..current.clone()
+        };
+        if !uow.insert_task(&next).await? {
+            return Ok(None);
+        }
+        uow.replace_timers(next.id, TimerKind::Reminder, &Timer::for_task(&next, now)).await?;
+        Ok(Some(next))
     }
 
     pub async fn task(&self, user: &User, id: TaskId) -> Result<Task, ServiceError> {
@@ -102,5 +260,31 @@ impl Services {
 
     pub async fn tags(&self, user: &User) -> Result<Vec<Tag>, ServiceError> {
         Ok(self.store.tags(user.id).await?)
+    }
+}
+
+/// The repeat of an edited task. The same rule keeps its series and place
+/// in it (only this instance moves when its due date does); a changed rule,
+/// anchor or set of skipped days starts the series again from this
+/// instance, as a calendar's "this and following" edit does.
+fn edited_repeat(before: Option<&Repeat>, new: RepeatDraft, due: &crate::task::Due) -> Repeat {
+    match before {
+        Some(old) => {
+            let skipped = new.skipped.unwrap_or_else(|| old.skipped.clone());
+            if old.rule == new.rule && old.anchor == new.anchor && old.skipped == skipped {
+                old.clone()
+            } else {
+                Repeat { rule: new.rule, anchor: new.anchor, skipped, start: due.date, ..old.clone() }
+            }
+        }
+        None => Repeat {
+            series: SeriesId(Uuid::now_v7()),
+            rule: new.rule,
+            anchor: new.anchor,
+            start: due.date,
+            skipped: new.skipped.unwrap_or_default(),
+            occurrence: due.date,
+            instance: 1,
+        },
     }
 }

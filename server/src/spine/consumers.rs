@@ -1,11 +1,15 @@
-//! Event consumers. The audit log records every event once, keyed by event id,
-//! so a redelivered event changes nothing.
+//! Event consumers, each idempotent: the audit log records every event once,
+//! keyed by event id; the recurrence generator makes a repeating task's next
+//! instance once per occurrence; the notifier makes one notification per
+//! source event. A redelivered event changes nothing.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use domain::event::EventEnvelope;
+use domain::event::{DomainEvent, EventEnvelope};
 use domain::ports::{AuditStore, DeliveryError, EventHandler};
+use domain::services::Services;
+use domain::ServiceError;
 
 pub struct AuditLogger {
     store: Arc<dyn AuditStore>,
@@ -31,5 +35,78 @@ impl EventHandler for AuditLogger {
             tracing::debug!(event_id = %event.id, "audit entry already recorded; redelivery ignored");
         }
         Ok(())
+    }
+}
+
+/// Makes the next instance of a repeating task when one is completed.
+/// Idempotent: a series has one instance per occurrence.
+pub struct RecurrenceGenerator {
+    services: Services,
+}
+
+impl RecurrenceGenerator {
+    pub const NAME: &'static str = "recurrence";
+
+    pub fn new(services: Services) -> Self {
+        Self { services }
+    }
+}
+
+#[async_trait]
+impl EventHandler for RecurrenceGenerator {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    async fn handle(&self, event: &EventEnvelope) -> Result<(), DeliveryError> {
+        let DomainEvent::TaskCompleted { after, .. } = &event.payload else { return Ok(()) };
+        if after.repeat.is_none() {
+            return Ok(());
+        }
+        match self.services.create_next_instance(after).await {
+            Ok(Some(next)) => {
+                tracing::debug!(task = %after.id, next = %next.id, "next instance of a repeating task created");
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(e) => Err(classify(e)),
+        }
+    }
+}
+
+/// Turns reminders (and other events worth a word) into notifications.
+/// Idempotent: one notification per source event.
+pub struct Notifier {
+    services: Services,
+}
+
+impl Notifier {
+    pub const NAME: &'static str = "notifier";
+
+    pub fn new(services: Services) -> Self {
+        Self { services }
+    }
+}
+
+#[async_trait]
+impl EventHandler for Notifier {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    async fn handle(&self, event: &EventEnvelope) -> Result<(), DeliveryError> {
+        if !matches!(event.payload, DomainEvent::ReminderDue { .. } | DomainEvent::TaskCreated { .. }) {
+            return Ok(());
+        }
+        self.services.notify(event).await.map(|_| ()).map_err(classify)
+    }
+}
+
+/// A service failure as a delivery outcome: storage trouble is worth
+/// retrying, anything the event itself causes is not.
+fn classify(e: ServiceError) -> DeliveryError {
+    match e {
+        ServiceError::Internal(_) | ServiceError::Conflict { .. } => DeliveryError::Transient(e.to_string()),
+        other => DeliveryError::Permanent(other.to_string()),
     }
 }

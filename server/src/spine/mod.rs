@@ -1,6 +1,7 @@
 //! The event spine in this process: the outbox relays that hand each
 //! subscriber its deliveries, the consumers that subscribe, and the
-//! maintenance that keeps sessions and the outbox from growing forever.
+//! maintenance that keeps sessions and the outbox from growing forever, and
+//! the scheduler that fires durable timers.
 //!
 //! In-process (the default), every consumer is a subscriber of the outbox
 //! with its own deliveries, attempts and dead letters, and its own relay; a
@@ -10,3 +11,4 @@
 pub mod consumers;
 pub mod maintenance;
 pub mod relay;
+pub mod scheduler;

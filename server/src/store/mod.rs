@@ -12,6 +12,7 @@ use domain::StoreError;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
+mod time_engine;
 
 /// Opens the store that `database_url` names: `sqlite:` (the default) or `postgres:`.
 pub async fn connect(database_url: &str) -> Result<Arc<dyn Store>, StoreError> {

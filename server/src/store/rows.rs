@@ -4,9 +4,12 @@
 
 use chrono::{DateTime, Utc};
 use domain::event::{AuditEntry, EventEnvelope};
+use domain::notification::{Notification, NotificationKind};
 use domain::ports::{ActiveSession, SessionRecord};
+use domain::reminder::{self, Punctuality};
 use domain::spine::{DeadLetter, Delivery};
 use domain::task::{Due, Priority, Tag, Tags, Task, TaskDescription, TaskId, TaskTitle};
+use domain::timer::{Timer, TimerId, TimerKind};
 use domain::{DisplayName, Email, StoreError, TaskSummary, TimeZone, User, UserId, ValidationError};
 use uuid::Uuid;
 
@@ -15,7 +18,7 @@ fn corrupt(what: &str, e: ValidationError) -> StoreError {
     StoreError::backend(std::io::Error::other(format!("stored {what} does not parse: {e}")))
 }
 
-pub const USER_COLUMNS: &str = "id, email, display_name, time_zone, created_at";
+pub const USER_COLUMNS: &str = "id, email, display_name, time_zone, default_reminder, created_at";
 
 #[derive(sqlx::FromRow)]
 pub struct UserRow {
@@ -23,6 +26,7 @@ pub struct UserRow {
     email: String,
     display_name: String,
     time_zone: String,
+    default_reminder: Option<i64>,
     created_at: DateTime<Utc>,
 }
 
@@ -33,6 +37,7 @@ impl UserRow {
             email: Email::parse(&self.email).map_err(|e| corrupt("email", e))?,
             display_name: DisplayName::parse(&self.display_name).map_err(|e| corrupt("name", e))?,
             time_zone: TimeZone::parse(&self.time_zone).map_err(|e| corrupt("time zone", e))?,
+            default_reminder: self.default_reminder.and_then(|m| u32::try_from(m).ok()),
             created_at: self.created_at,
         })
     }
@@ -58,6 +63,7 @@ pub struct SessionUserRow {
     session_created_at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
     list_version: i64,
+    unread_notifications: i64,
     #[sqlx(flatten)]
     user: UserRow,
 }
@@ -71,13 +77,28 @@ impl SessionUserRow {
             created_at: self.session_created_at,
             expires_at: self.expires_at,
         };
-        Ok(ActiveSession { session, user, list_version: self.list_version })
+        Ok(ActiveSession {
+            session,
+            user,
+            list_version: self.list_version,
+            unread_notifications: self.unread_notifications,
+        })
     }
 }
 
 /// The columns a task is read and written with, in the order the adapters bind them.
 pub const TASK_COLUMNS: &str = "id, user_id, title, description, priority, due_at, due_tz, due_has_time, \
-     completed_at, created_at, updated_at, tags, list_key";
+     completed_at, created_at, updated_at, tags, list_key, series_id, occurrence, repeat, reminders";
+
+/// A task's repeat as stored: the `Repeat` value as JSON.
+pub fn repeat_text(task: &Task) -> Option<String> {
+    task.repeat.as_ref().and_then(|r| serde_json::to_string(r).ok())
+}
+
+/// The day a series instance is keyed by, as stored.
+pub fn occurrence_text(task: &Task) -> Option<String> {
+    task.repeat.as_ref().map(|r| r.occurrence.format("%Y-%m-%d").to_string())
+}
 
 /// A task's tags as stored beside it: comma-joined in their order (a tag never holds a comma).
 pub fn tags_text(tags: &Tags) -> String {
@@ -116,6 +137,8 @@ pub struct TaskRow {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     tags: String,
+    repeat: Option<String>,
+    reminders: String,
 }
 
 impl TaskRow {
@@ -131,6 +154,13 @@ impl TaskRow {
             priority: Priority::from_rank(self.priority),
             tags: tags_from_text(&self.tags)?,
             due: due(self.due_at, self.due_tz, self.due_has_time)?,
+            repeat: match self.repeat {
+                Some(text) => Some(serde_json::from_str(&text).map_err(|e| {
+                    StoreError::backend(std::io::Error::other(format!("stored repeat does not parse: {e}")))
+                })?),
+                None => None,
+            },
+            reminders: reminder::parse_list(&self.reminders).map_err(|e| corrupt("reminders", e))?,
             completed_at: self.completed_at,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -160,6 +190,7 @@ pub struct SummaryRow {
     completed_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     tags: String,
+    recurring: bool,
 }
 
 impl SummaryRow {
@@ -170,6 +201,7 @@ impl SummaryRow {
             priority: Priority::from_rank(self.priority),
             tags: tags_from_text(&self.tags)?,
             due: due(self.due_at, self.due_tz, self.due_has_time)?,
+            recurring: self.recurring,
             completed_at: self.completed_at,
             created_at: self.created_at,
         })
@@ -231,6 +263,86 @@ impl DeadLetterRow {
             attempts: u32::try_from(self.attempts).unwrap_or(u32::MAX),
             reason: self.last_error.unwrap_or_default(),
             dead_at: self.dead_at,
+        })
+    }
+}
+
+/// The columns a timer is read with.
+pub const TIMER_COLUMNS: &str = "id, user_id, task_id, kind, fire_at, title, label";
+
+#[derive(sqlx::FromRow)]
+pub struct TimerRow {
+    id: Uuid,
+    user_id: Uuid,
+    task_id: Uuid,
+    kind: String,
+    fire_at: i64,
+    title: String,
+    label: String,
+}
+
+impl TimerRow {
+    pub fn into_timer(self) -> Result<Timer, StoreError> {
+        Ok(Timer {
+            id: TimerId(self.id),
+            user_id: UserId(self.user_id),
+            task_id: TaskId(self.task_id),
+            kind: TimerKind::parse(&self.kind).ok_or_else(|| {
+                StoreError::backend(std::io::Error::other(format!("stored timer kind {} is unknown", self.kind)))
+            })?,
+            fire_at: DateTime::from_timestamp_millis(self.fire_at).unwrap_or_default(),
+            title: self.title,
+            label: self.label,
+        })
+    }
+}
+
+pub fn punctuality_text(p: Option<Punctuality>) -> Option<&'static str> {
+    p.map(|p| match p {
+        Punctuality::OnTime => "on_time",
+        Punctuality::Late => "late",
+        Punctuality::Missed => "missed",
+    })
+}
+
+/// The columns a notification is read with.
+pub const NOTIFICATION_COLUMNS: &str =
+    "user_id, seq, kind, task_id, title, body, punctuality, source_event, created_at, read_at";
+
+#[derive(sqlx::FromRow)]
+pub struct NotificationRow {
+    user_id: Uuid,
+    seq: i64,
+    kind: String,
+    task_id: Option<Uuid>,
+    title: String,
+    body: String,
+    punctuality: Option<String>,
+    source_event: Uuid,
+    created_at: DateTime<Utc>,
+    read_at: Option<DateTime<Utc>>,
+}
+
+impl NotificationRow {
+    pub fn into_notification(self) -> Result<Notification, StoreError> {
+        Ok(Notification {
+            user_id: UserId(self.user_id),
+            seq: self.seq,
+            kind: NotificationKind::parse(&self.kind).ok_or_else(|| {
+                StoreError::backend(std::io::Error::other(format!("stored notification kind {} is unknown", self.kind)))
+            })?,
+            task_id: self.task_id.map(TaskId),
+            title: self.title,
+            body: self.body,
+            punctuality: match self.punctuality.as_deref() {
+                Some("on_time") => Some(Punctuality::OnTime),
+                Some("late") => Some(Punctuality::Late),
+                Some("missed") => Some(Punctuality::Missed),
+                _ => None,
+            },
+            source_event: self.source_event,
+            created_at: self.created_at,
+            read_at: self.read_at,
         })
     }
 }

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::helpers::TestDb;
 
-fn now() -> chrono::DateTime<Utc> {
+pub(crate) fn now() -> chrono::DateTime<Utc> {
     // Both backends keep microseconds; compare at that precision.
     Utc::now().duration_trunc(Duration::microseconds(1)).unwrap()
 }
@@ -26,11 +26,12 @@ fn user(email: &str) -> User {
         email: Email::parse(email).unwrap(),
         display_name: DisplayName::parse("Contract").unwrap(),
         time_zone: TimeZone::parse("Europe/Berlin").unwrap(),
+        default_reminder: None,
         created_at: now(),
     }
 }
 
-fn task(owner: &User, title: &str) -> Task {
+pub(crate) fn task(owner: &User, title: &str) -> Task {
     Task {
         id: TaskId(Uuid::now_v7()),
         user_id: owner.id,
@@ -39,6 +40,8 @@ fn task(owner: &User, title: &str) -> Task {
         priority: Priority::None,
         tags: Tags::default(),
         due: None,
+        repeat: None,
+        reminders: Vec::new(),
         completed_at: None,
         created_at: now(),
         updated_at: now(),
@@ -49,7 +52,7 @@ fn event(owner: &User, task: &Task) -> EventEnvelope {
     EventEnvelope::new(Uuid::now_v7(), now(), owner.id, DomainEvent::TaskCreated { after: Box::new(task.clone()) })
 }
 
-async fn add_user(store: &Arc<dyn Store>, email: &str) -> User {
+pub(crate) async fn add_user(store: &Arc<dyn Store>, email: &str) -> User {
     let u = user(email);
     let mut uow = store.begin().await.unwrap();
     uow.insert_user(&u, "hash").await.unwrap();

@@ -54,7 +54,8 @@ async fn events_committed_while_the_relay_was_down_are_delivered_after_a_restart
     let app = spawn_on(&db, down).await;
     app.sign_up().await;
     app.quick_add("Survives a crash").await;
-    assert_eq!(app.store.delivery_stats().await.unwrap().pending, 2, "both events wait in the outbox");
+    // Three consumers (audit log, recurrence, notifier): each is owed both events.
+    assert_eq!(app.store.delivery_stats().await.unwrap().pending, 6, "both events wait in the outbox");
     assert_eq!(db.audit_log_size().await, 0, "nothing recorded yet");
     // The activity page reads the outbox too, so the user sees their changes at once anyway.
     assert_eq!(activity_types(&app).await, ["task.created", "account.created"]);

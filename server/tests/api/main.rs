@@ -10,3 +10,4 @@ mod replicas;
 mod security;
 mod sessions;
 mod tasks;
+mod time_contract;

@@ -152,7 +152,12 @@ async fn thousands_of_changes_through_two_replicas_reach_the_audit_log_once_each
     assert!(events >= 1000, "{events} events");
     assert_eq!(count(&pg, "SELECT COUNT(*) FROM audit_log").await, events, "every event reached the audit log");
     assert_eq!(
-        count(&pg, "SELECT COUNT(*) FROM outbox_deliveries WHERE done_at IS NOT NULL AND attempts = 1").await,
+        count(
+            &pg,
+            "SELECT COUNT(*) FROM outbox_deliveries WHERE subscriber = 'audit-log' AND done_at IS NOT NULL \
+             AND attempts = 1"
+        )
+        .await,
         events,
         "every delivery was made once, by one relay, at the first attempt"
     );
@@ -189,8 +194,9 @@ async fn a_poison_event_is_dead_lettered_shown_to_operators_and_the_rest_keep_fl
     .fetch_one(&pg)
     .await
     .unwrap();
+    // Owed to the audit log only, so that one consumer's dead letter is the one to follow.
     sqlx::query(
-        "INSERT INTO outbox_deliveries (seq, subscriber, stream, available_at) SELECT $1, name, $2, 0 FROM subscribers",
+        "INSERT INTO outbox_deliveries (seq, subscriber, stream, available_at) VALUES ($1, 'audit-log', $2, 0)",
     )
     .bind(seq)
     .bind(user)

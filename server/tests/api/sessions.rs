@@ -11,9 +11,13 @@ use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, Utc};
 use domain::event::{AuditEntry, EventEnvelope};
-use domain::ports::{AccountStore, ActiveSession, AuditStore, OutboxStore, Store, TaskStore, UnitOfWork};
+use domain::notification::{Notification, NotificationPage};
+use domain::ports::{
+    AccountStore, ActiveSession, AuditStore, NotificationStore, OutboxStore, Store, TaskStore, TimerStore, UnitOfWork,
+};
 use domain::spine::{DeadLetter, Delivery, DeliveryStats, Lease};
 use domain::task::{Tag, Task, TaskId};
+use domain::timer::{Timer, TimerId};
 use domain::{Email, PageRequest, StoreError, TaskFilter, TaskPage, User, UserId};
 use reqwest::StatusCode;
 
@@ -111,6 +115,40 @@ impl OutboxStore for CountingStore {
     }
     async fn prune_outbox(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         self.inner.prune_outbox(before).await
+    }
+}
+
+#[async_trait]
+impl TimerStore for CountingStore {
+    async fn next_timer_at(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.inner.next_timer_at(now).await
+    }
+    async fn claim_timers(&self, lease: &Lease, now: DateTime<Utc>, limit: u32) -> Result<Vec<Timer>, StoreError> {
+        self.inner.claim_timers(lease, now, limit).await
+    }
+    async fn fire_timers(&self, fired: &[(TimerId, EventEnvelope)], lease: &Lease) -> Result<u64, StoreError> {
+        self.inner.fire_timers(fired, lease).await
+    }
+    async fn pending_timers(&self) -> Result<u64, StoreError> {
+        self.inner.pending_timers().await
+    }
+}
+
+#[async_trait]
+impl NotificationStore for CountingStore {
+    async fn notifications(
+        &self,
+        user: UserId,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<NotificationPage, StoreError> {
+        self.inner.notifications(user, before, limit).await
+    }
+    async fn notification(&self, user: UserId, seq: i64) -> Result<Notification, StoreError> {
+        self.inner.notification(user, seq).await
+    }
+    async fn unread_notifications(&self, user: UserId) -> Result<i64, StoreError> {
+        self.inner.unread_notifications(user).await
     }
 }
 

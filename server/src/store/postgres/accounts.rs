@@ -44,7 +44,8 @@ impl AccountStore for PgStore {
     async fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<ActiveSession>, StoreError> {
         sqlx::query_as::<_, SessionUserRow>(
             "SELECT s.token_hash, s.created_at AS session_created_at, s.expires_at, u.list_version, \
-                    u.id, u.email, u.display_name, u.time_zone, u.created_at \
+                    u.unread_notifications, u.id, u.email, u.display_name, u.time_zone, u.default_reminder, \
+                    u.created_at \
              FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.token_hash = $1 AND s.expires_at > $2",
         )
@@ -85,10 +86,11 @@ pub(super) async fn insert_user(tx: &mut PgConnection, user: &User, password_has
 }
 
 pub(super) async fn update_user(tx: &mut PgConnection, user: &User) -> Result<(), StoreError> {
-    let done = sqlx::query("UPDATE users SET display_name = $1, time_zone = $2 WHERE id = $3")
+    let done = sqlx::query("UPDATE users SET display_name = $1, time_zone = $2, default_reminder = $4 WHERE id = $3")
         .bind(user.display_name.as_str())
         .bind(user.time_zone.name())
         .bind(user.id.0)
+        .bind(user.default_reminder.map(i64::from))
         .execute(tx)
         .await
         .map_err(map_err)?;

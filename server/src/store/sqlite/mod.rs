@@ -9,9 +9,13 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
 use domain::event::EventEnvelope;
+use domain::notification::{NewNotification, Notification};
 use domain::ports::{SessionRecord, Store, UnitOfWork};
+use domain::repeat::SeriesId;
 use domain::task::{Task, TaskId};
+use domain::timer::{Timer, TimerKind};
 use domain::{StoreError, User, UserId};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
@@ -22,6 +26,8 @@ mod accounts;
 mod audit;
 mod outbox;
 mod tasks;
+
+crate::store::time_engine::time_engine_sql!(super::SqliteStore, sqlx::SqliteConnection, begin_immediate, "", "");
 
 pub struct SqliteStore {
     read: SqlitePool,
@@ -125,10 +131,12 @@ impl UnitOfWork for SqliteUnitOfWork {
         tasks::load_task(&mut self.tx, user, id).await
     }
 
-    async fn insert_task(&mut self, task: &Task) -> Result<(), StoreError> {
-        tasks::insert_task(&mut self.tx, task).await?;
-        self.list_changed = Some(task.user_id);
-        Ok(())
+    async fn insert_task(&mut self, task: &Task) -> Result<bool, StoreError> {
+        let inserted = tasks::insert_task(&mut self.tx, task).await?;
+        if inserted {
+            self.list_changed = Some(task.user_id);
+        }
+        Ok(inserted)
     }
 
     async fn update_task(&mut self, task: &Task) -> Result<(), StoreError> {
@@ -141,6 +149,44 @@ impl UnitOfWork for SqliteUnitOfWork {
         tasks::delete_task(&mut self.tx, user, id).await?;
         self.list_changed = Some(user);
         Ok(())
+    }
+
+    async fn series_tasks_from(
+        &mut self,
+        user: UserId,
+        series: SeriesId,
+        from: NaiveDate,
+    ) -> Result<Vec<Task>, StoreError> {
+        time_engine::series_tasks_from(&mut self.tx, user, series, from).await
+    }
+
+    async fn series_end(&mut self, user: UserId, series: SeriesId) -> Result<Option<NaiveDate>, StoreError> {
+        time_engine::series_end(&mut self.tx, user, series).await
+    }
+
+    async fn end_series(&mut self, user: UserId, series: SeriesId, before: NaiveDate) -> Result<(), StoreError> {
+        time_engine::end_series(&mut self.tx, user, series, before).await
+    }
+
+    async fn replace_timers(&mut self, task: TaskId, kind: TimerKind, timers: &[Timer]) -> Result<(), StoreError> {
+        time_engine::replace_timers(&mut self.tx, task, kind, timers).await
+    }
+
+    async fn cancel_timers(&mut self, task: TaskId) -> Result<(), StoreError> {
+        time_engine::cancel_timers(&mut self.tx, task).await
+    }
+
+    async fn insert_notification(&mut self, new: &NewNotification) -> Result<Option<Notification>, StoreError> {
+        time_engine::insert_notification(&mut self.tx, new).await
+    }
+
+    async fn mark_notifications_read(
+        &mut self,
+        user: UserId,
+        seq: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        time_engine::mark_notifications_read(&mut self.tx, user, seq, now).await
     }
 
     async fn append_event(&mut self, event: &EventEnvelope) -> Result<(), StoreError> {

@@ -3,17 +3,18 @@
 
 use async_trait::async_trait;
 use domain::ports::TaskStore;
+use domain::reminder;
 use domain::task::{Tag, Task, TaskId};
 use domain::{Cursor, ListKey, PageRequest, StoreError, TaskFilter, TaskPage, UserId};
 use sqlx::{SqliteConnection, SqlitePool};
 
 use super::{expect_one, SqliteStore};
-use crate::store::rows::{tag, tags_text, SummaryRow, TaskRow, TASK_COLUMNS};
+use crate::store::rows::{occurrence_text, repeat_text, tag, tags_text, SummaryRow, TaskRow, TASK_COLUMNS};
 use crate::store::{bind_filter, decode_all, list_matches, map_err, DISTINCT_TAGS};
 
 /// A list row's columns, its tags among them.
 const SUMMARY: &str = "SELECT t.id, t.title, t.priority, t.due_at, t.due_tz, t.due_has_time, t.completed_at, \
-     t.created_at, t.tags FROM tasks t";
+     t.created_at, t.tags, t.series_id IS NOT NULL AS recurring FROM tasks t";
 
 #[async_trait]
 impl TaskStore for SqliteStore {
@@ -93,9 +94,24 @@ pub(super) async fn load_task(conn: &mut SqliteConnection, user: UserId, id: Tas
     row.into_task()
 }
 
-pub(super) async fn insert_task(tx: &mut SqliteConnection, t: &Task) -> Result<(), StoreError> {
-    sqlx::query(&format!(
-        "INSERT INTO tasks ({TASK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+/// Writes a task; false, and nothing written, when its series already has
+/// an instance for its occurrence.
+pub(super) async fn insert_task(tx: &mut SqliteConnection, t: &Task) -> Result<bool, StoreError> {
+    if let Some(repeat) = &t.repeat {
+        sqlx::query(
+            "INSERT INTO task_series (id, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(repeat.series.0)
+        .bind(t.user_id.0)
+        .bind(t.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    }
+    let done = sqlx::query(&format!(
+        "INSERT INTO tasks ({TASK_COLUMNS}) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+         ON CONFLICT (series_id, occurrence) WHERE series_id IS NOT NULL DO NOTHING"
     ))
     .bind(t.id.0)
     .bind(t.user_id.0)
@@ -110,16 +126,25 @@ pub(super) async fn insert_task(tx: &mut SqliteConnection, t: &Task) -> Result<(
     .bind(t.updated_at)
     .bind(tags_text(&t.tags))
     .bind(ListKey::for_task(t).as_str())
+    .bind(t.repeat.as_ref().map(|r| r.series.0))
+    .bind(occurrence_text(t))
+    .bind(repeat_text(t))
+    .bind(reminder::format_list(&t.reminders))
     .execute(&mut *tx)
     .await
     .map_err(map_err)?;
-    write_tags(tx, t).await
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    write_tags(tx, t).await?;
+    Ok(true)
 }
 
 pub(super) async fn update_task(tx: &mut SqliteConnection, t: &Task) -> Result<(), StoreError> {
     let done = sqlx::query(
         "UPDATE tasks SET title = $1, description = $2, priority = $3, due_at = $4, due_tz = $5, \
-         due_has_time = $6, completed_at = $7, updated_at = $8, tags = $9, list_key = $10 \
+         due_has_time = $6, completed_at = $7, updated_at = $8, tags = $9, list_key = $10, \
+         series_id = $13, occurrence = $14, repeat = $15, reminders = $16 \
          WHERE id = $11 AND user_id = $12",
     )
     .bind(t.title.as_str())
@@ -134,6 +159,10 @@ pub(super) async fn update_task(tx: &mut SqliteConnection, t: &Task) -> Result<(
     .bind(ListKey::for_task(t).as_str())
     .bind(t.id.0)
     .bind(t.user_id.0)
+    .bind(t.repeat.as_ref().map(|r| r.series.0))
+    .bind(occurrence_text(t))
+    .bind(repeat_text(t))
+    .bind(reminder::format_list(&t.reminders))
     .execute(&mut *tx)
     .await
     .map_err(map_err)?;

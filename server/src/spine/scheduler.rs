@@ -1,0 +1,123 @@
+//! The scheduler in this process: sleeps until the earliest timer is due (or
+//! until woken because a nearer one was set, or for at most `max_sleep`, so
+//! timers set through another replica are seen too), then fires what is due
+//! in leased batches. Any number of replicas may run it over one database:
+//! a timer fires only under its lease and only once (see `fire_round`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use domain::ports::{Clock, TimerStore, TimerWake};
+use domain::timer::{fire_round, FireReport};
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Wakes the scheduler of this process.
+#[derive(Default)]
+pub struct Wake(Notify);
+
+impl TimerWake for Wake {
+    fn timers_set(&self, _earliest: DateTime<Utc>) {
+        // The scheduler asks the database for the earliest timer again; a
+        // permit is kept if it is busy, so a wake-up is never lost.
+        self.0.notify_one();
+    }
+}
+
+pub struct Scheduler {
+    pub store: Arc<dyn TimerStore>,
+    pub clock: Arc<dyn Clock>,
+    pub wake: Arc<Wake>,
+    /// The longest sleep, whatever the next timer: how soon timers set through another replica are seen.
+    pub max_sleep: Duration,
+    /// How long a claimed batch is this scheduler's before another may take it.
+    pub lease: chrono::Duration,
+    pub batch: u32,
+    pub owner: String,
+}
+
+impl Scheduler {
+    pub fn new(store: Arc<dyn TimerStore>, clock: Arc<dyn Clock>, wake: Arc<Wake>, max_sleep: Duration) -> Self {
+        Self {
+            store,
+            clock,
+            wake,
+            max_sleep,
+            lease: chrono::Duration::seconds(30),
+            batch: 500,
+            owner: format!("scheduler/{}", Uuid::new_v4().simple()),
+        }
+    }
+
+    /// Fires what is due now, batch after batch, until nothing is.
+    pub async fn fire_due(&self) -> Result<u64, domain::StoreError> {
+        let mut fired = 0;
+        loop {
+            let report = fire_round(&*self.store, &*self.clock, &self.owner, self.lease, self.batch).await?;
+            self.log(&report);
+            fired += report.fired;
+            if report.claimed == 0 {
+                return Ok(fired);
+            }
+        }
+    }
+
+    fn log(&self, report: &FireReport) {
+        if report.fired > 0 {
+            tracing::debug!(fired = report.fired, max_late_ms = report.max_late_ms, "timers fired");
+        }
+        if report.max_late_ms > 60_000 && report.fired > 0 {
+            tracing::warn!(fired = report.fired, max_late_ms = report.max_late_ms, "timers fired late (catch-up)");
+        }
+        if (report.fired as usize) < report.claimed {
+            tracing::info!(
+                lost = report.claimed - report.fired as usize,
+                "timers' leases were lost before firing; another scheduler has them"
+            );
+        }
+    }
+
+    /// How long to sleep: until the next timer, but no longer than `max_sleep`.
+    async fn wait(&self) -> Result<Duration, domain::StoreError> {
+        let now = self.clock.now();
+        Ok(match self.store.next_timer_at(now).await? {
+            Some(at) if at <= now => Duration::ZERO,
+            Some(at) => (at - now).to_std().unwrap_or(Duration::ZERO).min(self.max_sleep),
+            None => self.max_sleep,
+        })
+    }
+
+    /// Runs until `shutdown` turns true.
+    pub fn spawn(self, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut backoff = Duration::from_millis(100);
+            loop {
+                let wait = match self.fire_due().await {
+                    Ok(_) => {
+                        backoff = Duration::from_millis(100);
+                        self.wait().await
+                    }
+                    Err(e) => Err(e),
+                };
+                let wait = wait.unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "scheduler failed; will retry");
+                    let wait = backoff;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    wait
+                });
+                if *shutdown.borrow() {
+                    break;
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = self.wake.0.notified() => {}
+                    _ = shutdown.changed() => break,
+                }
+            }
+        })
+    }
+}
