@@ -77,6 +77,12 @@ impl DomainEvent {
         }
     }
 
+    /// Whether the activity log shows it: every change and every reminder,
+    /// but not the notification a reminder became (that would say it twice).
+    pub fn is_audited(&self) -> bool {
+        !matches!(self, Self::NotificationCreated { .. })
+    }
+
     /// The task an event is about, if any.
     pub fn task_id(&self) -> Option<TaskId> {
         match self {

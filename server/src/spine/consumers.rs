@@ -30,6 +30,9 @@ impl EventHandler for AuditLogger {
     }
 
     async fn handle(&self, event: &EventEnvelope) -> Result<(), DeliveryError> {
+        if !event.payload.is_audited() {
+            return Ok(());
+        }
         let fresh = self.store.record_audit(event).await.map_err(|e| DeliveryError::Transient(e.to_string()))?;
         if !fresh {
             tracing::debug!(event_id = %event.id, "audit entry already recorded; redelivery ignored");

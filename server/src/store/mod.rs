@@ -121,7 +121,7 @@ pub(crate) fn merge_activity(
     for value in unrecorded {
         // An event that cannot be read is a dead letter's business, not the page's.
         let Ok(event) = domain::EventEnvelope::decode(&value) else { continue };
-        if task.is_some() && event.task_id != task {
+        if !event.payload.is_audited() || (task.is_some() && event.task_id != task) {
             continue;
         }
         if !entries.iter().any(|e| e.event_id == event.id) {

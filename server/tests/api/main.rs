@@ -11,3 +11,4 @@ mod security;
 mod sessions;
 mod tasks;
 mod time_contract;
+mod time_engine;

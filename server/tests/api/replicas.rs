@@ -236,3 +236,53 @@ async fn a_poison_event_is_dead_lettered_shown_to_operators_and_the_rest_keep_fl
     }
     assert_eq!(store.dead_letters(10).await.unwrap().len(), 1);
 }
+
+/// Polls `sql` until it counts `want`, for up to a minute.
+async fn wait_for_count(pg: &PgPool, sql: &str, want: i64) {
+    for _ in 0..3000 {
+        if count(pg, sql).await == want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(count(pg, sql).await, want, "{sql}");
+}
+
+#[tokio::test]
+async fn two_replicas_fire_two_thousand_timers_once_each_and_number_their_notifications_without_gaps() {
+    let db = TestDb::postgres().await;
+    let (a, _b) = (Replica::start(&db.url()).await, Replica::start(&db.url()).await);
+    let http = client();
+    sign_up(&http, &a).await;
+    let pg = pool(&db).await;
+    let user: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users").fetch_one(&pg).await.unwrap();
+    // 2,000 reminders of as many tasks, due now, set behind both replicas'
+    // backs: each scheduler sees them within its longest sleep, and both race for them.
+    sqlx::query(
+        "INSERT INTO timers (id, user_id, task_id, kind, fire_at, title, label) \
+         SELECT gen_random_uuid(), $1, gen_random_uuid(), 'reminder', $2, 'Reminder ' || n, 'At the due time' \
+         FROM generate_series(1, 2000) AS n",
+    )
+    .bind(user)
+    .bind(chrono::Utc::now().timestamp_millis())
+    .execute(&pg)
+    .await
+    .unwrap();
+    wait_for_count(&pg, "SELECT COUNT(*) FROM timers WHERE fired_at IS NULL", 0).await;
+    assert_eq!(count(&pg, "SELECT COUNT(*) FROM outbox WHERE event_type = 'reminder.due'").await, 2000);
+    assert_eq!(
+        count(
+            &pg,
+            "SELECT COUNT(DISTINCT payload->'payload'->'reminder'->>'timer_id') FROM outbox \
+             WHERE event_type = 'reminder.due'"
+        )
+        .await,
+        2000,
+        "one event per timer"
+    );
+    // Both replicas' notifiers turn them into notifications at once; the user's numbers stay 1..2000.
+    wait_for_count(&pg, "SELECT COUNT(*) FROM notifications", 2000).await;
+    assert_eq!(count(&pg, "SELECT COUNT(DISTINCT seq) FROM notifications").await, 2000);
+    assert_eq!(count(&pg, "SELECT MAX(seq) FROM notifications").await, 2000, "numbered 1 to 2000, no gaps");
+    assert_eq!(count(&pg, "SELECT unread_notifications FROM users").await, 2000);
+}
