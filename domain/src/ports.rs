@@ -134,6 +134,8 @@ pub trait TimerStore: Send + Sync {
     async fn fire_timers(&self, fired: &[(TimerId, EventEnvelope)], lease: &Lease) -> Result<u64, StoreError>;
     /// Unfired timers, for tests and readiness detail.
     async fn pending_timers(&self) -> Result<u64, StoreError>;
+    /// Deletes timers fired before `before` (their events keep the record); returns how many went.
+    async fn prune_fired_timers(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
 /// A user's notifications.

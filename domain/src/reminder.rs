@@ -349,4 +349,39 @@ mod tests {
         assert_eq!(Punctuality::of(due, due + Duration::hours(3)), Punctuality::Late);
         assert_eq!(Punctuality::of(due, due + Duration::days(3)), Punctuality::Missed);
     }
+
+    #[test]
+    fn the_reminders_field_reads_relative_and_absolute_entries_and_prints_them_back() {
+        let list = parse_list("at due, 15m, 2 hours before, 1d, 1w, 2026-12-24 18:00, 15 min").unwrap();
+        assert_eq!(
+            list,
+            [
+                Reminder::BeforeDue { minutes: 0 },
+                Reminder::BeforeDue { minutes: 15 },
+                Reminder::BeforeDue { minutes: 120 },
+                Reminder::BeforeDue { minutes: 1440 },
+                Reminder::BeforeDue { minutes: 10080 },
+                Reminder::At(local("2026-12-24 18:00")),
+            ],
+            "the repeated 15 minutes counts once"
+        );
+        let text = format_list(&list);
+        assert_eq!(text, "at due, 15m, 2h, 1d, 1w, 2026-12-24 18:00");
+        assert_eq!(parse_list(&text).unwrap(), list);
+        assert_eq!(parse_list("  ").unwrap(), []);
+    }
+
+    #[test]
+    fn bad_reminder_entries_are_refused_naming_the_reminders_field() {
+        for bad in ["soon", "15x", "5w", "2026-13-01 09:00", "m", "1,2,3,4,5,6,7,8,9,10,11"] {
+            let e = parse_list(bad).unwrap_err();
+            assert_eq!(e.field, FIELD, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_carried_reminder_moves_with_its_instance_only_when_absolute() {
+        assert_eq!(carried(Reminder::BeforeDue { minutes: 15 }, 7), Reminder::BeforeDue { minutes: 15 });
+        assert_eq!(carried(Reminder::At(local("2026-12-01 08:00")), 7), Reminder::At(local("2026-12-08 08:00")));
+    }
 }

@@ -1,6 +1,7 @@
 //! Housekeeping that every replica may run, because each step is idempotent:
 //! expired sessions are deleted, and events whose every delivery finished
-//! long ago leave the outbox (the audit log keeps its own copy).
+//! long ago leave the outbox (the audit log keeps its own copy), as do timers
+//! fired as long ago (their events recorded that they fired).
 
 use std::time::Duration;
 
@@ -40,6 +41,11 @@ impl Maintenance {
             Ok(0) => {}
             Ok(n) => tracing::info!(events = n, "delivered events pruned from the outbox"),
             Err(e) => tracing::warn!(error = %e, "pruning the outbox failed"),
+        }
+        match self.services.store.prune_fired_timers(before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(timers = n, "fired timers pruned"),
+            Err(e) => tracing::warn!(error = %e, "pruning fired timers failed"),
         }
         match self.services.store.delivery_stats().await {
             Ok(stats) if stats.dead > 0 => {

@@ -292,6 +292,17 @@ macro_rules! time_engine_sql {
                         .map_err(map_err)?;
                     Ok(u64::try_from(n).unwrap_or(0))
                 }
+
+                async fn prune_fired_timers(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+                    let mut tx = self.$begin().await?;
+                    let done = sqlx::query("DELETE FROM timers WHERE fired_at IS NOT NULL AND fired_at < $1")
+                        .bind(millis(before))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                    tx.commit().await.map_err(map_err)?;
+                    Ok(done.rows_affected())
+                }
             }
 
             #[async_trait]

@@ -132,6 +132,9 @@ impl TimerStore for CountingStore {
     async fn pending_timers(&self) -> Result<u64, StoreError> {
         self.inner.pending_timers().await
     }
+    async fn prune_fired_timers(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.inner.prune_fired_timers(before).await
+    }
 }
 
 #[async_trait]

@@ -232,6 +232,7 @@ pub async fn a_scheduler_fires_timers_that_came_due_while_it_was_away_as_late(st
     assert_eq!(report.fired, 2, "both that came due fire at start, once each");
     clock.advance(Duration::seconds(10));
     assert_eq!(fire_round(&*store, &clock, "a", Duration::seconds(30), 100).await.unwrap().fired, 1);
+    assert_eq!(store.prune_fired_timers(Utc::now() + Duration::minutes(1)).await.unwrap(), 3, "fired ones go later");
 }
 
 macro_rules! time_contract_suite {

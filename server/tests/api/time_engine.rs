@@ -312,3 +312,45 @@ async fn the_default_reminder_joins_new_tasks_with_a_due_time() {
     let bad = [("display_name", "Test User"), ("time_zone", "Europe/Berlin"), ("default_reminder", "2026-12-01 09:00")];
     assert_field_error(app.call("update_profile", &bad).await, 422, "default_reminder").await;
 }
+
+#[tokio::test]
+async fn the_scheduler_sleeps_until_the_earliest_timer_and_wakes_for_a_nearer_one_set_meanwhile() {
+    use std::sync::Arc;
+
+    use domain::ports::{SystemClock, TimerWake};
+    use domain::timer::{Timer, TimerKind};
+    use server::spine::scheduler::{Scheduler, Wake};
+
+    let db = crate::helpers::TestDb::for_http().await;
+    let store = db.store().await;
+    let owner = crate::contract::add_user(&store, "wake@example.com").await;
+    // Each timer for a task of its own (a task's reminders are replaced as one).
+    let set = |at: chrono::DateTime<Utc>| {
+        let (store, task) = (store.clone(), crate::contract::task(&owner, "Soon"));
+        async move {
+            let timer = Timer::new(&task, TimerKind::Reminder, at, "At the due time".into());
+            let mut uow = store.begin().await.unwrap();
+            uow.replace_timers(task.id, TimerKind::Reminder, &[timer]).await.unwrap();
+            uow.commit().await.unwrap();
+        }
+    };
+    // Hours away: the scheduler plans to sleep for its longest sleep, here a minute.
+    set(Utc::now() + chrono::Duration::hours(2)).await;
+    let wake = Arc::new(Wake::default());
+    let scheduler = Scheduler::new(store.clone(), Arc::new(SystemClock), wake.clone(), Duration::from_secs(60));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running = scheduler.spawn(stopped);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // A timer 300 ms ahead, and the wake-up a service sends after committing one.
+    let soon = Utc::now() + chrono::Duration::milliseconds(300);
+    set(soon).await;
+    wake.timers_set(soon);
+    let started = std::time::Instant::now();
+    while store.pending_timers().await.unwrap() > 1 {
+        assert!(started.elapsed() < Duration::from_secs(10), "the scheduler was not woken for the nearer timer");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(Utc::now() >= soon, "it fired when due, not before");
+    let _ = stop.send(true);
+    running.await.unwrap();
+}
