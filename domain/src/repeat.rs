@@ -5,10 +5,11 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use chrono::{Datelike, NaiveDate, Weekday};
+use chrono::{Datelike, NaiveDate, NaiveTime, Weekday};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::account::TimeZone;
 use crate::error::ValidationError;
 use crate::recurrence::{self, Anchor, ByDay, End, Frequency, Occurrence, Recurrence, RecurrenceRule};
 use crate::task::Due;
@@ -23,8 +24,9 @@ impl fmt::Display for SeriesId {
     }
 }
 
-/// A recurring task's place in its series. The local start day and the
-/// task's due time and zone are the source of truth of every occurrence;
+/// A recurring task's place in its series. The series' local start day,
+/// wall-clock time and zone are the source of truth of every occurrence (not
+/// an instant, so a tz database update cannot shift the series);
 /// `occurrence` is the day this instance was scheduled for, the key that
 /// makes each instance of a series unique (it stays when the instance alone
 /// is moved to another day).
@@ -34,6 +36,9 @@ pub struct Repeat {
     pub rule: RecurrenceRule,
     pub anchor: Anchor,
     pub start: NaiveDate,
+    /// The series' time of day, on the wall clock; `None` for a day without a time.
+    pub time: Option<NaiveTime>,
+    pub zone: TimeZone,
     #[serde(default)]
     pub skipped: BTreeSet<NaiveDate>,
     pub occurrence: NaiveDate,
@@ -42,13 +47,28 @@ pub struct Repeat {
 }
 
 impl Repeat {
-    /// The series' recurrence at the due time and in the zone of `due`.
-    pub fn recurrence(&self, due: &Due) -> Recurrence {
+    /// A new series whose first instance is due `due`.
+    pub fn first(series: SeriesId, draft: RepeatDraft, due: &Due) -> Self {
+        Repeat {
+            series,
+            rule: draft.rule,
+            anchor: draft.anchor,
+            start: due.date,
+            time: due.time,
+            zone: due.zone,
+            skipped: draft.skipped.unwrap_or_default(),
+            occurrence: due.date,
+            instance: 1,
+        }
+    }
+
+    /// The series' recurrence, from its local start.
+    pub fn recurrence(&self) -> Recurrence {
         Recurrence {
             rule: self.rule.clone(),
             start: self.start,
-            time: due.time,
-            zone: due.zone,
+            time: self.time,
+            zone: self.zone,
             skipped: self.skipped.clone(),
         }
     }
@@ -56,15 +76,14 @@ impl Repeat {
     /// The instance after this one, completed on the user's local day `done`,
     /// where `due` is this instance's due date; `None` once the series ended.
     pub fn next(&self, due: &Due, done: NaiveDate) -> Option<(Repeat, Occurrence)> {
-        let next =
-            self.recurrence(due).next_instance(self.anchor, due.date.max(self.occurrence), done, self.instance)?;
+        let next = self.recurrence().next_instance(self.anchor, due.date.max(self.occurrence), done, self.instance)?;
         let repeat = Repeat { occurrence: next.date(), instance: self.instance.saturating_add(1), ..self.clone() };
         Some((repeat, next))
     }
 
     /// The next `n` occurrences from this instance on (this one first), as the task page lists them.
     pub fn upcoming(&self, due: &Due, n: usize) -> Vec<Occurrence> {
-        let recurrence = self.recurrence(due);
+        let recurrence = self.recurrence();
         let mut dates = vec![Occurrence { due: *due }];
         let mut last = due.date.max(self.occurrence);
         while dates.len() < n {
@@ -268,7 +287,6 @@ impl RepeatInput {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::account::TimeZone;
 
     fn due(date: &str) -> Due {
         Due::parse(date, "09:00", TimeZone::parse("Europe/Berlin").unwrap()).unwrap().unwrap()
@@ -283,16 +301,8 @@ mod tests {
     }
 
     fn series(rule: &str, start: &str, anchor: Anchor) -> Repeat {
-        let start = NaiveDate::parse_from_str(start, "%Y-%m-%d").unwrap();
-        Repeat {
-            series: SeriesId(Uuid::nil()),
-            rule: RecurrenceRule::parse(rule).unwrap(),
-            anchor,
-            start,
-            skipped: BTreeSet::new(),
-            occurrence: start,
-            instance: 1,
-        }
+        let draft = RepeatDraft { rule: RecurrenceRule::parse(rule).unwrap(), anchor, skipped: None };
+        Repeat::first(SeriesId(Uuid::nil()), draft, &due(start))
     }
 
     #[test]
@@ -395,6 +405,14 @@ mod tests {
         assert_eq!(third.instance, 3);
         assert!(third.next(&at3.due, at3.date()).is_none(), "the third of three is the last");
         assert_eq!(third.upcoming(&at3.due, 5).len(), 1);
+    }
+
+    #[test]
+    fn an_instance_moved_to_another_time_leaves_the_series_at_its_own() {
+        let daily = series("FREQ=DAILY", "2026-11-23", Anchor::Schedule);
+        let moved = Due::parse("2026-11-23", "17:00", daily.zone).unwrap().unwrap();
+        let (_, next) = daily.next(&moved, moved.date).unwrap();
+        assert_eq!((next.date().to_string(), next.due.time_input()), ("2026-11-24".to_owned(), "09:00".to_owned()));
     }
 
     #[test]

@@ -55,15 +55,7 @@ impl Services {
         {
             reminders.push(Reminder::BeforeDue { minutes });
         }
-        let repeat = draft.repeat.zip(draft.due).map(|(r, due)| Repeat {
-            series: SeriesId(Uuid::now_v7()),
-            rule: r.rule,
-            anchor: r.anchor,
-            start: due.date,
-            skipped: r.skipped.unwrap_or_default(),
-            occurrence: due.date,
-            instance: 1,
-        });
+        let repeat = draft.repeat.zip(draft.due).map(|(r, due)| Repeat::first(SeriesId(Uuid::now_v7()), r, &due));
         let task = Task {
             id: TaskId(Uuid::now_v7()),
             user_id: user.id,
@@ -263,28 +255,27 @@ impl Services {
     }
 }
 
-/// The repeat of an edited task. The same rule keeps its series and place
-/// in it (only this instance moves when its due date does); a changed rule,
-/// anchor or set of skipped days starts the series again from this
-/// instance, as a calendar's "this and following" edit does.
+/// The repeat of an edited task. The same rule at the same time of day
+/// keeps its series and this instance's place in it (moving only the due
+/// date moves only this instance); a changed rule, anchor, set of skipped
+/// days or time of day starts the series again from this instance, as a
+/// calendar's "this and following" edit does.
 fn edited_repeat(before: Option<&Repeat>, new: RepeatDraft, due: &crate::task::Due) -> Repeat {
     match before {
         Some(old) => {
-            let skipped = new.skipped.unwrap_or_else(|| old.skipped.clone());
-            if old.rule == new.rule && old.anchor == new.anchor && old.skipped == skipped {
+            let skipped = new.skipped.clone().unwrap_or_else(|| old.skipped.clone());
+            let same = old.rule == new.rule
+                && old.anchor == new.anchor
+                && old.skipped == skipped
+                && old.time == due.time
+                && old.zone == due.zone;
+            if same {
                 old.clone()
             } else {
-                Repeat { rule: new.rule, anchor: new.anchor, skipped, start: due.date, ..old.clone() }
+                let restarted = Repeat::first(old.series, RepeatDraft { skipped: Some(skipped), ..new }, due);
+                Repeat { occurrence: old.occurrence, instance: old.instance, ..restarted }
             }
         }
-        None => Repeat {
-            series: SeriesId(Uuid::now_v7()),
-            rule: new.rule,
-            anchor: new.anchor,
-            start: due.date,
-            skipped: new.skipped.unwrap_or_default(),
-            occurrence: due.date,
-            instance: 1,
-        },
+        None => Repeat::first(SeriesId(Uuid::now_v7()), new, due),
     }
 }

@@ -140,6 +140,8 @@ fn repeat(series: SeriesId, occurrence: NaiveDate) -> Repeat {
         rule: RecurrenceRule::parse("FREQ=DAILY").unwrap(),
         anchor: Anchor::Schedule,
         start: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+        time: None,
+        zone: TimeZone::parse("Europe/Berlin").unwrap(),
         skipped: BTreeSet::new(),
         occurrence,
         instance: 1,
