@@ -20,6 +20,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
@@ -189,8 +190,16 @@ fn router(options: LeptosOptions, state: AppState, store: Arc<dyn Store>, config
     let policy = HeaderPolicy { hsts: config.secure_cookies(), hashed_assets: options.hash_files };
     let probes =
         Router::new().route("/healthz", get(probes::healthz)).route("/readyz", get(probes::readyz)).with_state(store);
+    // Static files are served here rather than by Leptos's fallback, which
+    // treats every status but 200 as "not found": a browser revalidating its
+    // cached favicon (304 Not Modified) got the 404 page instead.
+    let site = std::path::Path::new(&*options.site_root).to_path_buf();
+    let pkg = ServeDir::new(site.join(&*options.site_pkg_dir)).precompressed_br().precompressed_gzip();
+    let favicon = ServeFile::new(site.join("favicon.svg"));
     // leptos_routes also mounts every server function under /api/.
     let pages = Router::new()
+        .nest_service("/pkg", pkg)
+        .route_service("/favicon.svg", favicon)
         .leptos_routes_with_context(&options, routes, context.clone(), {
             let options = options.clone();
             move || shell(options.clone())

@@ -160,3 +160,26 @@ async fn behind_an_https_ingress_cookies_are_secure_and_only_the_public_origin_m
     let internal = app.address.clone().leak();
     assert_eq!(post(internal).await.unwrap().status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn static_files_answer_a_revalidation_with_304_and_a_missing_one_with_a_plain_404() {
+    let site = std::env::temp_dir().join(format!("cadence-site-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(site.join("pkg")).unwrap();
+    std::fs::write(site.join("favicon.svg"), "<svg xmlns=\"http://www.w3.org/2000/svg\"/>").unwrap();
+    std::fs::write(site.join("pkg/cadence.css"), "body{}").unwrap();
+    let db = TestDb::for_http().await;
+    let config = Config { site_root: site.display().to_string(), ..test_config(&db) };
+    let app = spawn_with(db, config).await;
+    for path in ["/favicon.svg", "/pkg/cadence.css"] {
+        let first = app.get(path).await;
+        assert_eq!(first.status(), StatusCode::OK, "{path}");
+        let modified = first.headers()[reqwest::header::LAST_MODIFIED].clone();
+        assert!(first.headers()[CACHE_CONTROL].to_str().unwrap().starts_with("public"), "{path}");
+        // A browser revalidating its copy (a reload does) must hear "not modified", not "not found".
+        let again =
+            app.client.get(app.url(path)).header(reqwest::header::IF_MODIFIED_SINCE, modified).send().await.unwrap();
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{path}");
+    }
+    assert_eq!(app.get("/pkg/missing.js").await.status(), StatusCode::NOT_FOUND);
+    let _ = std::fs::remove_dir_all(&site);
+}
