@@ -3,6 +3,7 @@
 //! unchanged against SQLite and PostgreSQL.
 
 mod accounts;
+#[macro_use]
 mod contract;
 mod events;
 mod helpers;

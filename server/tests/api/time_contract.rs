@@ -237,11 +237,12 @@ pub async fn a_scheduler_fires_timers_that_came_due_while_it_was_away_as_late(st
     assert_eq!(store.prune_fired_timers(Utc::now() + Duration::minutes(1)).await.unwrap(), 3, "fired ones go later");
 }
 
+/// The suite on one backend, with the contract suite's test maker.
 macro_rules! time_contract_suite {
     ($backend:ident, $make:expr) => {
         mod $backend {
             use super::*;
-            time_contract_suite!(@tests $make;
+            contract_suite!(@tests $make;
                 a_due_timer_fires_once_with_its_event_and_a_later_one_waits,
                 a_claimed_timer_fires_only_under_its_lease_and_after_expiry_elsewhere,
                 replacing_and_cancelling_timers_touch_only_unfired_ones_of_that_kind,
@@ -250,16 +251,6 @@ macro_rules! time_contract_suite {
                 a_scheduler_fires_timers_that_came_due_while_it_was_away_as_late,
             );
         }
-    };
-    (@tests $make:expr; $($name:ident),* $(,)?) => {
-        $(
-            #[tokio::test]
-            async fn $name() {
-                let db: TestDb = $make.await;
-                let store = db.store().await;
-                super::$name(store).await;
-            }
-        )*
     };
 }
 
