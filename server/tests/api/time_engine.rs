@@ -354,3 +354,37 @@ async fn the_scheduler_sleeps_until_the_earliest_timer_and_wakes_for_a_nearer_on
     let _ = stop.send(true);
     running.await.unwrap();
 }
+
+#[tokio::test]
+async fn editing_a_series_moves_one_instance_or_restarts_the_series_from_it() {
+    let app = spawn_app().await;
+    app.sign_up().await;
+    let fields = |date: &'static str, repeat: &'static str| {
+        vec![("title", "Yoga"), ("due_date", date), ("due_time", "09:00"), ("repeat", repeat)]
+    };
+    let id = create(&app, &fields("2099-03-02", "daily")).await;
+    let app = &app;
+    let edit = |form: Vec<(&'static str, &'static str)>| {
+        let mut form: Vec<(&str, &str)> = form;
+        form.push(("id", id.as_str()));
+        async move {
+            let res = app.call("update_task", &form).await;
+            assert!(res.status().is_success() || res.status().is_redirection(), "{:?}", res.status());
+        }
+    };
+    // Moving this one to the 4th: the series stays daily from the 2nd, so the next comes on the 5th.
+    edit(fields("2099-03-04", "daily")).await;
+    let task = detail(app, &id).await;
+    let upcoming: Vec<&str> = task["upcoming"].as_array().unwrap().iter().map(|u| u.as_str().unwrap()).collect();
+    assert_eq!(upcoming[..2], ["Wed 4 Mar 2099, 09:00", "Thu 5 Mar 2099, 09:00"]);
+    // A new rule restarts the series from this instance: weekly on its weekday.
+    edit(fields("2099-03-04", "weekly")).await;
+    let task = detail(app, &id).await;
+    assert_eq!(task["repeat_sentence"], "Every week on Wednesday");
+    assert_eq!(task["upcoming"][1], "Wed 11 Mar 2099, 09:00");
+    // No repeat any more: the task stays, as a one-off.
+    edit(fields("2099-03-04", "")).await;
+    let task = detail(app, &id).await;
+    assert!(task["repeat_sentence"].is_null() && task["upcoming"].as_array().unwrap().is_empty());
+    assert_eq!(rows(app, false).await[0]["recurring"], false);
+}
