@@ -82,6 +82,8 @@ pub struct SignedIn {
     pub token_hash: String,
     pub list_version: i64,
     pub unread_notifications: i64,
+    /// The user's feed number when the request came in: where the page's live stream starts.
+    pub feed_seq: i64,
 }
 
 /// The request's session, as the layer resolved it: `None` for visitors.
@@ -129,6 +131,7 @@ pub async fn resolve_session(State(state): State<AppState>, mut req: Request, ne
                         token_hash,
                         list_version: active.list_version,
                         unread_notifications: active.unread_notifications,
+                        feed_seq: active.feed_seq,
                     };
                     session = CurrentSession(Some(Arc::new(signed_in)));
                 }

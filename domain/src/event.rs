@@ -59,6 +59,10 @@ pub enum DomainEvent {
     NotificationCreated {
         notification: Box<Notification>,
     },
+    /// Notifications were read: one (`seq`), or all of the user's (`None`).
+    NotificationsRead {
+        seq: Option<i64>,
+    },
 }
 
 impl DomainEvent {
@@ -74,13 +78,15 @@ impl DomainEvent {
             Self::TaskDeleted { .. } => "task.deleted",
             Self::ReminderDue { .. } => "reminder.due",
             Self::NotificationCreated { .. } => "notification.created",
+            Self::NotificationsRead { .. } => "notifications.read",
         }
     }
 
     /// Whether the activity log shows it: every change and every reminder,
-    /// but not the notification a reminder became (that would say it twice).
+    /// but not the notification a reminder became (that would say it twice)
+    /// nor the reading of notifications.
     pub fn is_audited(&self) -> bool {
-        !matches!(self, Self::NotificationCreated { .. })
+        !matches!(self, Self::NotificationCreated { .. } | Self::NotificationsRead { .. })
     }
 
     /// The task an event is about, if any.
@@ -138,6 +144,7 @@ impl DomainEvent {
                 format!("Reminded about \u{201c}{}\u{201d} ({})", reminder.title, reminder.label.to_lowercase())
             }
             Self::NotificationCreated { notification } => format!("Notified: {}", notification.title),
+            Self::NotificationsRead { .. } => "Read notifications".to_owned(),
         }
     }
 }

@@ -6,6 +6,7 @@
 pub mod account;
 pub mod error;
 pub mod event;
+pub mod live;
 pub mod markdown;
 pub mod notification;
 pub mod ports;

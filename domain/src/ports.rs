@@ -9,6 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use crate::account::{Email, User, UserId};
 use crate::error::StoreError;
 use crate::event::{AuditEntry, EventEnvelope};
+use crate::live::LiveEvent;
 use crate::notification::{NewNotification, Notification, NotificationPage};
 use crate::repeat::SeriesId;
 use crate::spine::{Delivery, DeliveryStats, Lease};
@@ -35,6 +36,8 @@ pub struct ActiveSession {
     pub list_version: i64,
     /// How many of the user's notifications are unread (the header's count).
     pub unread_notifications: i64,
+    /// The user's last feed number: where a page's live stream starts.
+    pub feed_seq: i64,
 }
 
 /// Users and their sessions.
@@ -152,9 +155,25 @@ pub trait NotificationStore: Send + Sync {
     async fn unread_notifications(&self, user: UserId) -> Result<i64, StoreError>;
 }
 
+/// The users' live feeds, as streams read them.
+#[async_trait]
+pub trait FeedStore: Send + Sync {
+    /// The user's feed entries numbered after `after`, oldest first, at most `limit`.
+    async fn feed_after(&self, user: UserId, after: i64, limit: u32) -> Result<Vec<LiveEvent>, StoreError>;
+    /// The user's last feed number and the oldest still kept (`None` when none is kept).
+    async fn feed_bounds(&self, user: UserId) -> Result<(i64, Option<i64>), StoreError>;
+    /// Feed rows written after the row `after_row` (a store-wide, growing row number),
+    /// as (row, user): how a replica without a wake-up channel learns whose feed moved.
+    async fn feed_rows_after(&self, after_row: i64, limit: u32) -> Result<Vec<(i64, UserId)>, StoreError>;
+    /// Deletes feed entries made before `before`; returns how many went.
+    async fn prune_feed(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+}
+
 /// Everything the services read, and the door to atomic writes.
 #[async_trait]
-pub trait Store: AccountStore + TaskStore + AuditStore + OutboxStore + TimerStore + NotificationStore {
+pub trait Store:
+    AccountStore + TaskStore + AuditStore + OutboxStore + TimerStore + NotificationStore + FeedStore
+{
     /// Starts a unit of work: its writes and outbox events commit together or not at all.
     async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StoreError>;
 
@@ -211,7 +230,9 @@ pub trait UnitOfWork: Send {
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError>;
 
-    /// Writes an event to the outbox, with a delivery for every registered subscriber.
+    /// Writes an event to the outbox, with a delivery for every registered
+    /// subscriber, and, if its user's open pages care (see `live::feed_entry`),
+    /// to the user's feed, numbered at commit.
     async fn append_event(&mut self, event: &EventEnvelope) -> Result<(), StoreError>;
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;

@@ -54,6 +54,10 @@ pub struct Config {
     pub scheduler_enabled: bool,
     /// The scheduler's longest sleep: how soon it sees timers set through another replica.
     pub scheduler_max_sleep_ms: u64,
+    /// Seconds between heartbeat comments on live streams (proxies drop silent connections).
+    pub live_heartbeat_secs: u64,
+    /// How often, on SQLite, a replica looks for feed rows another process wrote.
+    pub live_poll_ms: u64,
     /// Transient failures of one delivery before it becomes a dead letter.
     pub relay_max_attempts: u32,
     /// The wait after a delivery's first failure; it doubles after each one, up to 5 minutes.
@@ -81,6 +85,8 @@ impl Default for Config {
             relay_poll_ms: 100,
             scheduler_enabled: true,
             scheduler_max_sleep_ms: 500,
+            live_heartbeat_secs: 15,
+            live_poll_ms: 100,
             relay_max_attempts: 20,
             relay_first_backoff_ms: 1000,
             outbox_retention_days: 7,
@@ -144,6 +150,8 @@ impl Config {
         env_parse("CADENCE_RELAY_POLL_MS", &mut config.relay_poll_ms)?;
         env_parse("CADENCE_SCHEDULER_ENABLED", &mut config.scheduler_enabled)?;
         env_parse("CADENCE_SCHEDULER_MAX_SLEEP_MS", &mut config.scheduler_max_sleep_ms)?;
+        env_parse("CADENCE_LIVE_HEARTBEAT_SECS", &mut config.live_heartbeat_secs)?;
+        env_parse("CADENCE_LIVE_POLL_MS", &mut config.live_poll_ms)?;
         env_parse("CADENCE_RELAY_MAX_ATTEMPTS", &mut config.relay_max_attempts)?;
         env_parse("CADENCE_RELAY_FIRST_BACKOFF_MS", &mut config.relay_first_backoff_ms)?;
         env_parse("CADENCE_OUTBOX_RETENTION_DAYS", &mut config.outbox_retention_days)?;

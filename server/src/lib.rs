@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod config;
 pub mod hasher;
+pub mod live;
 pub mod spine;
 pub mod startup;
 pub mod store;

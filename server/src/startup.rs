@@ -25,6 +25,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::hasher::Argon2Hasher;
+use crate::live::{self, FeedWatcher, LiveHub};
 use crate::spine::consumers::{AuditLogger, Notifier, RecurrenceGenerator};
 use crate::spine::maintenance::Maintenance;
 use crate::spine::relay::Relay;
@@ -49,6 +50,8 @@ pub struct Application {
     relays: Vec<Relay>,
     scheduler: Option<Scheduler>,
     maintenance: Maintenance,
+    hub: Arc<LiveHub>,
+    watcher: FeedWatcher,
 }
 
 fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
@@ -137,9 +140,13 @@ impl Application {
             every: Duration::from_secs(3600),
             outbox_retention: chrono::Duration::days(i64::from(config.outbox_retention_days)),
         };
+        let hub = LiveHub::new(store.clone(), Duration::from_secs(config.live_heartbeat_secs.max(1)));
+        let watcher =
+            FeedWatcher::for_database(config.database_url.expose(), Duration::from_millis(config.live_poll_ms));
+        let live = Router::new().route("/events", get(live::stream)).with_state(hub.clone());
         let options = leptos_options(&config, addr);
-        let router = router(options, state, store.clone(), &config, routes);
-        Ok(Self { listener, router, store, relays, scheduler, maintenance })
+        let router = router(options, state, store.clone(), &config, routes.merge(live));
+        Ok(Self { listener, router, store, relays, scheduler, maintenance, hub, watcher })
     }
 
     pub fn port(&self) -> u16 {
@@ -158,8 +165,15 @@ impl Application {
         let (stop, stopped) = watch::channel(false);
         let mut workers: Vec<_> = self.relays.into_iter().map(|r| r.spawn(stopped.clone())).collect();
         workers.extend(self.scheduler.map(|s| s.spawn(stopped.clone())));
+        workers.push(self.watcher.spawn(self.hub.clone(), stopped.clone()));
         let maintenance = self.maintenance.spawn(stopped);
         tracing::info!(addr = %self.listener.local_addr()?, "Cadence is listening");
+        // Open live streams would hold a graceful shutdown up forever: they end first.
+        let hub = self.hub.clone();
+        let shutdown = async move {
+            shutdown.await;
+            hub.close();
+        };
         let served = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await;

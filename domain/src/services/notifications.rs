@@ -87,7 +87,11 @@ impl Services {
     pub async fn mark_read(&self, user: &User, seq: Option<i64>) -> Result<u64, ServiceError> {
         let mut uow = self.store.begin().await?;
         let changed = uow.mark_notifications_read(user.id, seq, self.clock.now()).await?;
-        uow.commit().await?;
+        if changed == 0 {
+            return Ok(0);
+        }
+        // Other tabs and devices hear of it, so their counts never go stale.
+        commit_with(uow, self.envelope(user.id, DomainEvent::NotificationsRead { seq })).await?;
         Ok(changed)
     }
 
@@ -120,7 +124,9 @@ impl Services {
         let timer = Timer::new(&task, TimerKind::Snooze, until, label);
         // A new snooze replaces an earlier one of the same task.
         uow.replace_timers(task.id, TimerKind::Snooze, std::slice::from_ref(&timer)).await?;
-        uow.mark_notifications_read(user.id, Some(seq), now).await?;
+        if uow.mark_notifications_read(user.id, Some(seq), now).await? > 0 {
+            uow.append_event(&self.envelope(user.id, DomainEvent::NotificationsRead { seq: Some(seq) })).await?;
+        }
         uow.commit().await?;
         self.timers_set(std::slice::from_ref(&timer));
         Ok(until)

@@ -42,6 +42,11 @@ impl Maintenance {
             Ok(n) => tracing::info!(events = n, "delivered events pruned from the outbox"),
             Err(e) => tracing::warn!(error = %e, "pruning the outbox failed"),
         }
+        match self.services.store.prune_feed(before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(entries = n, "old live feed entries pruned"),
+            Err(e) => tracing::warn!(error = %e, "pruning the live feed failed"),
+        }
         match self.services.store.prune_fired_timers(before).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(timers = n, "fired timers pruned"),

@@ -64,6 +64,7 @@ pub struct SessionUserRow {
     expires_at: DateTime<Utc>,
     list_version: i64,
     unread_notifications: i64,
+    feed_seq: i64,
     #[sqlx(flatten)]
     user: UserRow,
 }
@@ -82,6 +83,7 @@ impl SessionUserRow {
             user,
             list_version: self.list_version,
             unread_notifications: self.unread_notifications,
+            feed_seq: self.feed_seq,
         })
     }
 }

@@ -18,7 +18,8 @@ macro_rules! time_engine_sql {
             use chrono::{DateTime, NaiveDate, Utc};
             use domain::event::EventEnvelope;
             use domain::notification::{NewNotification, Notification, NotificationPage};
-            use domain::ports::{NotificationStore, TimerStore};
+            use domain::live::{with_unread, LiveEvent};
+            use domain::ports::{FeedStore, NotificationStore, TimerStore};
             use domain::repeat::SeriesId;
             use domain::spine::Lease;
             use domain::task::{Task, TaskId};
@@ -34,6 +35,40 @@ macro_rules! time_engine_sql {
 
             fn day(d: NaiveDate) -> String {
                 d.format("%Y-%m-%d").to_string()
+            }
+
+            /// Numbers a unit of work's feed entries for `user` (the next of the
+            /// user's feed numbers, taken under the user's row lock until commit)
+            /// and writes them, each with the user's unread count as it stands.
+            pub async fn write_feed(
+                tx: &mut $conn,
+                user: UserId,
+                entries: Vec<(String, serde_json::Value)>,
+                now: DateTime<Utc>,
+            ) -> Result<(), StoreError> {
+                let n = entries.len() as i64;
+                let (last, unread): (i64, i64) = sqlx::query_as(
+                    "UPDATE users SET feed_seq = feed_seq + $2 WHERE id = $1 RETURNING feed_seq, unread_notifications",
+                )
+                .bind(user.0)
+                .bind(n)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(map_err)?;
+                for (i, (event_type, data)) in entries.into_iter().enumerate() {
+                    sqlx::query(
+                        "INSERT INTO user_feed (user_id, seq, event_type, data, created_at) VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(user.0)
+                    .bind(last - n + 1 + i as i64)
+                    .bind(event_type)
+                    .bind(with_unread(data, unread).to_string())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                }
+                Ok(())
             }
 
             pub async fn series_tasks_from(
@@ -297,6 +332,60 @@ macro_rules! time_engine_sql {
                     let mut tx = self.$begin().await?;
                     let done = sqlx::query("DELETE FROM timers WHERE fired_at IS NOT NULL AND fired_at < $1")
                         .bind(millis(before))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                    tx.commit().await.map_err(map_err)?;
+                    Ok(done.rows_affected())
+                }
+            }
+
+            #[async_trait]
+            impl FeedStore for $store {
+                async fn feed_after(&self, user: UserId, after: i64, limit: u32) -> Result<Vec<LiveEvent>, StoreError> {
+                    let rows: Vec<(i64, String, String)> = sqlx::query_as(
+                        "SELECT seq, event_type, data FROM user_feed WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                    )
+                    .bind(user.0)
+                    .bind(after)
+                    .bind(i64::from(limit))
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err(map_err)?;
+                    rows.into_iter()
+                        .map(|(seq, event_type, data)| {
+                            let data = serde_json::from_str(&data).map_err(StoreError::backend)?;
+                            Ok(LiveEvent { seq, event_type, data })
+                        })
+                        .collect()
+                }
+
+                async fn feed_bounds(&self, user: UserId) -> Result<(i64, Option<i64>), StoreError> {
+                    sqlx::query_as(
+                        "SELECT u.feed_seq, (SELECT MIN(f.seq) FROM user_feed f WHERE f.user_id = u.id) \
+                         FROM users u WHERE u.id = $1",
+                    )
+                    .bind(user.0)
+                    .fetch_one(self.reader())
+                    .await
+                    .map_err(map_err)
+                }
+
+                async fn feed_rows_after(&self, after_row: i64, limit: u32) -> Result<Vec<(i64, UserId)>, StoreError> {
+                    let rows: Vec<(i64, uuid::Uuid)> =
+                        sqlx::query_as("SELECT id, user_id FROM user_feed WHERE id > $1 ORDER BY id LIMIT $2")
+                            .bind(after_row)
+                            .bind(i64::from(limit))
+                            .fetch_all(self.reader())
+                            .await
+                            .map_err(map_err)?;
+                    Ok(rows.into_iter().map(|(id, user)| (id, UserId(user))).collect())
+                }
+
+                async fn prune_feed(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+                    let mut tx = self.$begin().await?;
+                    let done = sqlx::query("DELETE FROM user_feed WHERE created_at < $1")
+                        .bind(before)
                         .execute(&mut *tx)
                         .await
                         .map_err(map_err)?;

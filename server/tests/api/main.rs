@@ -7,6 +7,7 @@ mod accounts;
 mod contract;
 mod events;
 mod helpers;
+mod live;
 mod replicas;
 mod security;
 mod sessions;

@@ -286,3 +286,20 @@ async fn two_replicas_fire_two_thousand_timers_once_each_and_number_their_notifi
     assert_eq!(count(&pg, "SELECT MAX(seq) FROM notifications").await, 2000, "numbered 1 to 2000, no gaps");
     assert_eq!(count(&pg, "SELECT unread_notifications FROM users").await, 2000);
 }
+
+#[tokio::test]
+async fn a_change_through_one_replica_reaches_a_stream_on_the_other() {
+    let db = TestDb::postgres().await;
+    let (a, b) = (Replica::start(&db.url()).await, Replica::start(&db.url()).await);
+    let http = client();
+    sign_up(&http, &a).await;
+    // The session cookie is the database's, so it works on either replica.
+    let mut on_b = crate::live::SseReader::open_url(&http, &b.url("/events"), None).await;
+    for title in ["First through A", "Second through A"] {
+        let started = std::time::Instant::now();
+        let id = quick_add(&http, &a, title).await;
+        let (_, event, data) = on_b.event().await;
+        assert_eq!((event.as_str(), data["task_id"].as_str()), ("task.created", Some(id.as_str())));
+        eprintln!("{title}: on the other replica's stream after {:?}", started.elapsed());
+    }
+}

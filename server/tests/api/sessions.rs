@@ -11,9 +11,11 @@ use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, Utc};
 use domain::event::{AuditEntry, EventEnvelope};
+use domain::live::LiveEvent;
 use domain::notification::{Notification, NotificationPage};
 use domain::ports::{
-    AccountStore, ActiveSession, AuditStore, NotificationStore, OutboxStore, Store, TaskStore, TimerStore, UnitOfWork,
+    AccountStore, ActiveSession, AuditStore, FeedStore, NotificationStore, OutboxStore, Store, TaskStore, TimerStore,
+    UnitOfWork,
 };
 use domain::spine::{DeadLetter, Delivery, DeliveryStats, Lease};
 use domain::task::{Tag, Task, TaskId};
@@ -152,6 +154,22 @@ impl NotificationStore for CountingStore {
     }
     async fn unread_notifications(&self, user: UserId) -> Result<i64, StoreError> {
         self.inner.unread_notifications(user).await
+    }
+}
+
+#[async_trait]
+impl FeedStore for CountingStore {
+    async fn feed_after(&self, user: UserId, after: i64, limit: u32) -> Result<Vec<LiveEvent>, StoreError> {
+        self.inner.feed_after(user, after, limit).await
+    }
+    async fn feed_bounds(&self, user: UserId) -> Result<(i64, Option<i64>), StoreError> {
+        self.inner.feed_bounds(user).await
+    }
+    async fn feed_rows_after(&self, after_row: i64, limit: u32) -> Result<Vec<(i64, UserId)>, StoreError> {
+        self.inner.feed_rows_after(after_row, limit).await
+    }
+    async fn prune_feed(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.inner.prune_feed(before).await
     }
 }
 

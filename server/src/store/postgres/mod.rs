@@ -69,7 +69,7 @@ impl PgStore {
 impl Store for PgStore {
     async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StoreError> {
         let tx = self.begin_write().await?;
-        Ok(Box::new(PgUnitOfWork { tx, list_changed: None }))
+        Ok(Box::new(PgUnitOfWork { tx, list_changed: None, feed: Vec::new() }))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -83,6 +83,8 @@ pub struct PgUnitOfWork {
     tx: Transaction<'static, Postgres>,
     /// Whose list version to raise at commit (see `commit`).
     list_changed: Option<UserId>,
+    /// Feed entries to number and write at commit, per user.
+    feed: Vec<(UserId, String, serde_json::Value)>,
 }
 
 #[async_trait]
@@ -174,7 +176,11 @@ impl UnitOfWork for PgUnitOfWork {
     }
 
     async fn append_event(&mut self, event: &EventEnvelope) -> Result<(), StoreError> {
-        outbox::append_event(&mut self.tx, event).await
+        outbox::append_event(&mut self.tx, event).await?;
+        if let Some((event_type, data)) = domain::live::feed_entry(event) {
+            self.feed.push((event.user_id, event_type, data));
+        }
+        Ok(())
     }
 
     async fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
@@ -183,6 +189,22 @@ impl UnitOfWork for PgUnitOfWork {
         // one user's tasks wait on each other only that long.
         if let Some(user) = self.list_changed {
             accounts::touch_list(&mut self.tx, user).await?;
+        }
+        // Feed entries are numbered last too, under the same row lock.
+        let mut users: Vec<UserId> = self.feed.iter().map(|(u, _, _)| *u).collect();
+        users.dedup();
+        for user in users {
+            let entries = std::mem::take(&mut self.feed);
+            let (mine, rest): (Vec<_>, Vec<_>) = entries.into_iter().partition(|(u, _, _)| *u == user);
+            self.feed = rest;
+            let mine = mine.into_iter().map(|(_, t, d)| (t, d)).collect();
+            time_engine::write_feed(&mut self.tx, user, mine, Utc::now()).await?;
+            // Replicas listening hear whose feed moved when this commits (ids only).
+            sqlx::query("SELECT pg_notify('cadence_feed', $1)")
+                .bind(user.0.to_string())
+                .execute(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
         }
         self.tx.commit().await.map_err(map_err)
     }

@@ -44,7 +44,7 @@ impl AccountStore for SqliteStore {
     async fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<ActiveSession>, StoreError> {
         sqlx::query_as::<_, SessionUserRow>(
             "SELECT s.token_hash, s.created_at AS session_created_at, s.expires_at, u.list_version, \
-                    u.unread_notifications, u.id, u.email, u.display_name, u.time_zone, u.default_reminder, \
+                    u.unread_notifications, u.feed_seq, u.id, u.email, u.display_name, u.time_zone, u.default_reminder, \
                     u.created_at \
              FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.token_hash = $1 AND s.expires_at > $2",

@@ -84,7 +84,7 @@ impl SqliteStore {
 #[async_trait]
 impl Store for SqliteStore {
     async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StoreError> {
-        Ok(Box::new(SqliteUnitOfWork { tx: self.begin_immediate().await?, list_changed: None }))
+        Ok(Box::new(SqliteUnitOfWork { tx: self.begin_immediate().await?, list_changed: None, feed: Vec::new() }))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -98,6 +98,8 @@ pub struct SqliteUnitOfWork {
     tx: Transaction<'static, Sqlite>,
     /// Whose list version to raise at commit (see `commit`).
     list_changed: Option<UserId>,
+    /// Feed entries to number and write at commit, per user.
+    feed: Vec<(UserId, String, serde_json::Value)>,
 }
 
 #[async_trait]
@@ -190,7 +192,11 @@ impl UnitOfWork for SqliteUnitOfWork {
     }
 
     async fn append_event(&mut self, event: &EventEnvelope) -> Result<(), StoreError> {
-        outbox::append_event(&mut self.tx, event).await
+        outbox::append_event(&mut self.tx, event).await?;
+        if let Some((event_type, data)) = domain::live::feed_entry(event) {
+            self.feed.push((event.user_id, event_type, data));
+        }
+        Ok(())
     }
 
     async fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
@@ -199,6 +205,16 @@ impl UnitOfWork for SqliteUnitOfWork {
         // one user's tasks wait on each other only that long.
         if let Some(user) = self.list_changed {
             accounts::touch_list(&mut self.tx, user).await?;
+        }
+        // Feed entries are numbered last too, under the same row lock.
+        let mut users: Vec<UserId> = self.feed.iter().map(|(u, _, _)| *u).collect();
+        users.dedup();
+        for user in users {
+            let entries = std::mem::take(&mut self.feed);
+            let (mine, rest): (Vec<_>, Vec<_>) = entries.into_iter().partition(|(u, _, _)| *u == user);
+            self.feed = rest;
+            let mine = mine.into_iter().map(|(_, t, d)| (t, d)).collect();
+            time_engine::write_feed(&mut self.tx, user, mine, Utc::now()).await?;
         }
         self.tx.commit().await.map_err(map_err)
     }
