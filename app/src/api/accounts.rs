@@ -6,7 +6,7 @@ use super::Viewer;
 use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
-fn viewer(user: &domain::User, unread: i64) -> Viewer {
+fn viewer(user: &domain::User, unread: i64, feed_seq: i64) -> Viewer {
     Viewer {
         display_name: user.display_name.as_str().to_owned(),
         email: user.email.as_str().to_owned(),
@@ -16,6 +16,7 @@ fn viewer(user: &domain::User, unread: i64) -> Viewer {
             .map(|minutes| domain::reminder::format_list(&[domain::reminder::Reminder::BeforeDue { minutes }]))
             .unwrap_or_default(),
         unread,
+        feed_seq,
     }
 }
 
@@ -61,7 +62,7 @@ pub async fn sign_out() -> Result<(), AppError> {
 /// The signed-in user, if any: read from the request, never from the database again.
 #[server(endpoint = "me")]
 pub async fn me() -> Result<Option<Viewer>, AppError> {
-    Ok(crate::auth::current_session().map(|s| viewer(&s.user, s.unread_notifications)))
+    Ok(crate::auth::current_session().map(|s| viewer(&s.user, s.unread_notifications, s.feed_seq)))
 }
 
 #[server(endpoint = "update_profile")]

@@ -24,6 +24,8 @@ pub struct Viewer {
     pub default_reminder: String,
     /// Unread notifications, for the header's count.
     pub unread: i64,
+    /// The user's feed number when the page was rendered: where its live stream starts.
+    pub feed_seq: i64,
 }
 
 #[cfg(feature = "ssr")]

@@ -106,3 +106,36 @@ pub async fn complete_from_notification(seq: String) -> Result<(), AppError> {
     leptos_axum::redirect("/notifications");
     Ok(())
 }
+
+/// What the bell and the toasts do with a notification, without leaving the
+/// page: `read` (one), `read_all`, `complete` (its task) or `snooze_10m`.
+/// Answers the user's unread count afterwards.
+#[server(endpoint = "notification_action")]
+pub async fn notification_action(#[server(default)] seq: String, action: String) -> Result<i64, AppError> {
+    let user = crate::auth::require_user()?;
+    let svc = super::services()?;
+    let one = || self::seq(&seq);
+    match action.as_str() {
+        "read" => {
+            svc.mark_read(&user, Some(one()?)).await?;
+        }
+        "read_all" => {
+            svc.mark_read(&user, None).await?;
+        }
+        "complete" => {
+            let seq = one()?;
+            let notification = svc.store.notification(user.id, seq).await.map_err(domain::ServiceError::from)?;
+            if let Some(task) = notification.task_id {
+                svc.set_completed(&user, task, true).await?;
+            }
+            svc.mark_read(&user, Some(seq)).await?;
+        }
+        "snooze_10m" => {
+            svc.snooze(&user, one()?, domain::reminder::Snooze::TenMinutes).await?;
+        }
+        _ => {
+            return Err(domain::ValidationError::new("action", "Choose read, read_all, complete or snooze_10m.").into())
+        }
+    }
+    Ok(svc.store.unread_notifications(user.id).await.map_err(domain::ServiceError::from)?)
+}

@@ -345,6 +345,15 @@ pub async fn update_task(
     Ok(())
 }
 
+/// One task's list row as HTML, as a page load renders it: the task board
+/// island fetches it for a task created or edited in another tab.
+#[server(endpoint = "task_row_html")]
+pub async fn task_row_html(id: String) -> Result<String, AppError> {
+    let user = crate::auth::require_user()?;
+    let task = super::services()?.task(&user, task_id(&id)?).await?;
+    Ok(crate::pages::task_rows::rows_html(std::slice::from_ref(&full_row(&task, &user))))
+}
+
 /// Completes or reopens a task; the task list island calls this.
 #[server(endpoint = "set_completed")]
 pub async fn set_completed(id: String, completed: bool) -> Result<TaskRow, AppError> {

@@ -1,9 +1,15 @@
 //! The interactive leaves, hydrated in the browser. Each enhances HTML the
 //! server rendered and that works without it: the task board (quick-add and
-//! the complete toggles of its rows) and the time zone field.
+//! the complete toggles of its rows, kept live), the time zone field, the
+//! bell and the toasts. The live ones share the tab's one live connection.
 
+mod bell;
+mod live;
 mod task_board;
 mod time_zone;
+mod toasts;
 
+pub use bell::{bell_label, Bell};
 pub use task_board::TaskBoard;
 pub use time_zone::TimeZoneInput;
+pub use toasts::Toasts;

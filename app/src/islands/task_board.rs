@@ -4,7 +4,10 @@
 //! without a reload: quick-add puts the new row (rendered by the server, as
 //! a page load would show it) at the top of the list, and a row's toggle
 //! shows its new state at once and rolls back if the server says no.
-//! Without WASM the same forms post and the page reloads.
+//! Without WASM the same forms post and the page reloads. It also keeps the
+//! list live: a task created, edited, completed or deleted in another tab or
+//! on another device shows here without a reload (the tab's live connection
+//! tells it; rows are rendered by the server, as a page load would).
 
 use leptos::html;
 use leptos::prelude::*;
@@ -16,7 +19,10 @@ pub fn TaskBoard(children: Children) -> impl IntoView {
     Effect::new(move |_| {
         if let Some(el) = root.get() {
             #[cfg(feature = "hydrate")]
-            enhance::listen(&el);
+            {
+                enhance::listen(&el);
+                enhance::live_rows(&el);
+            }
             #[cfg(not(feature = "hydrate"))]
             let _ = el;
             hydrated.set(true);
@@ -39,7 +45,7 @@ mod enhance {
 
     use server_fn::ServerFn as _;
 
-    use crate::api::{quick_add, set_completed, SetCompleted};
+    use crate::api::{quick_add, set_completed, task_row_html, SetCompleted};
 
     /// Handles every quick-add and toggle submit inside `root`, including
     /// those of rows added later.
@@ -61,6 +67,59 @@ mod enhance {
             // The listener lives as long as the page.
             on_submit.forget();
         }
+    }
+
+    /// Applies task events from the tab's live connection to the rows shown.
+    pub fn live_rows(root: &HtmlElement) {
+        let board: Element = root.clone().into();
+        let listener: crate::islands::live::Listener = std::rc::Rc::new(move |kind: &str, data: &serde_json::Value| {
+            let Some(id) = data.get("task_id").and_then(|v| v.as_str()).map(str::to_owned) else { return };
+            let row = find::<Element>(&board, &format!("#task-list a[href=\"/tasks/{id}\"]"))
+                .and_then(|a| a.closest("li").ok().flatten());
+            match (kind, row) {
+                ("task.deleted", Some(row)) => row.remove(),
+                ("task.completed" | "task.reopened", Some(row)) => {
+                    let busy = row.query_selector("form[data-busy]").ok().flatten().is_some();
+                    if let (false, Some(button)) = (busy, find::<HtmlButtonElement>(&row, "button.check")) {
+                        show(&button, kind == "task.completed");
+                    }
+                }
+                ("task.updated", Some(row)) => replace_row(row, id),
+                // A new task shows at the top of the unfiltered list's first page, as a reload would show it.
+                ("task.created", None)
+                    if leptos::prelude::window().location().search().unwrap_or_default().is_empty() =>
+                {
+                    insert_row(board.clone(), id)
+                }
+                _ => {}
+            }
+        });
+        crate::islands::live::listen(listener);
+    }
+
+    fn insert_row(board: Element, id: String) {
+        spawn_local(async move {
+            let Ok(html) = task_row_html(id.clone()).await else { return };
+            // It may have arrived meanwhile (this tab's own quick-add).
+            if find::<Element>(&board, &format!("#task-list a[href=\"/tasks/{id}\"]")).is_some() {
+                return;
+            }
+            if let Some(list) = find::<Element>(&board, "#task-list") {
+                let _ = list.insert_adjacent_html("afterbegin", &html);
+            }
+            if let Some(empty) = find::<HtmlElement>(&board, "#task-list-empty") {
+                empty.set_hidden(true);
+            }
+        });
+    }
+
+    fn replace_row(row: Element, id: String) {
+        spawn_local(async move {
+            if let Ok(html) = task_row_html(id).await {
+                let _ = row.insert_adjacent_html("beforebegin", &html);
+                row.remove();
+            }
+        });
     }
 
     fn find<T: JsCast>(within: &Element, selector: &str) -> Option<T> {

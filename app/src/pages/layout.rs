@@ -7,6 +7,7 @@ use leptos_meta::Title;
 use super::error_view;
 use crate::api;
 use crate::error::AppError;
+use crate::islands::{Bell, Toasts};
 
 #[component]
 pub fn Header() -> impl IntoView {
@@ -23,10 +24,8 @@ pub fn Header() -> impl IntoView {
                                 <nav aria-label="Main">
                                     <a href="/tasks">"Tasks"</a>
                                     <a href="/activity">"Activity"</a>
-                                    <a href="/notifications" class="bell" aria-label=bell_label(me.unread)>
-                                        "\u{1f514}"
-                                        {(me.unread > 0).then(|| view! { <span class="count" aria-hidden="true">{me.unread.min(99).to_string()}</span> })}
-                                    </a>
+                                    <Bell unread=me.unread cursor=me.feed_seq/>
+                                    <Toasts cursor=me.feed_seq/>
                                     <a href="/settings" title=me.email.clone()>{me.display_name.clone()}</a>
                                     <ActionForm action=sign_out attr:class="inline">
                                         <button type="submit" class="link-button">"Sign out"</button>
@@ -48,14 +47,6 @@ pub fn Header() -> impl IntoView {
                 })}
             </Suspense>
         </header>
-    }
-}
-
-/// "Notifications (3 unread)", for screen readers; the count itself is a badge.
-fn bell_label(unread: i64) -> String {
-    match unread {
-        0 => "Notifications".to_owned(),
-        n => format!("Notifications ({n} unread)"),
     }
 }
 

@@ -251,7 +251,7 @@ async fn a_reminder_that_comes_due_becomes_one_notification_counted_in_the_heade
     assert_eq!(n["link"], format!("/tasks/{id}"));
     assert_eq!(n["body"], "Reminder: at the due time");
     let header = app.page("/tasks").await;
-    assert!(header.contains("Notifications (1 unread)"), "the header counts it");
+    assert!(header.contains("Notifications, 1 unread"), "the header counts it");
     let page = app.page("/notifications").await;
     assert!(page.contains("Pay rent") && page.contains("Snooze"), "{page}");
     // Snooze it: it is read now, and a snooze timer waits.
