@@ -123,7 +123,7 @@ test('a reminder comes live as a toast and on the bell in every tab, and reading
   await plain.close();
 });
 
-test('a task added in one tab appears in the other tab\'s list without a reload', async ({ page }) => {
+test('a task added or completed in one tab shows in the other tab\'s list without a reload, and undo reopens it', async ({ page }) => {
   await signUp(page, 'Lister');
   const other = await page.context().newPage();
   await other.goto('/tasks');
@@ -135,6 +135,17 @@ test('a task added in one tab appears in the other tab\'s list without a reload'
   await page.getByLabel('New task title').fill('Bought in the other tab');
   await page.getByLabel('New task title').press('Enter');
   await expect(row(other, 'Bought in the other tab')).toBeVisible();
+  // Completing it here shows it done there too, and this tab offers an undo that really reopens it.
+  const done = (tab: Page) => row(tab, 'Bought in the other tab').getByRole('button', { name: /^Done: / });
+  await done(page).click();
+  await expect(done(other)).toHaveAttribute('aria-pressed', 'true');
+  const toast = page.locator('.toast').filter({ hasText: 'Task completed' });
+  await expect(toast).toContainText('Bought in the other tab');
+  await toast.getByRole('button', { name: 'Undo' }).click();
+  await expect(toast).toHaveCount(0);
+  for (const tab of [page, other]) {
+    await expect(done(tab)).toHaveAttribute('aria-pressed', 'false');
+  }
   expect(await other.evaluate(() => (window as any).__noReload)).toBe(true);
 });
 

@@ -11,7 +11,7 @@
 pub type Listener = std::rc::Rc<dyn Fn(&str, &serde_json::Value)>;
 
 #[cfg(feature = "hydrate")]
-pub use connection::{listen, subscribe};
+pub use connection::{emit, listen, subscribe};
 
 #[cfg(feature = "hydrate")]
 mod connection {
@@ -70,6 +70,15 @@ mod connection {
     /// for islands that only appear on pages whose header opens it (the bell).
     pub fn listen(listener: Listener) {
         LIVE.with_borrow_mut(|live| live.listeners.push(listener));
+    }
+
+    /// Tells this tab's listeners about something that happened here and
+    /// that no stream carries (e.g. "you completed this", for an undo toast).
+    pub fn emit(kind: &str, data: &serde_json::Value) {
+        let listeners = LIVE.with_borrow(|live| live.listeners.clone());
+        for listener in listeners {
+            listener(kind, data);
+        }
     }
 
     fn open() {

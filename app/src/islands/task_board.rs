@@ -195,6 +195,11 @@ mod enhance {
                 Ok(row) => {
                     show(&button, row.completed);
                     set_text(&error, ".toggle-error", "");
+                    if row.completed {
+                        // The toasts offer an undo for a few seconds.
+                        let done = serde_json::json!({ "task_id": row.id, "title": row.title });
+                        crate::islands::live::emit("local.task_completed", &done);
+                    }
                 }
                 Err(_) => {
                     show(&button, !want);

@@ -3,7 +3,8 @@
 //! reminder's actions (open, complete, snooze 10 minutes). At most three
 //! show at once; each is announced through a polite live region. Without
 //! JavaScript there are none: the bell's count and the notifications page
-//! say the same.
+//! say the same. A task completed here gets a toast too, "Task completed",
+//! whose Undo really reopens it.
 
 use leptos::prelude::*;
 
@@ -15,6 +16,8 @@ pub struct Toast {
     pub body: String,
     pub link: Option<String>,
     pub reminder: bool,
+    /// The task an Undo reopens (a toast for the user's own completion).
+    pub undo_task: Option<String>,
     /// Bumped by every hover or focus, so a timer set before it does not close the toast.
     pub generation: u32,
     pub held: bool,
@@ -26,10 +29,13 @@ pub fn Toasts(cursor: i64) -> impl IntoView {
     #[cfg(feature = "hydrate")]
     {
         let listener: super::live::Listener = std::rc::Rc::new(move |kind: &str, data: &serde_json::Value| {
-            if kind == "notification.created" {
-                if let Some(toast) = timing::from_event(data) {
-                    timing::show(toasts, toast);
-                }
+            let toast = match kind {
+                "notification.created" => timing::from_event(data),
+                "local.task_completed" => timing::completed(data),
+                _ => None,
+            };
+            if let Some(toast) = toast {
+                timing::show(toasts, toast);
             }
         });
         super::live::subscribe(cursor, listener);
@@ -54,6 +60,18 @@ fn toast_view(t: Toast, toasts: RwSignal<Vec<Toast>>) -> impl IntoView {
         let _ = (toasts, held);
     };
     let dismiss = move || toasts.update(|all| all.retain(|x| x.seq != seq));
+    let undo = t.undo_task.clone().map(|task| {
+        move |_| {
+            let task = task.clone();
+            #[cfg(feature = "hydrate")]
+            leptos::task::spawn_local(async move {
+                let _ = crate::api::set_completed(task, false).await;
+            });
+            #[cfg(not(feature = "hydrate"))]
+            let _ = task;
+            dismiss();
+        }
+    });
     let act = move |action: &'static str| {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
@@ -73,6 +91,7 @@ fn toast_view(t: Toast, toasts: RwSignal<Vec<Toast>>) -> impl IntoView {
             </div>
             <div class="toast-actions">
                 {t.link.clone().map(|href| view! { <a href=href>"Open"</a> })}
+                {undo.map(|undo| view! { <button type="button" class="link-button" on:click=undo>"Undo"</button> })}
                 {t.reminder.then(|| view! {
                     <button type="button" class="link-button" on:click=move |_| act("complete")>"Complete"</button>
                     <button type="button" class="link-button" on:click=move |_| act("snooze_10m")>"Snooze 10 min"</button>
@@ -105,6 +124,23 @@ mod timing {
             body: n.get("body").and_then(|b| b.as_str()).unwrap_or_default().to_owned(),
             link: n.get("link").and_then(|l| l.as_str()).map(str::to_owned),
             reminder: n.get("kind").and_then(|k| k.as_str()) == Some("reminder"),
+            undo_task: None,
+            generation: 0,
+            held: false,
+        })
+    }
+
+    /// The toast for a task completed in this tab; its number is negative, so
+    /// it never meets a notification's.
+    pub fn completed(data: &serde_json::Value) -> Option<Toast> {
+        thread_local! { static NEXT: std::cell::Cell<i64> = const { std::cell::Cell::new(-1) }; }
+        Some(Toast {
+            seq: NEXT.with(|n| n.replace(n.get() - 1)),
+            title: "Task completed".to_owned(),
+            body: data.get("title")?.as_str()?.to_owned(),
+            link: None,
+            reminder: false,
+            undo_task: Some(data.get("task_id")?.as_str()?.to_owned()),
             generation: 0,
             held: false,
         })

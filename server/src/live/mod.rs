@@ -2,10 +2,12 @@
 //! user's feed. A stream replays what the user's feed holds after the tab's
 //! cursor (`Last-Event-ID`, or `?after=` from the page), then waits for the
 //! feed to move and sends what is new. The database is the source of truth:
-//! the hub only wakes the streams of a user whose feed moved, and the
-//! watcher learns that from PostgreSQL's `LISTEN` (ids only) or, on SQLite,
-//! by reading the feed's newest rows, so a change made through any replica
-//! reaches streams on every replica.
+//! when a user's feed moves, the hub reads the new entries once and hands
+//! them to that user's streams here (each checks they follow its cursor, and
+//! reads the feed itself if not), and the watcher learns whose feed moved
+//! from PostgreSQL's `LISTEN` (ids only) or, on SQLite, by reading the feed's
+//! newest rows, so a change made through any replica reaches streams on
+//! every replica.
 
 mod watcher;
 
@@ -23,46 +25,106 @@ use domain::ports::Store;
 use domain::UserId;
 use futures::stream::{self, Stream};
 use serde::Deserialize;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
 pub use watcher::FeedWatcher;
 
 /// How many feed entries one replay step reads; a stream reads on until it has caught up.
 const REPLAY_BATCH: u32 = 200;
 
-/// Wakes the streams of users whose feed moved, and ends every stream at shutdown.
+/// Batches of a user's new feed entries, as the hub read them.
+type Batch = Arc<[LiveEvent]>;
+
+/// A user with streams open in this process.
+struct UserFeed {
+    batches: broadcast::Sender<Batch>,
+    /// The last entry the hub has read and sent.
+    last: i64,
+    /// A read is under way; a wake-up meanwhile asks for another.
+    reading: bool,
+    again: bool,
+}
+
+/// Reads a user's new feed entries once when their feed moves and hands
+/// them to every stream of that user in this process (a thousand tabs cost
+/// one query, not a thousand), and ends every stream at shutdown.
 pub struct LiveHub {
     store: Arc<dyn Store>,
-    users: Mutex<HashMap<UserId, watch::Sender<u64>>>,
+    users: Mutex<HashMap<UserId, UserFeed>>,
     closing: watch::Sender<bool>,
     heartbeat: Duration,
 }
+
+/// Batches a stream may fall behind by before it reads the feed itself.
+const BATCHES_KEPT: usize = 64;
 
 impl LiveHub {
     pub fn new(store: Arc<dyn Store>, heartbeat: Duration) -> Arc<Self> {
         Arc::new(Self { store, users: Mutex::new(HashMap::new()), closing: watch::channel(false).0, heartbeat })
     }
 
-    fn subscribe(&self, user: UserId) -> watch::Receiver<u64> {
-        let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
-        // Users whose every stream has ended leave the map.
-        users.retain(|_, tx| tx.receiver_count() > 0);
-        users.entry(user).or_insert_with(|| watch::channel(0).0).subscribe()
+    fn users(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, UserFeed>> {
+        self.users.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The user's feed moved: their streams read it again.
-    pub fn wake(&self, user: UserId) {
-        let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(tx) = users.get(&user) {
-            tx.send_modify(|n| *n = n.wrapping_add(1));
+    /// The user's batches from now on; `last` is their feed's last entry as the stream read it.
+    fn subscribe(&self, user: UserId, last: i64) -> broadcast::Receiver<Batch> {
+        let mut users = self.users();
+        // Users whose every stream has ended leave the map.
+        users.retain(|_, feed| feed.batches.receiver_count() > 0);
+        let feed = users.entry(user).or_insert_with(|| UserFeed {
+            batches: broadcast::channel(BATCHES_KEPT).0,
+            last,
+            reading: false,
+            again: false,
+        });
+        feed.batches.subscribe()
+    }
+
+    /// The user's feed moved: read what is new once and send it to their streams.
+    pub fn wake(self: &Arc<Self>, user: UserId) {
+        {
+            let mut users = self.users();
+            let Some(feed) = users.get_mut(&user) else { return };
+            if feed.reading {
+                feed.again = true;
+                return;
+            }
+            feed.reading = true;
+        }
+        let hub = self.clone();
+        tokio::spawn(async move { hub.read(user).await });
+    }
+
+    async fn read(&self, user: UserId) {
+        loop {
+            let Some(after) = self.users().get(&user).map(|f| f.last) else { return };
+            let events = match self.store.feed_after(user, after, REPLAY_BATCH).await {
+                Ok(events) => events,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading a live feed failed; its streams read it themselves");
+                    Vec::new()
+                }
+            };
+            let mut users = self.users();
+            let Some(feed) = users.get_mut(&user) else { return };
+            let full = events.len() == REPLAY_BATCH as usize;
+            if let Some(last) = events.last() {
+                feed.last = feed.last.max(last.seq);
+                let _ = feed.batches.send(Arc::from(events));
+            }
+            if !(full || std::mem::take(&mut feed.again)) {
+                feed.reading = false;
+                return;
+            }
         }
     }
 
-    /// Wakes every stream (after the watcher may have missed something, e.g. a lost connection).
-    pub fn wake_all(&self) {
-        let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
-        for tx in users.values() {
-            tx.send_modify(|n| *n = n.wrapping_add(1));
+    /// Wakes every user's streams (after the watcher may have missed something, e.g. a lost connection).
+    pub fn wake_all(self: &Arc<Self>) {
+        let users: Vec<UserId> = self.users().keys().copied().collect();
+        for user in users {
+            self.wake(user);
         }
     }
 
@@ -73,8 +135,7 @@ impl LiveHub {
 
     /// Streams open now, for readiness detail.
     pub fn streams(&self) -> usize {
-        let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
-        users.values().map(watch::Sender::receiver_count).sum()
+        self.users().values().map(|f| f.batches.receiver_count()).sum()
     }
 }
 
@@ -94,20 +155,38 @@ enum Step {
 struct StreamState {
     hub: Arc<LiveHub>,
     user: UserId,
+    /// The last entry sent (or queued to be sent).
     cursor: i64,
     pending: VecDeque<Step>,
-    wake: watch::Receiver<u64>,
+    /// Read the feed from the database before waiting: at the start (the
+    /// replay), after a gap in the hub's batches, or after falling behind them.
+    read: bool,
+    batches: broadcast::Receiver<Batch>,
     closing: watch::Receiver<bool>,
     done: bool,
 }
 
 impl StreamState {
+    fn queue(&mut self, events: impl IntoIterator<Item = LiveEvent>) {
+        for e in events {
+            if e.seq <= self.cursor {
+                continue;
+            }
+            if e.seq != self.cursor + 1 {
+                // Something between is missing from this batch: the database has it.
+                self.read = true;
+                return;
+            }
+            self.cursor = e.seq;
+            self.pending.push_back(Step::Send(e));
+        }
+    }
+
     async fn next(mut self) -> Option<(Result<Event, Infallible>, Self)> {
         loop {
             if let Some(step) = self.pending.pop_front() {
                 let event = match step {
                     Step::Send(e) => {
-                        self.cursor = e.seq;
                         Event::default().id(e.seq.to_string()).event(e.event_type).data(e.data.to_string())
                     }
                     Step::Reset => {
@@ -120,23 +199,28 @@ impl StreamState {
             if self.done || *self.closing.borrow() {
                 return None;
             }
-            // Mark what has been seen before reading, so a wake-up during the read is not lost.
-            self.wake.borrow_and_update();
-            match self.hub.store.feed_after(self.user, self.cursor, REPLAY_BATCH).await {
-                Ok(events) if !events.is_empty() => {
-                    self.pending.extend(events.into_iter().map(Step::Send));
-                    continue;
+            if self.read {
+                match self.hub.store.feed_after(self.user, self.cursor, REPLAY_BATCH).await {
+                    Ok(events) => {
+                        self.read = events.len() == REPLAY_BATCH as usize;
+                        self.queue(events);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reading a live feed failed; the stream waits for the next change");
+                        self.read = false;
+                    }
                 }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, "reading a live feed failed; the stream waits for the next change")
-                }
+                continue;
             }
             tokio::select! {
-                changed = self.wake.changed() => if changed.is_err() { return None },
+                batch = self.batches.recv() => match batch {
+                    Ok(batch) => self.queue(batch.iter().cloned()),
+                    Err(broadcast::error::RecvError::Lagged(_)) => self.read = true,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
                 _ = self.closing.changed() => return None,
                 // A safety net: a wake-up lost with a broken listener connection costs at most this.
-                _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+                _ = tokio::time::sleep(Duration::from_secs(30)) => self.read = true,
             }
         }
     }
@@ -177,12 +261,14 @@ pub async fn stream(
         Some(n) => n.min(last),
     };
     let state = StreamState {
-        wake: hub.subscribe(user),
+        // Subscribed before the first read, so nothing committed after it is missed.
+        batches: hub.subscribe(user, last),
         closing: hub.closing.subscribe(),
         hub: hub.clone(),
         user,
         cursor,
         pending,
+        read: true,
         done: false,
     };
     let events: std::pin::Pin<Box<dyn Stream<Item = Result<Event, Infallible>> + Send>> =

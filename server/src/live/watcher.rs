@@ -39,7 +39,7 @@ impl FeedWatcher {
     }
 }
 
-async fn listen(url: &str, hub: &LiveHub, shutdown: &mut watch::Receiver<bool>) {
+async fn listen(url: &str, hub: &Arc<LiveHub>, shutdown: &mut watch::Receiver<bool>) {
     let mut backoff = Duration::from_millis(200);
     loop {
         let listener = async {
@@ -81,7 +81,7 @@ async fn listen(url: &str, hub: &LiveHub, shutdown: &mut watch::Receiver<bool>) 
     }
 }
 
-async fn poll(every: Duration, hub: &LiveHub, shutdown: &mut watch::Receiver<bool>) {
+async fn poll(every: Duration, hub: &Arc<LiveHub>, shutdown: &mut watch::Receiver<bool>) {
     // Start after the rows already there: streams read those themselves.
     let mut last = 0;
     loop {

@@ -256,3 +256,19 @@ async fn a_change_through_another_server_on_the_same_database_reaches_the_stream
     let (_, event, data) = on_two.event().await;
     assert_eq!((event.as_str(), data["task_id"].as_str()), ("task.created", Some(id.as_str())));
 }
+
+#[tokio::test]
+async fn a_burst_of_changes_reaches_a_stream_in_order_without_gaps() {
+    let app = live_app().await;
+    app.sign_up().await;
+    let mut stream = SseReader::open(&app, None).await;
+    // More batches than the hub keeps for a stream that is slow to read them.
+    for i in 0..150 {
+        app.quick_add(&format!("Task {i}")).await;
+    }
+    for want in 1..=150 {
+        let (id, _, data) = stream.event().await;
+        assert_eq!(id, want.to_string(), "in order, none missing, none twice");
+        assert_eq!(data["title"], format!("Task {}", want - 1));
+    }
+}
