@@ -76,9 +76,26 @@ test('a reminder comes live as a toast and on the bell in every tab, and reading
   const due = berlin(new Date(Math.ceil((Date.now() + 20_000) / 60_000) * 60_000));
   await newTask(page, { title: 'Call the plumber', date: due.date, time: due.time, reminders: 'at due' });
   await expect(page.getByText('At the due time:', { exact: false })).toBeVisible();
-  // A second tab of the same session, on another page.
+  // A second tab of the same session, on another page, in the background, with desktop notifications on
+  // (the browser's API stubbed: a headless browser shows none).
   const other = await page.context().newPage();
   const otherErrors = watchConsole(other);
+  await other.addInitScript(() => {
+    Object.defineProperty(document, 'hidden', { get: () => true });
+    (window as any).__shown = [];
+    class FakeNotification {
+      static permission = 'granted';
+      static requestPermission() {
+        return Promise.resolve('granted');
+      }
+      onclick: unknown = null;
+      constructor(title: string, options?: { body?: string; tag?: string }) {
+        (window as any).__shown.push({ title, body: options?.body, tag: options?.tag });
+      }
+    }
+    (window as any).Notification = FakeNotification;
+    localStorage.setItem('cadence.desktop', 'on');
+  });
   await other.goto('/notifications');
   await expect(other.getByText('No notifications yet', { exact: false })).toBeVisible();
   await page.goto('/tasks');
@@ -93,6 +110,10 @@ test('a reminder comes live as a toast and on the bell in every tab, and reading
     await expect(toast).toContainText('Reminder: at the due time');
     await expect(tab.getByRole('link', { name: 'Notifications, 1 unread' })).toBeVisible();
   }
+  // The hidden tab also showed it as a system notification, tagged so several tabs make one; the visible tab did not.
+  expect(await other.evaluate(() => (window as any).__shown)).toEqual([
+    { title: 'Call the plumber', body: 'Reminder: at the due time', tag: 'cadence-1' },
+  ]);
   // The bell's panel, with the keyboard alone: Enter opens it, arrows move, Escape closes it.
   const bell = page.getByRole('link', { name: 'Notifications, 1 unread' });
   await bell.focus();
@@ -121,6 +142,19 @@ test('a reminder comes live as a toast and on the bell in every tab, and reading
   await expect(noJs.getByRole('link', { name: 'Call the plumber' })).toBeVisible();
   await expect(noJs.getByRole('link', { name: 'Notifications', exact: true })).toBeVisible();
   await plain.close();
+});
+
+test('desktop notifications are turned on and off in the settings', async ({ page, context }) => {
+  await context.grantPermissions(['notifications']);
+  await signUp(page, 'Desktop');
+  await page.goto('/settings');
+  const on = page.getByRole('button', { name: 'Turn on desktop notifications' });
+  await expect(on).toBeVisible();
+  await on.click();
+  await expect(page.getByText('On: reminders also show as system notifications', { exact: false })).toBeVisible();
+  expect(await page.evaluate(() => localStorage.getItem('cadence.desktop'))).toBe('on');
+  await page.getByRole('button', { name: 'Turn off' }).click();
+  await expect(page.getByText('Off.')).toBeVisible();
 });
 
 test('a task added or completed in one tab shows in the other tab\'s list without a reload, and undo reopens it', async ({ page }) => {

@@ -4,12 +4,14 @@
 //! bell and the toasts. The live ones share the tab's one live connection.
 
 mod bell;
+mod desktop;
 mod live;
 mod task_board;
 mod time_zone;
 mod toasts;
 
 pub use bell::{bell_label, Bell};
+pub use desktop::DesktopNotifications;
 pub use task_board::TaskBoard;
 pub use time_zone::TimeZoneInput;
 pub use toasts::Toasts;

@@ -30,7 +30,9 @@ pub fn Toasts(cursor: i64) -> impl IntoView {
     {
         let listener: super::live::Listener = std::rc::Rc::new(move |kind: &str, data: &serde_json::Value| {
             let toast = match kind {
-                "notification.created" => timing::from_event(data),
+                "notification.created" => timing::from_event(data).inspect(|t| {
+                    super::desktop::show_if_hidden(t.seq, &t.title, &t.body, t.link.as_deref());
+                }),
                 "local.task_completed" => timing::completed(data),
                 _ => None,
             };

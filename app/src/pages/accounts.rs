@@ -8,7 +8,7 @@ use server_fn::ServerFn;
 use super::{action_error, invalid, load_then, signed_in, FieldError, FormError};
 use crate::api;
 use crate::forms::{echoed, typed_or};
-use crate::islands::TimeZoneInput;
+use crate::islands::{DesktopNotifications, TimeZoneInput};
 
 #[component]
 pub fn SignIn() -> impl IntoView {
@@ -117,6 +117,10 @@ pub fn Settings() -> impl IntoView {
                         <FieldError error=profile_error.clone() name="default_reminder"/>
                         <button type="submit">"Save"</button>
                     </ActionForm>
+                </section>
+                <section class="card">
+                    <h2>"Desktop notifications"</h2>
+                    <DesktopNotifications/>
                 </section>
                 <section class="card">
                     <h2>"Password"</h2>
