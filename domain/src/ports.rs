@@ -167,7 +167,14 @@ pub trait FeedStore: Send + Sync {
     async fn feed_rows_after(&self, after_row: i64, limit: u32) -> Result<Vec<(i64, UserId)>, StoreError>;
     /// Deletes feed entries made before `before`; returns how many went.
     async fn prune_feed(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// Calls `hook` with the user after every commit that wrote to their feed
+    /// through this store, so this process's streams hear of it at once
+    /// rather than when they next look.
+    fn on_feed_commit(&self, hook: FeedHook);
 }
+
+/// What a store calls after a commit that wrote to a user's feed.
+pub type FeedHook = std::sync::Arc<dyn Fn(UserId) + Send + Sync>;
 
 /// Everything the services read, and the door to atomic writes.
 #[async_trait]

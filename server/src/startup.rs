@@ -141,6 +141,16 @@ impl Application {
             outbox_retention: chrono::Duration::days(i64::from(config.outbox_retention_days)),
         };
         let hub = LiveHub::new(store.clone(), Duration::from_secs(config.live_heartbeat_secs.max(1)));
+        // Changes made in this process reach its streams at once; the watcher brings the others'.
+        // (Weak: the store must not keep the hub, which keeps the store, alive forever.)
+        store.on_feed_commit({
+            let hub = Arc::downgrade(&hub);
+            Arc::new(move |user| {
+                if let Some(hub) = hub.upgrade() {
+                    hub.wake(user);
+                }
+            })
+        });
         let watcher =
             FeedWatcher::for_database(config.database_url.expose(), Duration::from_millis(config.live_poll_ms));
         let live = Router::new().route("/events", get(live::stream)).with_state(hub.clone());

@@ -382,6 +382,10 @@ macro_rules! time_engine_sql {
                     Ok(rows.into_iter().map(|(id, user)| (id, UserId(user))).collect())
                 }
 
+                fn on_feed_commit(&self, hook: domain::ports::FeedHook) {
+                    let _ = self.feed_hook.set(hook);
+                }
+
                 async fn prune_feed(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
                     let mut tx = self.$begin().await?;
                     let done = sqlx::query("DELETE FROM user_feed WHERE created_at < $1")

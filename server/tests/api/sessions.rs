@@ -171,6 +171,9 @@ impl FeedStore for CountingStore {
     async fn prune_feed(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         self.inner.prune_feed(before).await
     }
+    fn on_feed_commit(&self, hook: domain::ports::FeedHook) {
+        self.inner.on_feed_commit(hook);
+    }
 }
 
 #[async_trait]

@@ -3,13 +3,14 @@
 //! (`SELECT … FOR UPDATE`), and outbox claims that skip rows another relay
 //! holds (`FOR UPDATE SKIP LOCKED`), so any number of replicas share one database.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::event::EventEnvelope;
 use domain::notification::{NewNotification, Notification};
-use domain::ports::{SessionRecord, Store, UnitOfWork};
+use domain::ports::{FeedHook, SessionRecord, Store, UnitOfWork};
 use domain::repeat::SeriesId;
 use domain::task::{Task, TaskId};
 use domain::timer::{Timer, TimerKind};
@@ -34,6 +35,8 @@ crate::store::time_engine::time_engine_sql!(
 
 pub struct PgStore {
     pool: PgPool,
+    /// Called after a commit that wrote to a user's feed (see `FeedStore::on_feed_commit`).
+    feed_hook: Arc<OnceLock<FeedHook>>,
 }
 
 impl PgStore {
@@ -49,7 +52,7 @@ impl PgStore {
             .map_err(map_err)?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await.map_err(StoreError::backend)?;
         tasks::backfill_list_keys(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, feed_hook: Arc::default() })
     }
 
     fn reader(&self) -> &PgPool {
@@ -69,7 +72,7 @@ impl PgStore {
 impl Store for PgStore {
     async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StoreError> {
         let tx = self.begin_write().await?;
-        Ok(Box::new(PgUnitOfWork { tx, list_changed: None, feed: Vec::new() }))
+        Ok(Box::new(PgUnitOfWork { tx, list_changed: None, feed: Vec::new(), feed_hook: self.feed_hook.clone() }))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -85,6 +88,7 @@ pub struct PgUnitOfWork {
     list_changed: Option<UserId>,
     /// Feed entries to number and write at commit, per user.
     feed: Vec<(UserId, String, serde_json::Value)>,
+    feed_hook: Arc<OnceLock<FeedHook>>,
 }
 
 #[async_trait]
@@ -193,7 +197,7 @@ impl UnitOfWork for PgUnitOfWork {
         // Feed entries are numbered last too, under the same row lock.
         let mut users: Vec<UserId> = self.feed.iter().map(|(u, _, _)| *u).collect();
         users.dedup();
-        for user in users {
+        for user in users.iter().copied() {
             let entries = std::mem::take(&mut self.feed);
             let (mine, rest): (Vec<_>, Vec<_>) = entries.into_iter().partition(|(u, _, _)| *u == user);
             self.feed = rest;
@@ -206,7 +210,13 @@ impl UnitOfWork for PgUnitOfWork {
                 .await
                 .map_err(map_err)?;
         }
-        self.tx.commit().await.map_err(map_err)
+        self.tx.commit().await.map_err(map_err)?;
+        if let Some(hook) = self.feed_hook.get() {
+            for user in users {
+                hook(user);
+            }
+        }
+        Ok(())
     }
 }
 

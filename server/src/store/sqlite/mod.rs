@@ -6,13 +6,14 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::event::EventEnvelope;
 use domain::notification::{NewNotification, Notification};
-use domain::ports::{SessionRecord, Store, UnitOfWork};
+use domain::ports::{FeedHook, SessionRecord, Store, UnitOfWork};
 use domain::repeat::SeriesId;
 use domain::task::{Task, TaskId};
 use domain::timer::{Timer, TimerKind};
@@ -32,6 +33,8 @@ crate::store::time_engine::time_engine_sql!(super::SqliteStore, sqlx::SqliteConn
 pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
+    /// Called after a commit that wrote to a user's feed (see `FeedStore::on_feed_commit`).
+    feed_hook: Arc<OnceLock<FeedHook>>,
 }
 
 impl SqliteStore {
@@ -63,7 +66,7 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(map_err)?;
-        let store = Self { read, write };
+        let store = Self { read, write, feed_hook: Arc::default() };
         tasks::backfill_list_keys(&store.write).await?;
         Ok(store)
     }
@@ -84,7 +87,12 @@ impl SqliteStore {
 #[async_trait]
 impl Store for SqliteStore {
     async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StoreError> {
-        Ok(Box::new(SqliteUnitOfWork { tx: self.begin_immediate().await?, list_changed: None, feed: Vec::new() }))
+        Ok(Box::new(SqliteUnitOfWork {
+            tx: self.begin_immediate().await?,
+            list_changed: None,
+            feed: Vec::new(),
+            feed_hook: self.feed_hook.clone(),
+        }))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -100,6 +108,7 @@ pub struct SqliteUnitOfWork {
     list_changed: Option<UserId>,
     /// Feed entries to number and write at commit, per user.
     feed: Vec<(UserId, String, serde_json::Value)>,
+    feed_hook: Arc<OnceLock<FeedHook>>,
 }
 
 #[async_trait]
@@ -209,14 +218,20 @@ impl UnitOfWork for SqliteUnitOfWork {
         // Feed entries are numbered last too, under the same row lock.
         let mut users: Vec<UserId> = self.feed.iter().map(|(u, _, _)| *u).collect();
         users.dedup();
-        for user in users {
+        for user in users.iter().copied() {
             let entries = std::mem::take(&mut self.feed);
             let (mine, rest): (Vec<_>, Vec<_>) = entries.into_iter().partition(|(u, _, _)| *u == user);
             self.feed = rest;
             let mine = mine.into_iter().map(|(_, t, d)| (t, d)).collect();
             time_engine::write_feed(&mut self.tx, user, mine, Utc::now()).await?;
         }
-        self.tx.commit().await.map_err(map_err)
+        self.tx.commit().await.map_err(map_err)?;
+        if let Some(hook) = self.feed_hook.get() {
+            for user in users {
+                hook(user);
+            }
+        }
+        Ok(())
     }
 }
 
