@@ -114,7 +114,9 @@ test('a reminder comes live as a toast and on the bell in every tab, and reading
   expect(await other.evaluate(() => (window as any).__shown)).toEqual([
     { title: 'Call the plumber', body: 'Reminder: at the due time', tag: 'cadence-1' },
   ]);
-  // The bell's panel, with the keyboard alone: Enter opens it, arrows move, Escape closes it.
+  // The bell's panel, with the keyboard alone: Enter opens it, arrows move, Escape closes it
+  // (in the foreground tab: a background tab's animation frames are throttled).
+  await page.bringToFront();
   const bell = page.getByRole('link', { name: 'Notifications, 1 unread' });
   await bell.focus();
   await page.keyboard.press('Enter');
@@ -164,6 +166,9 @@ test('a task added or completed in one tab shows in the other tab\'s list withou
   await expect(other.locator('.task-board[data-hydrated="true"]')).toBeVisible();
   await expect(other.locator('.bell-wrap')).toBeVisible();
   await other.evaluate(() => ((window as any).__noReload = true));
+  // Work in the first tab in the foreground: a background tab's animation frames are throttled,
+  // and a click waits for frames to see its button stand still.
+  await page.bringToFront();
   await page.goto('/tasks');
   await expect(page.locator('.task-board[data-hydrated="true"]')).toBeVisible();
   await page.getByLabel('New task title').fill('Bought in the other tab');
