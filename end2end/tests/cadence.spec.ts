@@ -1,22 +1,12 @@
 // Cadence in a real browser: the island flow with JavaScript, the same flow
 // without it, isolation between users, and a clean console on every page.
 import { test, expect, Page, BrowserContext } from '@playwright/test';
+import { watchConsole } from './support';
 
 let counter = 0;
 function uniqueEmail(prefix: string): string {
   counter += 1;
   return `${prefix}-${Date.now()}-${counter}@example.com`;
-}
-
-/** Collects console errors and uncaught exceptions for the whole page's life. */
-function watchConsole(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('console', (msg) => {
-    // The location names the resource behind a "Failed to load resource" message.
-    if (msg.type() === 'error') errors.push(`${msg.text()} (${msg.location().url})`);
-  });
-  page.on('pageerror', (err) => errors.push(String(err)));
-  return errors;
 }
 
 async function signUp(page: Page, name: string): Promise<string> {

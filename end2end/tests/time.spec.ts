@@ -1,8 +1,11 @@
-// The time engine in a real browser: a reminder that fires and shows up on
-// the notifications page (and is marked read there without JavaScript), and
-// a repeating task whose next instance appears once the current one is
+// The time engine and the live islands in a real browser: a reminder that
+// comes live as a toast and on the bell in two tabs (and as a system
+// notification in a hidden one), the bell's panel by keyboard, the task list
+// kept live across tabs with an undo, the desktop-notification switch, and a
+// repeating task whose next instance appears once the current one is
 // completed, with and without JavaScript.
 import { test, expect, Page } from '@playwright/test';
+import { watchConsole } from './support';
 
 let counter = 0;
 
@@ -53,16 +56,6 @@ async function newTask(
 
 function row(page: Page, title: string) {
   return page.getByRole('listitem').filter({ has: page.getByRole('link', { name: title, exact: true }) });
-}
-
-/** Collects console errors and uncaught exceptions for the whole page's life. */
-function watchConsole(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(`${msg.text()} (${msg.location().url})`);
-  });
-  page.on('pageerror', (err) => errors.push(String(err)));
-  return errors;
 }
 
 test('a reminder comes live as a toast and on the bell in every tab, and reading it in one tab clears the others', async ({

@@ -11,8 +11,10 @@
 /// - `$conn`: the backend's connection type.
 /// - `$row_lock`: what locks the rows a unit of work reads to change.
 /// - `$skip_locked`: what makes a claim pass over rows another claim holds.
+/// - `$feed_notice`: a statement run with a user's id when their feed is
+///   written, that other processes hear at commit (`pg_notify`), or none.
 macro_rules! time_engine_sql {
-    ($store:ty, $conn:ty, $begin:ident, $row_lock:expr, $skip_locked:expr) => {
+    ($store:ty, $conn:ty, $begin:ident, $row_lock:expr, $skip_locked:expr, $feed_notice:expr) => {
         pub(super) mod time_engine {
             use async_trait::async_trait;
             use chrono::{DateTime, NaiveDate, Utc};
@@ -69,6 +71,27 @@ macro_rules! time_engine_sql {
                     .map_err(map_err)?;
                 }
                 Ok(())
+            }
+
+            /// Writes a unit of work's feed entries, each user's numbered in
+            /// turn; returns the users whose feed moved.
+            pub async fn write_feeds(
+                tx: &mut $conn,
+                mut entries: Vec<(UserId, String, serde_json::Value)>,
+            ) -> Result<Vec<UserId>, StoreError> {
+                let mut users: Vec<UserId> = entries.iter().map(|(u, _, _)| *u).collect();
+                users.sort();
+                users.dedup();
+                for user in users.iter().copied() {
+                    let (mine, rest): (Vec<_>, Vec<_>) = entries.into_iter().partition(|(u, _, _)| *u == user);
+                    entries = rest;
+                    write_feed(tx, user, mine.into_iter().map(|(_, t, d)| (t, d)).collect(), Utc::now()).await?;
+                    let notice: Option<&str> = $feed_notice;
+                    if let Some(notice) = notice {
+                        sqlx::query(notice).bind(user.0.to_string()).execute(&mut *tx).await.map_err(map_err)?;
+                    }
+                }
+                Ok(users)
             }
 
             pub async fn series_tasks_from(

@@ -25,12 +25,14 @@ mod audit;
 mod outbox;
 mod tasks;
 
+// Replicas listening hear whose feed moved when a write commits (ids only).
 crate::store::time_engine::time_engine_sql!(
     super::PgStore,
     sqlx::PgConnection,
     begin_write,
     " FOR UPDATE",
-    " FOR UPDATE SKIP LOCKED"
+    " FOR UPDATE SKIP LOCKED",
+    Some("SELECT pg_notify('cadence_feed', $1)")
 );
 
 pub struct PgStore {
@@ -195,21 +197,7 @@ impl UnitOfWork for PgUnitOfWork {
             accounts::touch_list(&mut self.tx, user).await?;
         }
         // Feed entries are numbered last too, under the same row lock.
-        let mut users: Vec<UserId> = self.feed.iter().map(|(u, _, _)| *u).collect();
-        users.dedup();
-        for user in users.iter().copied() {
-            let entries = std::mem::take(&mut self.feed);
-            let (mine, rest): (Vec<_>, Vec<_>) = entries.into_iter().partition(|(u, _, _)| *u == user);
-            self.feed = rest;
-            let mine = mine.into_iter().map(|(_, t, d)| (t, d)).collect();
-            time_engine::write_feed(&mut self.tx, user, mine, Utc::now()).await?;
-            // Replicas listening hear whose feed moved when this commits (ids only).
-            sqlx::query("SELECT pg_notify('cadence_feed', $1)")
-                .bind(user.0.to_string())
-                .execute(&mut *self.tx)
-                .await
-                .map_err(map_err)?;
-        }
+        let users = time_engine::write_feeds(&mut self.tx, std::mem::take(&mut self.feed)).await?;
         self.tx.commit().await.map_err(map_err)?;
         if let Some(hook) = self.feed_hook.get() {
             for user in users {

@@ -28,7 +28,7 @@ mod audit;
 mod outbox;
 mod tasks;
 
-crate::store::time_engine::time_engine_sql!(super::SqliteStore, sqlx::SqliteConnection, begin_immediate, "", "");
+crate::store::time_engine::time_engine_sql!(super::SqliteStore, sqlx::SqliteConnection, begin_immediate, "", "", None);
 
 pub struct SqliteStore {
     read: SqlitePool,
@@ -216,15 +216,7 @@ impl UnitOfWork for SqliteUnitOfWork {
             accounts::touch_list(&mut self.tx, user).await?;
         }
         // Feed entries are numbered last too, under the same row lock.
-        let mut users: Vec<UserId> = self.feed.iter().map(|(u, _, _)| *u).collect();
-        users.dedup();
-        for user in users.iter().copied() {
-            let entries = std::mem::take(&mut self.feed);
-            let (mine, rest): (Vec<_>, Vec<_>) = entries.into_iter().partition(|(u, _, _)| *u == user);
-            self.feed = rest;
-            let mine = mine.into_iter().map(|(_, t, d)| (t, d)).collect();
-            time_engine::write_feed(&mut self.tx, user, mine, Utc::now()).await?;
-        }
+        let users = time_engine::write_feeds(&mut self.tx, std::mem::take(&mut self.feed)).await?;
         self.tx.commit().await.map_err(map_err)?;
         if let Some(hook) = self.feed_hook.get() {
             for user in users {
