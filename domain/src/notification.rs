@@ -78,6 +78,24 @@ pub struct NewNotification {
     pub created_at: DateTime<Utc>,
 }
 
+impl NewNotification {
+    /// The notification as stored under the user's number `seq`, unread.
+    pub fn numbered(&self, seq: i64) -> Notification {
+        Notification {
+            user_id: self.user_id,
+            seq,
+            kind: self.kind,
+            task_id: self.task_id,
+            title: self.title.clone(),
+            body: self.body.clone(),
+            punctuality: self.punctuality,
+            source_event: self.source_event,
+            created_at: self.created_at,
+            read_at: None,
+        }
+    }
+}
+
 /// A page of notifications, newest first, and whether older ones follow.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NotificationPage {

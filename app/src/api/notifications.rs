@@ -96,13 +96,7 @@ pub async fn snooze_notification(
 #[server(endpoint = "complete_from_notification")]
 pub async fn complete_from_notification(seq: String) -> Result<(), AppError> {
     let user = crate::auth::require_user()?;
-    let svc = super::services()?;
-    let seq = self::seq(&seq)?;
-    let notification = svc.store.notification(user.id, seq).await.map_err(domain::ServiceError::from)?;
-    if let Some(task) = notification.task_id {
-        svc.set_completed(&user, task, true).await?;
-    }
-    svc.mark_read(&user, Some(seq)).await?;
+    super::services()?.complete_from_notification(&user, self::seq(&seq)?).await?;
     leptos_axum::redirect("/notifications");
     Ok(())
 }
@@ -123,12 +117,7 @@ pub async fn notification_action(#[server(default)] seq: String, action: String)
             svc.mark_read(&user, None).await?;
         }
         "complete" => {
-            let seq = one()?;
-            let notification = svc.store.notification(user.id, seq).await.map_err(domain::ServiceError::from)?;
-            if let Some(task) = notification.task_id {
-                svc.set_completed(&user, task, true).await?;
-            }
-            svc.mark_read(&user, Some(seq)).await?;
+            svc.complete_from_notification(&user, one()?).await?;
         }
         "snooze_10m" => {
             svc.snooze(&user, one()?, domain::reminder::Snooze::TenMinutes).await?;

@@ -18,7 +18,6 @@ mod notifications;
 mod tasks;
 
 pub use accounts::{SignUp, SESSION_TTL_DAYS};
-pub use notifications::PAGE_SIZE as NOTIFICATIONS_PAGE_SIZE;
 pub use tasks::DeleteScope;
 
 /// The services, sharing their ports. Cheap to clone.
@@ -50,6 +49,11 @@ impl Services {
     fn envelope(&self, user: UserId, event: DomainEvent) -> EventEnvelope {
         EventEnvelope::new(Uuid::now_v7(), self.clock.now(), user, event)
     }
+}
+
+/// The local day of `at` in `zone`.
+fn local_day(at: chrono::DateTime<chrono::Utc>, zone: crate::account::TimeZone) -> chrono::NaiveDate {
+    at.with_timezone(&zone.0).date_naive()
 }
 
 /// Writes the event beside the change and commits both.

@@ -7,11 +7,12 @@ use crate::account::User;
 use crate::error::{ServiceError, ValidationError};
 use crate::event::{DomainEvent, EventEnvelope};
 use crate::notification::{NewNotification, Notification, NotificationKind, NotificationPage};
+use crate::ports::UnitOfWork;
 use crate::reminder::{Punctuality, Snooze};
 use crate::task::{wall_label, Task};
 use crate::timer::{Timer, TimerKind};
 
-use super::{commit_with, Services};
+use super::{commit_with, local_day, Services};
 
 /// "3 minutes", "2 hours", "4 days": how late a reminder came.
 fn span(d: Duration) -> String {
@@ -59,8 +60,7 @@ impl Services {
             // A repeating task's next instance that is due today is worth a word.
             DomainEvent::TaskCreated { after } => {
                 let (repeat, due) = (after.repeat.as_ref()?, after.due?);
-                let today = now.with_timezone(&due.zone.0).date_naive();
-                if repeat.instance < 2 || due.date != today || after.is_completed() {
+                if repeat.instance < 2 || due.date != local_day(now, due.zone) || after.is_completed() {
                     return None;
                 }
                 let body = format!("Next one of a repeating task, due {}", due.label(due.zone));
@@ -86,13 +86,30 @@ impl Services {
 
     pub async fn mark_read(&self, user: &User, seq: Option<i64>) -> Result<u64, ServiceError> {
         let mut uow = self.store.begin().await?;
-        let changed = uow.mark_notifications_read(user.id, seq, self.clock.now()).await?;
-        if changed == 0 {
-            return Ok(0);
-        }
-        // Other tabs and devices hear of it, so their counts never go stale.
-        commit_with(uow, self.envelope(user.id, DomainEvent::NotificationsRead { seq })).await?;
+        let changed = self.mark_read_in(&mut *uow, user, seq).await?;
+        uow.commit().await?;
         Ok(changed)
+    }
+
+    /// Marks one notification (or all) read in `uow` and, if any changed,
+    /// writes the event that tells the user's other tabs and devices, so
+    /// their counts never go stale.
+    async fn mark_read_in(&self, uow: &mut dyn UnitOfWork, user: &User, seq: Option<i64>) -> Result<u64, ServiceError> {
+        let changed = uow.mark_notifications_read(user.id, seq, self.clock.now()).await?;
+        if changed > 0 {
+            uow.append_event(&self.envelope(user.id, DomainEvent::NotificationsRead { seq })).await?;
+        }
+        Ok(changed)
+    }
+
+    /// Completes the task a reminder is about and marks the reminder read.
+    pub async fn complete_from_notification(&self, user: &User, seq: i64) -> Result<(), ServiceError> {
+        let notification = self.store.notification(user.id, seq).await?;
+        if let Some(task) = notification.task_id {
+            self.set_completed(user, task, true).await?;
+        }
+        self.mark_read(user, Some(seq)).await?;
+        Ok(())
     }
 
     /// Snoozes a reminder notification: its task reminds again at the chosen
@@ -124,9 +141,7 @@ impl Services {
         let timer = Timer::new(&task, TimerKind::Snooze, until, label);
         // A new snooze replaces an earlier one of the same task.
         uow.replace_timers(task.id, TimerKind::Snooze, std::slice::from_ref(&timer)).await?;
-        if uow.mark_notifications_read(user.id, Some(seq), now).await? > 0 {
-            uow.append_event(&self.envelope(user.id, DomainEvent::NotificationsRead { seq: Some(seq) })).await?;
-        }
+        self.mark_read_in(&mut *uow, user, Some(seq)).await?;
         uow.commit().await?;
         self.timers_set(std::slice::from_ref(&timer));
         Ok(until)

@@ -4,7 +4,7 @@
 //! overwriting each other, and sets the task's reminder timers in the same
 //! transaction, so a reminder never fires for a task as it no longer is.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use uuid::Uuid;
 
 use crate::account::{TimeZone, User};
@@ -17,7 +17,7 @@ use crate::task::{Tag, Task, TaskDraft, TaskId, TaskInput};
 use crate::task_list::{PageRequest, TaskFilter, TaskPage};
 use crate::timer::{Timer, TimerKind};
 
-use super::{commit_with, Services};
+use super::{commit_with, local_day, Services};
 
 /// What deleting an instance of a repeating task takes with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -37,11 +37,6 @@ impl DeleteScope {
             _ => Err(ValidationError::new("scope", "Delete this task, or this and all following.")),
         }
     }
-}
-
-/// The local day of `at` in `zone`.
-fn local_day(at: DateTime<Utc>, zone: TimeZone) -> NaiveDate {
-    at.with_timezone(&zone.0).date_naive()
 }
 
 impl Services {
@@ -129,12 +124,14 @@ impl Services {
         let now = self.clock.now();
         let after = Task { completed_at: completed.then_some(now), updated_at: now, ..before.clone() };
         uow.update_task(&after).await?;
-        let timers = if completed { Vec::new() } else { Timer::for_task(&after, now) };
-        if completed {
+        let timers = if completed {
             uow.cancel_timers(after.id).await?;
+            Vec::new()
         } else {
+            let timers = Timer::for_task(&after, now);
             uow.replace_timers(after.id, TimerKind::Reminder, &timers).await?;
-        }
+            timers
+        };
         let (before, after_boxed) = (Box::new(before), Box::new(after.clone()));
         let event = if completed {
             DomainEvent::TaskCompleted { before, after: after_boxed }

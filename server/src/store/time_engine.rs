@@ -225,18 +225,7 @@ macro_rules! time_engine_sql {
                 .execute(&mut *tx)
                 .await
                 .map_err(map_err)?;
-                Ok(Some(Notification {
-                    user_id: new.user_id,
-                    seq,
-                    kind: new.kind,
-                    task_id: new.task_id,
-                    title: new.title.clone(),
-                    body: new.body.clone(),
-                    punctuality: new.punctuality,
-                    source_event: new.source_event,
-                    created_at: new.created_at,
-                    read_at: None,
-                }))
+                Ok(Some(new.numbered(seq)))
             }
 
             pub async fn mark_notifications_read(
