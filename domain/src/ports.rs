@@ -162,6 +162,8 @@ pub trait FeedStore: Send + Sync {
     async fn feed_after(&self, user: UserId, after: i64, limit: u32) -> Result<Vec<LiveEvent>, StoreError>;
     /// The user's last feed number and the oldest still kept (`None` when none is kept).
     async fn feed_bounds(&self, user: UserId) -> Result<(i64, Option<i64>), StoreError>;
+    /// The newest feed row's number (0 when there is none), where a watcher starts.
+    async fn feed_last_row(&self) -> Result<i64, StoreError>;
     /// Feed rows written after the row `after_row` (a store-wide, growing row number),
     /// as (row, user): how a replica without a wake-up channel learns whose feed moved.
     async fn feed_rows_after(&self, after_row: i64, limit: u32) -> Result<Vec<(i64, UserId)>, StoreError>;

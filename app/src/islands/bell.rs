@@ -13,7 +13,7 @@ use leptos::prelude::*;
 use crate::api::NotificationRow;
 
 /// "Notifications, 3 unread".
-pub fn bell_label(unread: i64) -> String {
+fn bell_label(unread: i64) -> String {
     match unread {
         0 => "Notifications".to_owned(),
         n => format!("Notifications, {n} unread"),

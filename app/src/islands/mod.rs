@@ -10,7 +10,7 @@ mod task_board;
 mod time_zone;
 mod toasts;
 
-pub use bell::{bell_label, Bell};
+pub use bell::Bell;
 pub use desktop::DesktopNotifications;
 pub use task_board::TaskBoard;
 pub use time_zone::TimeZoneInput;

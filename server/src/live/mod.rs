@@ -132,11 +132,6 @@ impl LiveHub {
     pub fn close(&self) {
         let _ = self.closing.send(true);
     }
-
-    /// Streams open now, for readiness detail.
-    pub fn streams(&self) -> usize {
-        self.users().values().map(|f| f.batches.receiver_count()).sum()
-    }
 }
 
 #[derive(Deserialize)]

@@ -83,7 +83,16 @@ async fn listen(url: &str, hub: &Arc<LiveHub>, shutdown: &mut watch::Receiver<bo
 
 async fn poll(every: Duration, hub: &Arc<LiveHub>, shutdown: &mut watch::Receiver<bool>) {
     // Start after the rows already there: streams read those themselves.
-    let mut last = 0;
+    let mut last = loop {
+        match hub.store.feed_last_row().await {
+            Ok(last) => break last,
+            Err(e) => tracing::warn!(error = %e, "reading the feed's newest row failed; retrying"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => return,
+        }
+    };
     loop {
         match hub.store.feed_rows_after(last, 1000).await {
             Ok(rows) if !rows.is_empty() => {

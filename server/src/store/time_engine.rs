@@ -383,6 +383,13 @@ macro_rules! time_engine_sql {
                     .map_err(map_err)
                 }
 
+                async fn feed_last_row(&self) -> Result<i64, StoreError> {
+                    sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM user_feed")
+                        .fetch_one(self.reader())
+                        .await
+                        .map_err(map_err)
+                }
+
                 async fn feed_rows_after(&self, after_row: i64, limit: u32) -> Result<Vec<(i64, UserId)>, StoreError> {
                     let rows: Vec<(i64, uuid::Uuid)> =
                         sqlx::query_as("SELECT id, user_id FROM user_feed WHERE id > $1 ORDER BY id LIMIT $2")

@@ -165,6 +165,9 @@ impl FeedStore for CountingStore {
     async fn feed_bounds(&self, user: UserId) -> Result<(i64, Option<i64>), StoreError> {
         self.inner.feed_bounds(user).await
     }
+    async fn feed_last_row(&self) -> Result<i64, StoreError> {
+        self.inner.feed_last_row().await
+    }
     async fn feed_rows_after(&self, after_row: i64, limit: u32) -> Result<Vec<(i64, UserId)>, StoreError> {
         self.inner.feed_rows_after(after_row, limit).await
     }
