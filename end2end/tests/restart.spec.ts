@@ -125,6 +125,10 @@ test('a server killed mid-stream and restarted loses no live event and repeats n
     await page.getByLabel('New task title').press('Enter');
     await expect(row(page, 'After the restart')).toBeVisible();
 
+    // The tab shows its own quick-add at once; its event follows on the stream.
+    const created = () =>
+      page.evaluate(() => (window as any).__liveEvents.filter((e: any) => e.type === 'task.created').length);
+    await expect.poll(created).toBe(5);
     // Every event arrived once, in order, with nothing between them missing; the page never reloaded.
     const events: { id: string; type: string }[] = await page.evaluate(() => (window as any).__liveEvents);
     const ids = events.map((e) => Number(e.id));
