@@ -117,30 +117,31 @@ fn anonymous_path(path: &str) -> bool {
     path.starts_with("/pkg/") || path.starts_with("/favicon") || path == "/healthz" || path == "/readyz"
 }
 
+/// The live session the request's cookie names, if any. A lookup that fails
+/// is logged and counts as none.
+pub async fn session_of(state: &AppState, headers: &http::HeaderMap) -> Option<Arc<SignedIn>> {
+    let token_hash = hash_token(session_cookie(headers)?);
+    match state.services.session_user(&token_hash).await {
+        Ok(Some(active)) => Some(Arc::new(SignedIn {
+            user: active.user,
+            token_hash,
+            list_version: active.list_version,
+            unread_notifications: active.unread_notifications,
+            feed_seq: active.feed_seq,
+        })),
+        Ok(None) => None,
+        Err(e) => {
+            tracing::error!(error = %e, source = ?std::error::Error::source(&e), "session lookup failed");
+            None
+        }
+    }
+}
+
 /// Resolves the session cookie, once, before any handler runs. A lookup that
 /// fails is logged and the request goes on as a visitor's.
 pub async fn resolve_session(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let mut session = CurrentSession::default();
-    if !anonymous_path(req.uri().path()) {
-        if let Some(token) = session_cookie(req.headers()) {
-            let token_hash = hash_token(token);
-            match state.services.session_user(&token_hash).await {
-                Ok(Some(active)) => {
-                    let signed_in = SignedIn {
-                        user: active.user,
-                        token_hash,
-                        list_version: active.list_version,
-                        unread_notifications: active.unread_notifications,
-                        feed_seq: active.feed_seq,
-                    };
-                    session = CurrentSession(Some(Arc::new(signed_in)));
-                }
-                Ok(None) => {}
-                Err(e) => tracing::error!(error = %e, source = ?std::error::Error::source(&e), "session lookup failed"),
-            }
-        }
-    }
-    req.extensions_mut().insert(session);
+    let session = if anonymous_path(req.uri().path()) { None } else { session_of(&state, req.headers()).await };
+    req.extensions_mut().insert(CurrentSession(session));
     next.run(req).await
 }
 

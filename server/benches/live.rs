@@ -5,7 +5,12 @@
 //! own process on SQLite; the streams are plain HTTP/1.1 connections over
 //! loopback from this process. Prints a table.
 //! Run with `cargo bench -p server --bench live` (needs 10,000 file
-//! descriptors a side: `ulimit -n` of 12,000 or more).
+//! descriptors a side: `ulimit -n` of 12,000 or more). To measure a server
+//! started some other way (under a heap profiler, say), give its address and
+//! process id in `CADENCE_BENCH_ADDR` and `CADENCE_BENCH_PID`; it is left
+//! running. `CADENCE_BENCH_STREAMS` sets the total (10,000), and
+//! `CADENCE_BENCH_REUSE=1` opens each stream on a connection that served a
+//! request first, which axum serves instead of the lean path.
 
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -61,6 +66,16 @@ async fn sign_up(http: &reqwest::Client, addr: &str, email: &str) -> String {
 /// Opens one stream and records every event id it receives, with the time.
 async fn open_stream(addr: String, cookie: String, receipts: Receipts) {
     let mut socket = TcpStream::connect(&addr).await.expect("connect");
+    if reuse_connections() {
+        // A request first, so the stream is served by axum on a kept-alive connection.
+        socket.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes()).await.unwrap();
+        let mut response = Vec::new();
+        let mut byte = [0u8; 1];
+        while !response.ends_with(b"\r\n\r\nok") {
+            socket.read_exact(&mut byte).await.unwrap();
+            response.push(byte[0]);
+        }
+    }
     let request = format!(
         "GET /events HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nAccept: text/event-stream\r\nOrigin: http://{addr}\r\n\r\n"
     );
@@ -83,6 +98,12 @@ async fn open_stream(addr: String, cookie: String, receipts: Receipts) {
     });
 }
 
+/// `CADENCE_BENCH_REUSE=1`: every stream on a connection that served a request
+/// first (the path a browser's pooled connection takes) instead of a fresh one.
+fn reuse_connections() -> bool {
+    std::env::var("CADENCE_BENCH_REUSE").is_ok_and(|v| v == "1")
+}
+
 fn rss_mib(pid: u32) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let kib: f64 = status
@@ -99,10 +120,19 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 #[tokio::main]
 async fn main() {
+    let total: usize =
+        std::env::var("CADENCE_BENCH_STREAMS").ok().and_then(|v| v.parse().ok()).unwrap_or(TOTAL_STREAMS);
     let dir = std::env::temp_dir().join(format!("cadence-live-bench-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
-    let (child, addr) = start_server(&dir).await;
-    let pid = child.id().unwrap();
+    let given = std::env::var("CADENCE_BENCH_ADDR").ok().zip(std::env::var("CADENCE_BENCH_PID").ok());
+    let (child, addr, pid) = match given {
+        Some((addr, pid)) => (None, addr, pid.parse().expect("CADENCE_BENCH_PID is a process id")),
+        None => {
+            let (child, addr) = start_server(&dir).await;
+            let pid = child.id().unwrap();
+            (Some(child), addr, pid)
+        }
+    };
     let http = reqwest::Client::new();
     let one = sign_up(&http, &addr, "fanout@example.com").await;
     let other = sign_up(&http, &addr, "many@example.com").await;
@@ -138,7 +168,7 @@ async fn main() {
 
     let others: Receipts = Arc::new(Mutex::new(Vec::new()));
     let opening = Instant::now();
-    for _ in FANOUT_STREAMS..TOTAL_STREAMS {
+    for _ in FANOUT_STREAMS..total {
         open_stream(addr.clone(), other.clone(), others.clone()).await;
     }
     let opened_in = opening.elapsed();
@@ -146,7 +176,12 @@ async fn main() {
     let full_rss = rss_mib(pid);
 
     println!();
-    println!("Live streams on one server process (SQLite, release build, loopback)");
+    let path = if reuse_connections() {
+        "connections that served a request first (axum)"
+    } else {
+        "fresh connections (lean path)"
+    };
+    println!("Live streams on one server process (SQLite, release build, loopback), on {path}");
     println!("| measure | value |");
     println!("|---|---:|");
     println!("| server RSS, idle | {idle_rss:.1} MiB |");
@@ -157,8 +192,8 @@ async fn main() {
     println!("| same, p99 | {:.1} ms |", percentile(&latencies, 0.99));
     println!("| same, slowest | {:.1} ms |", latencies.last().copied().unwrap_or_default());
     println!("| server RSS with {FANOUT_STREAMS} streams | {fanout_rss:.1} MiB |");
-    println!("| opening {} more streams took | {:.1} s |", TOTAL_STREAMS - FANOUT_STREAMS, opened_in.as_secs_f64());
-    println!("| server RSS with {TOTAL_STREAMS} streams | {full_rss:.1} MiB |");
+    println!("| opening {} more streams took | {:.1} s |", total - FANOUT_STREAMS, opened_in.as_secs_f64());
+    println!("| server RSS with {total} streams | {full_rss:.1} MiB |");
     drop(child);
     let _ = std::fs::remove_dir_all(&dir);
 }

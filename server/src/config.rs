@@ -35,6 +35,47 @@ pub enum LogFormat {
     Json,
 }
 
+/// What this process does: one binary, deployed once or as several roles
+/// over one database (the outbox carries the events between them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Everything: pages, the API, live streams, the consumers and the scheduler.
+    #[default]
+    All,
+    /// Pages, the API and live streams. The events of its changes wait in
+    /// the outbox for a worker's consumers; it fires no reminders.
+    Web,
+    /// The consumers (audit log, recurrence, notifier), the scheduler and the
+    /// maintenance; it serves only the probes.
+    Worker,
+}
+
+impl Role {
+    /// Whether the consumers, the scheduler and the maintenance run here.
+    pub fn works(self) -> bool {
+        self != Role::Web
+    }
+
+    /// Whether pages, the API and live streams are served here.
+    pub fn serves(self) -> bool {
+        self != Role::Worker
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "all" => Ok(Role::All),
+            "web" => Ok(Role::Web),
+            "worker" => Ok(Role::Worker),
+            _ => Err("use all, web or worker".into()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -44,6 +85,8 @@ pub struct Config {
     /// The URL users reach the app at; `https://` turns on Secure cookies and HSTS.
     pub public_url: Option<String>,
     pub log_format: LogFormat,
+    /// `all` (the default), `web` or `worker`.
+    pub role: Role,
     /// How many proxies in front of the app append to `X-Forwarded-For`
     /// (0: none, use the socket's peer; 1: one ingress).
     pub trusted_proxies: u8,
@@ -80,6 +123,7 @@ impl Default for Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 3000)),
             public_url: None,
             log_format: LogFormat::Pretty,
+            role: Role::All,
             trusted_proxies: 0,
             relay_enabled: true,
             relay_poll_ms: 100,
@@ -145,6 +189,7 @@ impl Config {
                 _ => return Err(ConfigError::Env { name: "CADENCE_LOG_FORMAT", message: "use json or pretty".into() }),
             };
         }
+        env_parse("CADENCE_ROLE", &mut config.role)?;
         env_parse("CADENCE_TRUSTED_PROXIES", &mut config.trusted_proxies)?;
         env_parse("CADENCE_RELAY_ENABLED", &mut config.relay_enabled)?;
         env_parse("CADENCE_RELAY_POLL_MS", &mut config.relay_poll_ms)?;
@@ -185,6 +230,21 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn roles_are_read_by_name_and_anything_else_is_refused() {
+        assert_eq!(
+            ["all", "web", "worker"].map(|r| r.parse::<Role>()),
+            [Ok(Role::All), Ok(Role::Web), Ok(Role::Worker)]
+        );
+        assert!("Worker".parse::<Role>().is_err());
+        let config: Config = toml::from_str("role = \"worker\"").unwrap();
+        assert_eq!(config.role, Role::Worker);
+        assert!(toml::from_str::<Config>("role = \"workers\"").is_err());
+        assert!(Role::All.works() && Role::All.serves());
+        assert!(!Role::Web.works() && Role::Web.serves());
+        assert!(Role::Worker.works() && !Role::Worker.serves());
+    }
 
     #[test]
     fn debug_output_never_contains_the_database_password() {

@@ -11,6 +11,7 @@ use app::list_cache::ListCache;
 use app::{shell, App};
 use axum::extract::Request;
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use axum::{middleware, Extension, Router};
 use domain::ports::{Clock, EventHandler, Store, SystemClock};
 use domain::services::Services;
@@ -25,6 +26,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::hasher::Argon2Hasher;
+use crate::live::lean::Lean;
 use crate::live::{self, FeedWatcher, LiveHub};
 use crate::spine::consumers::{AuditLogger, Notifier, RecurrenceGenerator};
 use crate::spine::maintenance::Maintenance;
@@ -49,9 +51,10 @@ pub struct Application {
     store: Arc<dyn Store>,
     relays: Vec<Relay>,
     scheduler: Option<Scheduler>,
-    maintenance: Maintenance,
+    maintenance: Option<Maintenance>,
     hub: Arc<LiveHub>,
-    watcher: FeedWatcher,
+    watcher: Option<FeedWatcher>,
+    lean: Option<Lean>,
 }
 
 fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
@@ -116,7 +119,9 @@ impl Application {
         // so no event is ever written without its deliveries.
         let names: Vec<&str> = consumers.iter().map(|c| c.name()).collect();
         store.register_subscribers(&names).await.map_err(StartupError::Store)?;
-        let relays = if config.relay_enabled {
+        // A web process leaves its events to the workers' relays, and its reminders to their scheduler.
+        let works = config.role.works();
+        let relays = if config.relay_enabled && works {
             consumers
                 .into_iter()
                 .map(|handler| {
@@ -132,14 +137,14 @@ impl Application {
         } else {
             Vec::new()
         };
-        let scheduler = config.scheduler_enabled.then(|| {
+        let scheduler = (config.scheduler_enabled && works).then(|| {
             Scheduler::new(store.clone(), clock.clone(), wake, Duration::from_millis(config.scheduler_max_sleep_ms))
         });
-        let maintenance = Maintenance {
+        let maintenance = works.then(|| Maintenance {
             services,
             every: Duration::from_secs(3600),
             outbox_retention: chrono::Duration::days(i64::from(config.outbox_retention_days)),
-        };
+        });
         let hub = LiveHub::new(store.clone(), Duration::from_secs(config.live_heartbeat_secs.max(1)));
         // Changes made in this process reach its streams at once; the watcher brings the others'.
         // (Weak: the store must not keep the hub, which keeps the store, alive forever.)
@@ -151,12 +156,19 @@ impl Application {
                 }
             })
         });
-        let watcher =
-            FeedWatcher::for_database(config.database_url.expose(), Duration::from_millis(config.live_poll_ms));
+        // Only a process that serves streams needs to know whose feed moved.
+        let watcher = config.role.serves().then(|| {
+            FeedWatcher::for_database(config.database_url.expose(), Duration::from_millis(config.live_poll_ms))
+        });
         let live = Router::new().route("/events", get(live::stream)).with_state(hub.clone());
         let options = leptos_options(&config, addr);
-        let router = router(options, state, store.clone(), &config, routes.merge(live));
-        Ok(Self { listener, router, store, relays, scheduler, maintenance, hub, watcher })
+        let lean = config.role.serves().then(|| Lean { hub: hub.clone(), state: state.clone() });
+        let router = if config.role.serves() {
+            router(options, state, store.clone(), &config, routes.merge(live))
+        } else {
+            probes(store.clone())
+        };
+        Ok(Self { listener, router, store, relays, scheduler, maintenance, hub, watcher, lean })
     }
 
     pub fn port(&self) -> u16 {
@@ -175,8 +187,8 @@ impl Application {
         let (stop, stopped) = watch::channel(false);
         let mut workers: Vec<_> = self.relays.into_iter().map(|r| r.spawn(stopped.clone())).collect();
         workers.extend(self.scheduler.map(|s| s.spawn(stopped.clone())));
-        workers.push(self.watcher.spawn(self.hub.clone(), stopped.clone()));
-        let maintenance = self.maintenance.spawn(stopped);
+        workers.extend(self.watcher.map(|w| w.spawn(self.hub.clone(), stopped.clone())));
+        workers.extend(self.maintenance.map(|m| m.spawn(stopped)));
         tracing::info!(addr = %self.listener.local_addr()?, "Cadence is listening");
         // Open live streams would hold a graceful shutdown up forever: they end first.
         let hub = self.hub.clone();
@@ -184,17 +196,24 @@ impl Application {
             shutdown.await;
             hub.close();
         };
-        let served = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+        // Connections that open with `GET /events` take the lean path; axum gets the rest.
+        // (`tap_io` is the wrapper axum gives the peer's address for over any listener.)
+        let listener = live::lean::split(self.listener, self.lean, self.hub.closing())?.tap_io(|_| {});
+        let served = axum::serve(listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await;
         let _ = stop.send(true);
         for worker in workers {
             let _ = worker.await;
         }
-        let _ = maintenance.await;
         tracing::info!("Cadence stopped");
         served
     }
+}
+
+/// The liveness and readiness probes: all a worker serves.
+fn probes(store: Arc<dyn Store>) -> Router {
+    Router::new().route("/healthz", get(probes::healthz)).route("/readyz", get(probes::readyz)).with_state(store)
 }
 
 fn router(options: LeptosOptions, state: AppState, store: Arc<dyn Store>, config: &Config, extra: Router) -> Router {
@@ -212,8 +231,7 @@ fn router(options: LeptosOptions, state: AppState, store: Arc<dyn Store>, config
         }
     };
     let policy = HeaderPolicy { hsts: config.secure_cookies(), hashed_assets: options.hash_files };
-    let probes =
-        Router::new().route("/healthz", get(probes::healthz)).route("/readyz", get(probes::readyz)).with_state(store);
+    let probes = probes(store);
     // Static files are served here rather than by Leptos's fallback, which
     // treats every status but 200 as "not found": a browser revalidating its
     // cached favicon (304 Not Modified) got the 404 page instead.

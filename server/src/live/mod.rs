@@ -9,6 +9,7 @@
 //! newest rows, so a change made through any replica reaches streams on
 //! every replica.
 
+pub mod lean;
 mod watcher;
 
 use std::collections::{HashMap, VecDeque};
@@ -128,6 +129,11 @@ impl LiveHub {
         }
     }
 
+    /// Turns true when the hub closes (at shutdown).
+    pub fn closing(&self) -> watch::Receiver<bool> {
+        self.closing.subscribe()
+    }
+
     /// Ends every stream, so a graceful shutdown is not held up by open connections.
     pub fn close(&self) {
         let _ = self.closing.send(true);
@@ -140,12 +146,33 @@ pub struct StreamQuery {
     after: Option<String>,
 }
 
-/// What a stream does next.
+/// What a stream sends next.
 enum Step {
     Send(LiveEvent),
     /// The cursor is older than the feed keeps: the client must reload.
     Reset,
 }
+
+impl Step {
+    fn into_event(self) -> Event {
+        match self {
+            Step::Send(e) => Event::default().id(e.seq.to_string()).event(e.event_type).data(e.data.to_string()),
+            Step::Reset => Event::default().event("reset").data(RESET_DATA),
+        }
+    }
+
+    /// The event in the stream's wire format, for the lean path that writes it itself.
+    fn write_to(&self, out: &mut Vec<u8>) {
+        use std::io::Write;
+        // Event types are ours and the data is compact JSON: neither holds a line break.
+        let _ = match self {
+            Step::Send(e) => write!(out, "id: {}\nevent: {}\ndata: {}\n\n", e.seq, e.event_type, e.data),
+            Step::Reset => write!(out, "event: reset\ndata: {RESET_DATA}\n\n"),
+        };
+    }
+}
+
+const RESET_DATA: &str = "{\"reload\":true}";
 
 struct StreamState {
     hub: Arc<LiveHub>,
@@ -162,6 +189,35 @@ struct StreamState {
 }
 
 impl StreamState {
+    /// A stream of `user`'s feed after the cursor the client asked for
+    /// (`Last-Event-ID`, else the page's `?after=`), or from now.
+    async fn open(hub: &Arc<LiveHub>, user: UserId, requested: Option<&str>) -> Result<Self, domain::StoreError> {
+        let requested = requested.and_then(|v| v.trim().parse::<i64>().ok()).filter(|n| *n >= 0);
+        let (last, oldest) = hub.store.feed_bounds(user).await?;
+        let mut pending = VecDeque::new();
+        let cursor = match requested {
+            None => last,
+            // A cursor from before what the feed keeps cannot be resumed without a gap.
+            Some(n) if n < last && oldest.is_none_or(|o| n + 1 < o) => {
+                pending.push_back(Step::Reset);
+                n
+            }
+            // A cursor from the future (another database, say) starts now.
+            Some(n) => n.min(last),
+        };
+        Ok(Self {
+            // Subscribed before the first read, so nothing committed after it is missed.
+            batches: hub.subscribe(user, last),
+            closing: hub.closing.subscribe(),
+            hub: hub.clone(),
+            user,
+            cursor,
+            pending,
+            read: true,
+            done: false,
+        })
+    }
+
     fn queue(&mut self, events: impl IntoIterator<Item = LiveEvent>) {
         for e in events {
             if e.seq <= self.cursor {
@@ -177,19 +233,13 @@ impl StreamState {
         }
     }
 
-    async fn next(mut self) -> Option<(Result<Event, Infallible>, Self)> {
+    /// The next thing to send, or `None` when the stream is over. Cancelling
+    /// it loses nothing: the cursor moves only with what is queued.
+    async fn step(&mut self) -> Option<Step> {
         loop {
             if let Some(step) = self.pending.pop_front() {
-                let event = match step {
-                    Step::Send(e) => {
-                        Event::default().id(e.seq.to_string()).event(e.event_type).data(e.data.to_string())
-                    }
-                    Step::Reset => {
-                        self.done = true;
-                        Event::default().event("reset").data("{\"reload\":true}")
-                    }
-                };
-                return Some((Ok(event), self));
+                self.done |= matches!(step, Step::Reset);
+                return Some(step);
             }
             if self.done || *self.closing.borrow() {
                 return None;
@@ -221,53 +271,28 @@ impl StreamState {
     }
 }
 
-/// `GET /events`: the signed-in user's live stream.
+/// `GET /events`: the signed-in user's live stream, on a connection that
+/// served other requests first (a fresh one takes the lean path, `lean`).
 pub async fn stream(
     State(hub): State<Arc<LiveHub>>,
     app::auth::AuthUser(me): app::auth::AuthUser,
     headers: HeaderMap,
     Query(query): Query<StreamQuery>,
 ) -> Response {
-    let user = me.user.id;
     // A reconnecting EventSource sends the last id it saw; a first connection
     // starts at the cursor the page was rendered at, or now.
-    let requested = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .or(query.after.as_deref())
-        .and_then(|v| v.trim().parse::<i64>().ok())
-        .filter(|n| *n >= 0);
-    let (last, oldest) = match hub.store.feed_bounds(user).await {
-        Ok(bounds) => bounds,
+    let requested = headers.get("last-event-id").and_then(|v| v.to_str().ok()).or(query.after.as_deref());
+    let state = match StreamState::open(&hub, me.user.id, requested).await {
+        Ok(state) => state,
         Err(e) => {
             tracing::error!(error = %e, "reading a live feed's bounds failed");
             return (http::StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "5")]).into_response();
         }
     };
-    let mut pending = VecDeque::new();
-    let cursor = match requested {
-        None => last,
-        // A cursor from before what the feed keeps cannot be resumed without a gap.
-        Some(n) if n < last && oldest.is_none_or(|o| n + 1 < o) => {
-            pending.push_back(Step::Reset);
-            n
-        }
-        // A cursor from the future (another database, say) starts now.
-        Some(n) => n.min(last),
-    };
-    let state = StreamState {
-        // Subscribed before the first read, so nothing committed after it is missed.
-        batches: hub.subscribe(user, last),
-        closing: hub.closing.subscribe(),
-        hub: hub.clone(),
-        user,
-        cursor,
-        pending,
-        read: true,
-        done: false,
-    };
     let events: std::pin::Pin<Box<dyn Stream<Item = Result<Event, Infallible>> + Send>> =
-        Box::pin(stream::unfold(state, StreamState::next));
+        Box::pin(stream::unfold(state, |mut state| async move {
+            state.step().await.map(|step| (Ok(step.into_event()), state))
+        }));
     let mut response = Sse::new(events).keep_alive(KeepAlive::new().interval(hub.heartbeat)).into_response();
     let h = response.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -140,6 +140,8 @@ impl Drop for TestDb {
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
+    /// The client's cookies, for requests made without it.
+    pub jar: Arc<reqwest::cookie::Jar>,
     pub store: Arc<dyn Store>,
     pub db: Option<TestDb>,
     stop: Option<oneshot::Sender<()>>,
@@ -156,7 +158,11 @@ pub fn test_config(db: &TestDb) -> Config {
 }
 
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    client_with(Arc::default())
+}
+
+fn client_with(jar: Arc<reqwest::cookie::Jar>) -> reqwest::Client {
+    reqwest::Client::builder().cookie_provider(jar).redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
 /// The app on a fresh database (see `TestDb::for_http`) with the relay running.
@@ -191,7 +197,8 @@ fn run(app: Application) -> TestApp {
     let handle = tokio::spawn(app.run_until(async move {
         let _ = stopped.await;
     }));
-    TestApp { address, client: client(), store, db: None, stop: Some(stop), handle: Some(handle) }
+    let jar = Arc::<reqwest::cookie::Jar>::default();
+    TestApp { address, client: client_with(jar.clone()), jar, store, db: None, stop: Some(stop), handle: Some(handle) }
 }
 
 /// A signed-up user's credentials.
@@ -209,6 +216,13 @@ impl TestApp {
         if let Some(handle) = self.handle.take() {
             let _ = handle.await;
         }
+    }
+
+    /// The `Cookie` header the client would send.
+    pub fn cookie(&self) -> String {
+        use reqwest::cookie::CookieStore;
+        let url = self.address.parse().unwrap();
+        self.jar.cookies(&url).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -312,9 +326,11 @@ pub async fn assert_field_error(res: Response, status: u16, field: &str) {
 impl TestApp {
     /// Another client on the same running app (no cookies, does not own the server).
     pub fn handle(app: &TestApp) -> TestApp {
+        let jar = Arc::<reqwest::cookie::Jar>::default();
         TestApp {
             address: app.address.clone(),
-            client: client(),
+            client: client_with(jar.clone()),
+            jar,
             store: app.store.clone(),
             db: None,
             stop: None,

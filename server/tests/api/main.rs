@@ -9,6 +9,7 @@ mod events;
 mod helpers;
 mod live;
 mod replicas;
+mod roles;
 mod security;
 mod sessions;
 mod tasks;
