@@ -160,11 +160,17 @@ impl Application {
         let watcher = config.role.serves().then(|| {
             FeedWatcher::for_database(config.database_url.expose(), Duration::from_millis(config.live_poll_ms))
         });
-        let live = Router::new().route("/events", get(live::stream)).with_state(hub.clone());
+        // The stream skips the page middleware: every layer that wraps a response
+        // body is kept for the stream's whole life (the compression layer's alone
+        // is 5.7 KB), and an event stream has no use for them. It needs the session only.
+        let live = Router::new()
+            .route("/events", get(live::stream))
+            .with_state(hub.clone())
+            .layer(middleware::from_fn_with_state(state.clone(), app::auth::resolve_session));
         let options = leptos_options(&config, addr);
         let lean = config.role.serves().then(|| Lean { hub: hub.clone(), state: state.clone() });
         let router = if config.role.serves() {
-            router(options, state, store.clone(), &config, routes.merge(live))
+            live.merge(router(options, state, store.clone(), &config, routes))
         } else {
             probes(store.clone())
         };

@@ -298,5 +298,6 @@ pub async fn stream(
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     // Proxies such as nginx would otherwise hold the stream back in their buffers.
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     response
 }
