@@ -63,29 +63,30 @@ async fn sign_up(http: &reqwest::Client, addr: &str, email: &str) -> String {
     cookie.expect("a session cookie")
 }
 
+/// Reads byte by byte up to and including `end` (so nothing after it is taken from the stream).
+async fn read_through(socket: &mut TcpStream, end: &[u8]) -> Vec<u8> {
+    let mut read = Vec::new();
+    let mut byte = [0u8; 1];
+    while !read.ends_with(end) {
+        socket.read_exact(&mut byte).await.unwrap();
+        read.push(byte[0]);
+    }
+    read
+}
+
 /// Opens one stream and records every event id it receives, with the time.
 async fn open_stream(addr: String, cookie: String, receipts: Receipts) {
     let mut socket = TcpStream::connect(&addr).await.expect("connect");
     if reuse_connections() {
         // A request first, so the stream is served by axum on a kept-alive connection.
         socket.write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes()).await.unwrap();
-        let mut response = Vec::new();
-        let mut byte = [0u8; 1];
-        while !response.ends_with(b"\r\n\r\nok") {
-            socket.read_exact(&mut byte).await.unwrap();
-            response.push(byte[0]);
-        }
+        read_through(&mut socket, b"\r\n\r\nok").await;
     }
     let request = format!(
         "GET /events HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nAccept: text/event-stream\r\nOrigin: http://{addr}\r\n\r\n"
     );
     socket.write_all(request.as_bytes()).await.unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        socket.read_exact(&mut byte).await.unwrap();
-        head.push(byte[0]);
-    }
+    let head = read_through(&mut socket, b"\r\n\r\n").await;
     assert!(head.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&head));
     tokio::spawn(async move {
         let mut lines = BufReader::new(socket).lines();

@@ -120,7 +120,7 @@ impl Application {
         let names: Vec<&str> = consumers.iter().map(|c| c.name()).collect();
         store.register_subscribers(&names).await.map_err(StartupError::Store)?;
         // A web process leaves its events to the workers' relays, and its reminders to their scheduler.
-        let works = config.role.works();
+        let (works, serves) = (config.role.works(), config.role.serves());
         let relays = if config.relay_enabled && works {
             consumers
                 .into_iter()
@@ -157,7 +157,7 @@ impl Application {
             })
         });
         // Only a process that serves streams needs to know whose feed moved.
-        let watcher = config.role.serves().then(|| {
+        let watcher = serves.then(|| {
             FeedWatcher::for_database(config.database_url.expose(), Duration::from_millis(config.live_poll_ms))
         });
         // The stream skips the page middleware: every layer that wraps a response
@@ -168,8 +168,8 @@ impl Application {
             .with_state(hub.clone())
             .layer(middleware::from_fn_with_state(state.clone(), app::auth::resolve_session));
         let options = leptos_options(&config, addr);
-        let lean = config.role.serves().then(|| Lean { hub: hub.clone(), state: state.clone() });
-        let router = if config.role.serves() {
+        let lean = serves.then(|| Lean { hub: hub.clone(), state: state.clone() });
+        let router = if serves {
             live.merge(router(options, state, store.clone(), &config, routes))
         } else {
             probes(store.clone())

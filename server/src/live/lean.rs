@@ -163,15 +163,8 @@ impl Lean {
             let body = serde_json::to_vec(&app::error::AppError::Unauthenticated).unwrap_or_default();
             return respond(&stream, "401 Unauthorized", &[("content-type", "application/json")], &body).await;
         };
-        // A reconnecting EventSource sends the last id it saw; a first
-        // connection starts at the cursor the page was rendered at, or now.
-        let requested = head.headers.get("last-event-id").and_then(|v| v.to_str().ok()).or(head.after.as_deref());
-        let mut state = match StreamState::open(&self.hub, me.user.id, requested).await {
-            Ok(state) => state,
-            Err(e) => {
-                tracing::error!(error = %e, "reading a live feed's bounds failed");
-                return respond(&stream, "503 Service Unavailable", &[("retry-after", "5")], b"").await;
-            }
+        let Ok(mut state) = StreamState::open(&self.hub, me.user.id, &head.headers, head.after.as_deref()).await else {
+            return respond(&stream, "503 Service Unavailable", &[("retry-after", "5")], b"").await;
         };
         drop((me, head));
         let start = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-store\r\n\

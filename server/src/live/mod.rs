@@ -189,11 +189,21 @@ struct StreamState {
 }
 
 impl StreamState {
-    /// A stream of `user`'s feed after the cursor the client asked for
-    /// (`Last-Event-ID`, else the page's `?after=`), or from now.
-    async fn open(hub: &Arc<LiveHub>, user: UserId, requested: Option<&str>) -> Result<Self, domain::StoreError> {
+    /// A stream of `user`'s feed after the cursor the client asked for, or
+    /// from now. A reconnecting EventSource sends the last id it saw
+    /// (`Last-Event-ID`); a first connection sends the cursor the page was
+    /// rendered at (`?after=`). Fails (logged) when the feed cannot be read.
+    async fn open(
+        hub: &Arc<LiveHub>,
+        user: UserId,
+        headers: &HeaderMap,
+        after: Option<&str>,
+    ) -> Result<Self, domain::StoreError> {
+        let requested = headers.get("last-event-id").and_then(|v| v.to_str().ok()).or(after);
         let requested = requested.and_then(|v| v.trim().parse::<i64>().ok()).filter(|n| *n >= 0);
-        let (last, oldest) = hub.store.feed_bounds(user).await?;
+        let (last, oldest) = hub.store.feed_bounds(user).await.inspect_err(|e| {
+            tracing::error!(error = %e, "reading a live feed's bounds failed");
+        })?;
         let mut pending = VecDeque::new();
         let cursor = match requested {
             None => last,
@@ -279,15 +289,8 @@ pub async fn stream(
     headers: HeaderMap,
     Query(query): Query<StreamQuery>,
 ) -> Response {
-    // A reconnecting EventSource sends the last id it saw; a first connection
-    // starts at the cursor the page was rendered at, or now.
-    let requested = headers.get("last-event-id").and_then(|v| v.to_str().ok()).or(query.after.as_deref());
-    let state = match StreamState::open(&hub, me.user.id, requested).await {
-        Ok(state) => state,
-        Err(e) => {
-            tracing::error!(error = %e, "reading a live feed's bounds failed");
-            return (http::StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "5")]).into_response();
-        }
+    let Ok(state) = StreamState::open(&hub, me.user.id, &headers, query.after.as_deref()).await else {
+        return (http::StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "5")]).into_response();
     };
     let events: std::pin::Pin<Box<dyn Stream<Item = Result<Event, Infallible>> + Send>> =
         Box::pin(stream::unfold(state, |mut state| async move {
