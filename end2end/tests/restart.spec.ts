@@ -6,37 +6,54 @@
 import { test, expect, Page } from '@playwright/test';
 import { spawn, ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { watchConsole } from './support';
 
-const basePort = Number(process.env.CADENCE_E2E_PORT ?? 3107);
 const dataDir = mkdtempSync(join(tmpdir(), 'cadence-e2e-restart-'));
 
-/** Starts a server on `port` over this test's database and waits until it is ready. */
-async function startServer(port: number): Promise<ChildProcess> {
+/**
+ * Starts a server over this test's database on `port` (0: any free port)
+ * and resolves with the port it listens on, read from its own log, so a
+ * port another process holds fails here instead of reaching that process.
+ */
+async function startServer(port: number): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.env.CADENCE_SERVER_BIN ?? '../target/debug/server', [], {
     env: {
       ...process.env,
       DATABASE_URL: `sqlite://${dataDir}/cadence.db`,
       CADENCE_BIND: `127.0.0.1:${port}`,
+      CADENCE_LOG_FORMAT: 'json',
       LEPTOS_SITE_ROOT: process.env.CADENCE_SITE_ROOT ?? '../target/site',
-      RUST_LOG: process.env.RUST_LOG ?? 'warn',
+      RUST_LOG: process.env.RUST_LOG ?? 'warn,server=info',
     },
-    stdio: ['ignore', process.env.RUST_LOG ? 'inherit' : 'ignore', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the server on port ${port} exited with ${child.exitCode}`);
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/readyz`);
-      if (res.ok) return child;
-    } catch {
-      // Not listening yet.
-    }
-    if (Date.now() > deadline) throw new Error(`the server on port ${port} did not become ready`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const lines = createInterface({ input: child.stdout! });
+  const listening = new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no server started on port ${port}`)), 30_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the server for port ${port} exited with ${code}`));
+    });
+    lines.on('line', (line) => {
+      if (process.env.RUST_LOG) console.log(line);
+      try {
+        const log = JSON.parse(line);
+        if (log.message === 'Cadence is listening') {
+          clearTimeout(timer);
+          resolve(Number(String(log.addr).split(':').pop()));
+        }
+      } catch {
+        // Not a log line of ours.
+      }
+    });
+  });
+  const bound = await listening;
+  const res = await fetch(`http://127.0.0.1:${bound}/readyz`);
+  expect(res.ok, `the server on port ${bound} is ready`).toBe(true);
+  return { child, port: bound };
 }
 
 async function stop(child: ChildProcess, signal: NodeJS.Signals) {
@@ -80,10 +97,9 @@ function row(page: Page, title: string) {
 
 test('a server killed mid-stream and restarted loses no live event and repeats none', async ({ page }) => {
   test.setTimeout(120_000);
-  const port = basePort + 1;
-  const otherPort = basePort + 2;
-  const origin = `http://127.0.0.1:${port}`;
-  let server = await startServer(port);
+  const first = await startServer(0);
+  let server = first.child;
+  const origin = `http://127.0.0.1:${first.port}`;
   let other: ChildProcess | undefined;
   try {
     await recordLiveEvents(page);
@@ -106,10 +122,11 @@ test('a server killed mid-stream and restarted loses no live event and repeats n
 
     // The server dies without a goodbye; another one on the same database takes changes meanwhile.
     await stop(server, 'SIGKILL');
-    other = await startServer(otherPort);
+    const started = await startServer(0);
+    other = started.child;
     const whileDown = ['Made while down 1', 'Made while down 2', 'Made while down 3'];
     for (const title of whileDown) {
-      const res = await page.context().request.post(`http://127.0.0.1:${otherPort}/api/quick_add`, {
+      const res = await page.context().request.post(`http://127.0.0.1:${started.port}/api/quick_add`, {
         form: { title },
       });
       expect(res.ok(), `quick-add of ${title}`).toBe(true);
@@ -117,7 +134,7 @@ test('a server killed mid-stream and restarted loses no live event and repeats n
     await stop(other, 'SIGTERM');
 
     // The restarted server replays what the tab missed, then carries on live.
-    server = await startServer(port);
+    server = (await startServer(first.port)).child;
     for (const title of whileDown) {
       await expect(row(page, title)).toHaveCount(1, { timeout: 40_000 });
     }
