@@ -13,8 +13,53 @@ use crate::timer::FiredReminder;
 /// The version of every payload shape below; bump it when a shape changes.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// The pub/sub topic all domain events are published on.
-pub const TOPIC: &str = "cadence-events";
+/// The pub/sub topics events are published on when a broker carries them
+/// (Dapr in a cluster). Each has a dead-letter topic beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Topic {
+    /// Task and account lifecycle: what the audit log, the recurrence
+    /// generator and the notifier consume.
+    TaskEvents,
+    /// `reminder.due`, kept apart so a backlog of task changes never delays a reminder.
+    Reminders,
+    /// Notification changes: what a live view needs; for integrations, as
+    /// Cadence's own live streams read the database feed.
+    TaskUpdates,
+}
+
+impl Topic {
+    pub const ALL: [Topic; 3] = [Topic::TaskEvents, Topic::Reminders, Topic::TaskUpdates];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Topic::TaskEvents => "task-events",
+            Topic::Reminders => "reminders",
+            Topic::TaskUpdates => "task-updates",
+        }
+    }
+
+    /// Where the broker puts a message its consumer dropped or gave up on.
+    pub fn dead_letter(self) -> &'static str {
+        match self {
+            Topic::TaskEvents => "task-events-dlq",
+            Topic::Reminders => "reminders-dlq",
+            Topic::TaskUpdates => "task-updates-dlq",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Topic> {
+        Topic::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    /// The topic an event is published on.
+    pub fn of(event: &DomainEvent) -> Topic {
+        match event {
+            DomainEvent::ReminderDue { .. } => Topic::Reminders,
+            DomainEvent::NotificationCreated { .. } | DomainEvent::NotificationsRead { .. } => Topic::TaskUpdates,
+            _ => Topic::TaskEvents,
+        }
+    }
+}
 
 /// Where events come from, as a CloudEvents `source`.
 pub const SOURCE: &str = "urn:cadence:server";
@@ -194,13 +239,18 @@ impl EventEnvelope {
         serde_json::from_value(value.clone()).map_err(|e| e.to_string())
     }
 
+    /// The CloudEvents `type`: the event type and its schema version, e.g. `cadence.task.completed.v1`.
+    pub fn cloud_event_type(&self) -> String {
+        format!("cadence.{}.v{}", self.event_type, self.schema_version)
+    }
+
     /// The CloudEvents 1.0 structured form, as Dapr pub/sub delivers it.
     pub fn to_cloud_event(&self) -> serde_json::Value {
         serde_json::json!({
             "specversion": "1.0",
             "id": self.id.to_string(),
             "source": SOURCE,
-            "type": format!("cadence.{}.v{}", self.event_type, self.schema_version),
+            "type": self.cloud_event_type(),
             "subject": self.user_id.to_string(),
             "time": self.occurred_at.to_rfc3339(),
             "datacontenttype": "application/json",
@@ -265,6 +315,18 @@ mod tests {
         assert_eq!(EventEnvelope::from_cloud_event(&ce).unwrap(), e);
         let plain = serde_json::to_value(&e).unwrap();
         assert_eq!(EventEnvelope::from_cloud_event(&plain).unwrap(), e);
+    }
+
+    #[test]
+    fn every_event_has_one_topic_and_topics_are_found_by_name() {
+        let u = user();
+        assert_eq!(Topic::of(&DomainEvent::AccountCreated { user: u.clone() }), Topic::TaskEvents);
+        assert_eq!(Topic::of(&DomainEvent::NotificationsRead { seq: None }), Topic::TaskUpdates);
+        for t in Topic::ALL {
+            assert_eq!(Topic::parse(t.name()), Some(t));
+            assert_eq!(t.dead_letter(), format!("{}-dlq", t.name()));
+        }
+        assert_eq!(Topic::parse("task-events-dlq"), None);
     }
 
     #[test]

@@ -77,6 +77,9 @@ pub trait AuditStore: Send + Sync {
 pub trait OutboxStore: Send + Sync {
     /// Names the subscribers that every event appended from now on is delivered to.
     async fn register_subscribers(&self, names: &[&str]) -> Result<(), StoreError>;
+    /// Stops delivering events appended from now on to these subscribers
+    /// (when the bus changes); their deliveries already queued stay queued.
+    async fn retire_subscribers(&self, names: &[&str]) -> Result<(), StoreError>;
     /// Leases up to `limit` deliveries for `subscriber` that are due at `now`:
     /// only the oldest open delivery of each stream, so a stream is delivered
     /// in commit order, and none that another lease holds. Counts an attempt on each.
@@ -252,6 +255,11 @@ pub trait UnitOfWork: Send {
 pub trait EventHandler: Send + Sync {
     /// The subscriber name its deliveries are kept under; never change it once events flowed.
     fn name(&self) -> &'static str;
+    /// The topics whose events it wants when a broker carries them (it still
+    /// ignores the events of those topics it has no use for).
+    fn topics(&self) -> &'static [crate::event::Topic] {
+        &crate::event::Topic::ALL
+    }
     async fn handle(&self, event: &EventEnvelope) -> Result<(), DeliveryError>;
 }
 

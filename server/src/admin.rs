@@ -2,7 +2,9 @@
 //!
 //! - `server dead-letters list` prints the deliveries set aside, oldest first;
 //! - `server dead-letters requeue SEQ SUBSCRIBER` puts one back in line;
-//! - `server dead-letters requeue --all` puts them all back.
+//! - `server dead-letters requeue --all` puts them all back;
+//! - `server dapr subscriptions` prints the subscriptions this process's role
+//!   gives Dapr at `/dapr/subscribe` (the declarative YAMLs in `dapr/` are checked against it).
 //!
 //! In a cluster: `kubectl exec deploy/cadence -- server dead-letters list`.
 
@@ -16,14 +18,22 @@ use crate::config::Config;
 pub enum Command {
     List,
     Requeue(Option<(i64, String)>),
+    Subscriptions,
 }
 
-const USAGE: &str = "usage: server dead-letters [list | requeue SEQ SUBSCRIBER | requeue --all]";
+const USAGE: &str =
+    "usage: server dead-letters [list | requeue SEQ SUBSCRIBER | requeue --all]\n       server dapr subscriptions";
 
 impl Command {
     /// Reads the arguments after the program name; `None` when they name no command (serve).
     pub fn parse(args: &[String]) -> Option<Result<Self, String>> {
         let (first, rest) = args.split_first()?;
+        if first == "dapr" {
+            return Some(match rest {
+                [what] if what == "subscriptions" => Ok(Self::Subscriptions),
+                _ => Err(USAGE.to_owned()),
+            });
+        }
         if first != "dead-letters" {
             return Some(Err(format!("unknown command {first:?}\n{USAGE}")));
         }
@@ -42,9 +52,14 @@ impl Command {
 
 /// Runs a command against the configured database and prints what it did.
 pub async fn run(command: Command, config: &Config, out: &mut impl Write) -> Result<(), Box<dyn std::error::Error>> {
-    let store = crate::store::connect(config.database_url.expose()).await?;
     match command {
+        Command::Subscriptions => {
+            let wanted = config.role.works().then(crate::spine::consumers::topics).into_iter().flatten();
+            let list = crate::dapr::subscriber::subscriptions(&config.dapr_pubsub, wanted);
+            writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
+        }
         Command::List => {
+            let store = crate::store::connect(config.database_url.expose()).await?;
             let letters = store.dead_letters(1000).await?;
             if letters.is_empty() {
                 writeln!(out, "no dead letters")?;
@@ -64,6 +79,7 @@ pub async fn run(command: Command, config: &Config, out: &mut impl Write) -> Res
             }
         }
         Command::Requeue(only) => {
+            let store = crate::store::connect(config.database_url.expose()).await?;
             let n = store.requeue_dead_letters(only.as_ref().map(|(seq, s)| (*seq, s.as_str())), Utc::now()).await?;
             writeln!(out, "requeued {n} dead letter(s)")?;
         }
@@ -82,6 +98,8 @@ mod tests {
     #[test]
     fn commands_parse_and_bad_ones_say_how_to_use_them() {
         assert_eq!(Command::parse(&[]), None);
+        assert_eq!(Command::parse(&args(&["dapr", "subscriptions"])), Some(Ok(Command::Subscriptions)));
+        assert!(Command::parse(&args(&["dapr", "subscribe"])).unwrap().unwrap_err().contains("dapr subscriptions"));
         assert_eq!(Command::parse(&args(&["dead-letters"])), Some(Ok(Command::List)));
         assert_eq!(Command::parse(&args(&["dead-letters", "requeue", "--all"])), Some(Ok(Command::Requeue(None))));
         assert_eq!(

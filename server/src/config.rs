@@ -76,6 +76,31 @@ impl std::str::FromStr for Role {
     }
 }
 
+/// How events travel from the outbox to the consumers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Bus {
+    /// Each consumer has its own deliveries in the outbox and its own relay,
+    /// in every process that works (see `Role`).
+    #[default]
+    InProcess,
+    /// One relay publishes every event through the Dapr sidecar; the consumers
+    /// receive them over HTTP from the sidecar in the processes that work.
+    Dapr,
+}
+
+impl std::str::FromStr for Bus {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "in-process" => Ok(Bus::InProcess),
+            "dapr" => Ok(Bus::Dapr),
+            _ => Err("use in-process or dapr".into()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -87,6 +112,10 @@ pub struct Config {
     pub log_format: LogFormat,
     /// `all` (the default), `web` or `worker`.
     pub role: Role,
+    /// `in-process` (the default) or `dapr`.
+    pub bus: Bus,
+    /// The Dapr pub/sub component events are published to and received from.
+    pub dapr_pubsub: String,
     /// How many proxies in front of the app append to `X-Forwarded-For`
     /// (0: none, use the socket's peer; 1: one ingress).
     pub trusted_proxies: u8,
@@ -124,6 +153,8 @@ impl Default for Config {
             public_url: None,
             log_format: LogFormat::Pretty,
             role: Role::All,
+            bus: Bus::InProcess,
+            dapr_pubsub: "cadence-pubsub".to_owned(),
             trusted_proxies: 0,
             relay_enabled: true,
             relay_poll_ms: 100,
@@ -190,6 +221,8 @@ impl Config {
             };
         }
         env_parse("CADENCE_ROLE", &mut config.role)?;
+        env_parse("CADENCE_BUS", &mut config.bus)?;
+        env_parse("CADENCE_DAPR_PUBSUB", &mut config.dapr_pubsub)?;
         env_parse("CADENCE_TRUSTED_PROXIES", &mut config.trusted_proxies)?;
         env_parse("CADENCE_RELAY_ENABLED", &mut config.relay_enabled)?;
         env_parse("CADENCE_RELAY_POLL_MS", &mut config.relay_poll_ms)?;
@@ -244,6 +277,16 @@ mod tests {
         assert!(Role::All.works() && Role::All.serves());
         assert!(!Role::Web.works() && Role::Web.serves());
         assert!(Role::Worker.works() && !Role::Worker.serves());
+    }
+
+    #[test]
+    fn the_bus_is_read_by_name_and_defaults_to_in_process() {
+        assert_eq!(["in-process", "dapr"].map(|b| b.parse::<Bus>()), [Ok(Bus::InProcess), Ok(Bus::Dapr)]);
+        assert!("kafka".parse::<Bus>().unwrap_err().contains("in-process or dapr"));
+        assert_eq!(Config::default().bus, Bus::InProcess);
+        let config: Config = toml::from_str("bus = \"dapr\"\ndapr_pubsub = \"pubsub\"").unwrap();
+        assert_eq!((config.bus, config.dapr_pubsub.as_str()), (Bus::Dapr, "pubsub"));
+        assert!(toml::from_str::<Config>("bus = \"in_process\"").is_err());
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! Cadence's server: configuration, the storage adapters, the event spine
-//! (relays, consumers, maintenance), HTTP middleware, operator commands, and
+//! (relays, consumers, maintenance), the Dapr adapter, HTTP middleware, operator commands, and
 //! the application builder.
 
 pub mod admin;
 pub mod config;
+pub mod dapr;
 pub mod hasher;
 pub mod live;
 pub mod spine;

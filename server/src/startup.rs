@@ -24,18 +24,26 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
-use crate::config::Config;
+use crate::config::{Bus, Config};
+use crate::dapr::publisher::DaprPublisher;
+use crate::dapr::sidecar::Sidecar;
+use crate::dapr::subscriber::{self, Inbox};
 use crate::hasher::Argon2Hasher;
 use crate::live::lean::Lean;
 use crate::live::{self, FeedWatcher, LiveHub};
-use crate::spine::consumers::{AuditLogger, Notifier, RecurrenceGenerator};
+use crate::spine::consumers;
 use crate::spine::maintenance::Maintenance;
 use crate::spine::relay::Relay;
 use crate::spine::scheduler::{Scheduler, Wake};
 use crate::web::client_ip::TrustedProxies;
 use crate::web::csrf::PublicOrigin;
 use crate::web::headers::{CspNonce, HeaderPolicy};
+use crate::web::probes::Probes;
 use crate::web::{client_ip, csrf, headers, probes, status};
+
+/// How often, with Dapr, the consumers' relays look for deliveries queued
+/// before the switch: none are added, so rarely.
+const LEFTOVER_POLL: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -55,6 +63,7 @@ pub struct Application {
     hub: Arc<LiveHub>,
     watcher: Option<FeedWatcher>,
     lean: Option<Lean>,
+    sidecar: Option<Arc<Sidecar>>,
 }
 
 fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
@@ -68,15 +77,6 @@ fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
         .site_addr(addr)
         .hash_files(hashed)
         .build()
-}
-
-/// The consumers that run in this process, each a subscriber of the outbox.
-fn consumers(store: &Arc<dyn Store>, services: &Services) -> Vec<Arc<dyn EventHandler>> {
-    vec![
-        Arc::new(AuditLogger::new(store.clone())),
-        Arc::new(RecurrenceGenerator::new(services.clone())),
-        Arc::new(Notifier::new(services.clone())),
-    ]
 }
 
 impl Application {
@@ -114,29 +114,44 @@ impl Application {
             public_origin: config.public_origin(),
             list_cache: Arc::new(ListCache::new(config.list_cache_pages)),
         };
-        let consumers = consumers(&store, &services);
-        // Every replica registers the same subscribers, whether or not it runs their relays,
-        // so no event is ever written without its deliveries.
+        let consumers = consumers::all(&store, &services);
         let names: Vec<&str> = consumers.iter().map(|c| c.name()).collect();
-        store.register_subscribers(&names).await.map_err(StartupError::Store)?;
-        // A web process leaves its events to the workers' relays, and its reminders to their scheduler.
-        let (works, serves) = (config.role.works(), config.role.serves());
-        let relays = if config.relay_enabled && works {
-            consumers
-                .into_iter()
-                .map(|handler| {
-                    Relay::new(
-                        store.clone(),
-                        handler,
-                        clock.clone(),
-                        config.retry_policy(),
-                        Duration::from_millis(config.relay_poll_ms),
-                    )
-                })
-                .collect()
-        } else {
-            Vec::new()
+        // Every replica registers the same subscribers, whether or not it runs their relays,
+        // so no event is ever written without its deliveries. With Dapr the publisher is the
+        // outbox's one subscriber; the consumers' deliveries still queued from before the
+        // switch are relayed in-process until none are left.
+        let (subscribers, retired) = match config.bus {
+            Bus::InProcess => (names, vec![DaprPublisher::NAME]),
+            Bus::Dapr => (vec![DaprPublisher::NAME], names),
         };
+        store.register_subscribers(&subscribers).await.map_err(StartupError::Store)?;
+        store.retire_subscribers(&retired).await.map_err(StartupError::Store)?;
+        // A web process leaves its events to the workers' consumers, and its reminders to their scheduler.
+        let (works, serves) = (config.role.works(), config.role.serves());
+        let poll = Duration::from_millis(config.relay_poll_ms);
+        let relay = |handler: Arc<dyn EventHandler>, poll| {
+            Relay::new(store.clone(), handler, clock.clone(), config.retry_policy(), poll)
+        };
+        let sidecar = (config.bus == Bus::Dapr).then(Sidecar::from_env);
+        let mut relays = Vec::new();
+        let mut inbox = None;
+        match &sidecar {
+            None if config.relay_enabled && works => relays.extend(consumers.into_iter().map(|c| relay(c, poll))),
+            None => {}
+            Some(sidecar) => {
+                // Every role publishes its own events (a worker's too: next instances, reminders).
+                if config.relay_enabled {
+                    let publisher = Arc::new(DaprPublisher::new(config.dapr_pubsub.clone()));
+                    relays.push(relay(publisher, poll).gated_by(sidecar.clone()));
+                }
+                if works {
+                    if config.relay_enabled {
+                        relays.extend(consumers.iter().map(|c| relay(c.clone(), LEFTOVER_POLL)));
+                    }
+                    inbox = Some(Arc::new(Inbox::new(config.dapr_pubsub.clone(), consumers)));
+                }
+            }
+        }
         let scheduler = (config.scheduler_enabled && works).then(|| {
             Scheduler::new(store.clone(), clock.clone(), wake, Duration::from_millis(config.scheduler_max_sleep_ms))
         });
@@ -169,12 +184,20 @@ impl Application {
             .layer(middleware::from_fn_with_state(state.clone(), app::auth::resolve_session));
         let options = leptos_options(&config, addr);
         let lean = serves.then(|| Lean { hub: hub.clone(), state: state.clone() });
-        let router = if serves {
-            live.merge(router(options, state, store.clone(), &config, routes))
-        } else {
-            probes(store.clone())
+        let probes = Probes { store: store.clone(), sidecar: sidecar.clone(), inbox: inbox.clone() };
+        // The sidecar's routes skip the page middleware too: it sends no Origin and no session.
+        let dapr = match (&sidecar, inbox) {
+            (None, _) => Router::new(),
+            (Some(_), inbox) => subscriber::routes(
+                inbox.unwrap_or_else(|| Arc::new(Inbox::new(config.dapr_pubsub.clone(), Vec::new()))),
+            ),
         };
-        Ok(Self { listener, router, store, relays, scheduler, maintenance, hub, watcher, lean })
+        let router = if serves {
+            live.merge(dapr).merge(router(options, state, probes, &config, routes))
+        } else {
+            dapr.merge(probes::routes(probes))
+        };
+        Ok(Self { listener, router, store, relays, scheduler, maintenance, hub, watcher, lean, sidecar })
     }
 
     pub fn port(&self) -> u16 {
@@ -194,6 +217,7 @@ impl Application {
         let mut workers: Vec<_> = self.relays.into_iter().map(|r| r.spawn(stopped.clone())).collect();
         workers.extend(self.scheduler.map(|s| s.spawn(stopped.clone())));
         workers.extend(self.watcher.map(|w| w.spawn(self.hub.clone(), stopped.clone())));
+        workers.extend(self.sidecar.map(|s| s.spawn_probe(stopped.clone())));
         workers.extend(self.maintenance.map(|m| m.spawn(stopped)));
         tracing::info!(addr = %self.listener.local_addr()?, "Cadence is listening");
         // Open live streams would hold a graceful shutdown up forever: they end first.
@@ -217,12 +241,7 @@ impl Application {
     }
 }
 
-/// The liveness and readiness probes: all a worker serves.
-fn probes(store: Arc<dyn Store>) -> Router {
-    Router::new().route("/healthz", get(probes::healthz)).route("/readyz", get(probes::readyz)).with_state(store)
-}
-
-fn router(options: LeptosOptions, state: AppState, store: Arc<dyn Store>, config: &Config, extra: Router) -> Router {
+fn router(options: LeptosOptions, state: AppState, probes: Probes, config: &Config, extra: Router) -> Router {
     let routes = generate_route_list(App);
     let context = {
         let state = state.clone();
@@ -237,7 +256,7 @@ fn router(options: LeptosOptions, state: AppState, store: Arc<dyn Store>, config
         }
     };
     let policy = HeaderPolicy { hsts: config.secure_cookies(), hashed_assets: options.hash_files };
-    let probes = probes(store);
+    let probes = probes::routes(probes);
     // Static files are served here rather than by Leptos's fallback, which
     // treats every status but 200 as "not found": a browser revalidating its
     // cached favicon (304 Not Modified) got the 404 page instead.

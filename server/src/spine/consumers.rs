@@ -6,10 +6,25 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use domain::event::{DomainEvent, EventEnvelope};
-use domain::ports::{AuditStore, DeliveryError, EventHandler};
+use domain::event::{DomainEvent, EventEnvelope, Topic};
+use domain::ports::{AuditStore, DeliveryError, EventHandler, Store};
 use domain::services::Services;
 use domain::ServiceError;
+
+/// Every consumer, each a subscriber of the outbox (in-process) or of its
+/// topics (with Dapr).
+pub fn all(store: &Arc<dyn Store>, services: &Services) -> Vec<Arc<dyn EventHandler>> {
+    vec![
+        Arc::new(AuditLogger::new(store.clone())),
+        Arc::new(RecurrenceGenerator::new(services.clone())),
+        Arc::new(Notifier::new(services.clone())),
+    ]
+}
+
+/// The topics the consumers of `all` want, without building them (for `server dapr subscriptions`).
+pub fn topics() -> impl Iterator<Item = Topic> {
+    [AuditLogger::TOPICS, RecurrenceGenerator::TOPICS, Notifier::TOPICS].into_iter().flatten().copied()
+}
 
 pub struct AuditLogger {
     store: Arc<dyn AuditStore>,
@@ -17,6 +32,8 @@ pub struct AuditLogger {
 
 impl AuditLogger {
     pub const NAME: &'static str = "audit-log";
+    /// Every change and every reminder; notifications are not audited.
+    pub const TOPICS: &'static [Topic] = &[Topic::TaskEvents, Topic::Reminders];
 
     pub fn new(store: Arc<dyn AuditStore>) -> Self {
         Self { store }
@@ -27,6 +44,10 @@ impl AuditLogger {
 impl EventHandler for AuditLogger {
     fn name(&self) -> &'static str {
         Self::NAME
+    }
+
+    fn topics(&self) -> &'static [Topic] {
+        Self::TOPICS
     }
 
     async fn handle(&self, event: &EventEnvelope) -> Result<(), DeliveryError> {
@@ -49,6 +70,7 @@ pub struct RecurrenceGenerator {
 
 impl RecurrenceGenerator {
     pub const NAME: &'static str = "recurrence";
+    pub const TOPICS: &'static [Topic] = &[Topic::TaskEvents];
 
     pub fn new(services: Services) -> Self {
         Self { services }
@@ -59,6 +81,10 @@ impl RecurrenceGenerator {
 impl EventHandler for RecurrenceGenerator {
     fn name(&self) -> &'static str {
         Self::NAME
+    }
+
+    fn topics(&self) -> &'static [Topic] {
+        Self::TOPICS
     }
 
     async fn handle(&self, event: &EventEnvelope) -> Result<(), DeliveryError> {
@@ -85,6 +111,7 @@ pub struct Notifier {
 
 impl Notifier {
     pub const NAME: &'static str = "notifier";
+    pub const TOPICS: &'static [Topic] = &[Topic::TaskEvents, Topic::Reminders];
 
     pub fn new(services: Services) -> Self {
         Self { services }
@@ -95,6 +122,10 @@ impl Notifier {
 impl EventHandler for Notifier {
     fn name(&self) -> &'static str {
         Self::NAME
+    }
+
+    fn topics(&self) -> &'static [Topic] {
+        Self::TOPICS
     }
 
     async fn handle(&self, event: &EventEnvelope) -> Result<(), DeliveryError> {

@@ -13,6 +13,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use crate::dapr::sidecar::Sidecar;
+
 const BATCH: u32 = 100;
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How long the final drain at shutdown may take before it leaves the rest to the next start.
@@ -27,6 +29,8 @@ pub struct Relay {
     pub poll: Duration,
     /// Names this worker's leases, unique across every process.
     pub owner: String,
+    /// A relay that publishes through the Dapr sidecar starts once the sidecar is ready.
+    pub gate: Option<Arc<Sidecar>>,
 }
 
 impl Relay {
@@ -38,7 +42,11 @@ impl Relay {
         poll: Duration,
     ) -> Self {
         let owner = format!("{}/{}", handler.name(), Uuid::new_v4().simple());
-        Self { store, handler, clock, policy, poll, owner }
+        Self { store, handler, clock, policy, poll, owner, gate: None }
+    }
+
+    pub fn gated_by(self, sidecar: Arc<Sidecar>) -> Self {
+        Self { gate: Some(sidecar), ..self }
     }
 
     async fn round(&self) -> Result<RoundReport, domain::StoreError> {
@@ -64,6 +72,11 @@ impl Relay {
     /// Runs until `shutdown` turns true, then drains what is due and returns.
     pub fn spawn(self, mut shutdown: watch::Receiver<bool>) -> JoinHandle<()> {
         tokio::spawn(async move {
+            if let Some(sidecar) = &self.gate {
+                if !sidecar.wait_ready(&mut shutdown).await {
+                    return;
+                }
+            }
             let mut backoff = self.poll;
             loop {
                 let wait = match self.round().await {

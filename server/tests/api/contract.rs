@@ -384,6 +384,23 @@ pub async fn every_subscriber_gets_its_own_delivery_of_every_event(store: Arc<dy
     assert!(matches!(dup, StoreError::Conflict { .. }), "an event id is written once");
 }
 
+pub async fn a_retired_subscriber_gets_no_new_events_but_keeps_its_queued_ones(store: Arc<dyn Store>) {
+    store.register_subscribers(&["old", "new"]).await.unwrap();
+    let u = add_user(&store, "retire@example.com").await;
+    let before = commit_events(&store, &u, 1).await;
+    store.retire_subscribers(&["old", "audit-log"]).await.unwrap();
+    let after = commit_events(&store, &u, 1).await;
+    let old = store.claim_deliveries("old", &lease("relay-old"), now(), 10).await.unwrap();
+    assert_eq!(event_ids(&old), before, "what was queued for it still goes out");
+    let new = store.claim_deliveries("new", &lease("relay-new"), now(), 10).await.unwrap();
+    assert_eq!(event_ids(&new), [before[0], after[0]], "a subscriber still registered gets every event");
+    store.register_subscribers(&["old"]).await.unwrap();
+    let again = commit_events(&store, &u, 1).await;
+    assert!(store.complete_delivery("old", old[0].seq, &lease("relay-old"), now()).await.unwrap());
+    let old = store.claim_deliveries("old", &lease("relay-old"), now(), 10).await.unwrap();
+    assert_eq!(event_ids(&old), again, "registered again, it gets events from then on, not those it missed");
+}
+
 pub async fn a_stream_is_delivered_in_order_one_delivery_at_a_time(store: Arc<dyn Store>) {
     store.register_subscribers(&["audit-log"]).await.unwrap();
     let u = add_user(&store, "stream@example.com").await;
@@ -560,6 +577,7 @@ macro_rules! contract_suite {
                 an_uncommitted_unit_of_work_leaves_no_trace,
                 a_failed_change_takes_its_event_with_it,
                 every_subscriber_gets_its_own_delivery_of_every_event,
+                a_retired_subscriber_gets_no_new_events_but_keeps_its_queued_ones,
                 a_stream_is_delivered_in_order_one_delivery_at_a_time,
                 a_leased_delivery_is_not_claimed_again_until_its_lease_expires,
                 only_the_lease_holder_finishes_a_delivery,

@@ -324,6 +324,20 @@ pub async fn assert_field_error(res: Response, status: u16, field: &str) {
 }
 
 impl TestApp {
+    /// A client of a server this test started some other way (a process of the binary).
+    pub fn attach(address: &str, store: Arc<dyn Store>) -> TestApp {
+        let jar = Arc::<reqwest::cookie::Jar>::default();
+        TestApp {
+            address: address.to_owned(),
+            client: client_with(jar.clone()),
+            jar,
+            store,
+            db: None,
+            stop: None,
+            handle: None,
+        }
+    }
+
     /// Another client on the same running app (no cookies, does not own the server).
     pub fn handle(app: &TestApp) -> TestApp {
         let jar = Arc::<reqwest::cookie::Jar>::default();

@@ -5,6 +5,9 @@
 mod accounts;
 #[macro_use]
 mod contract;
+mod dapr;
+mod dapr_sim;
+mod event_schema;
 mod events;
 mod helpers;
 mod live;

@@ -81,6 +81,9 @@ impl OutboxStore for CountingStore {
     async fn register_subscribers(&self, names: &[&str]) -> Result<(), StoreError> {
         self.inner.register_subscribers(names).await
     }
+    async fn retire_subscribers(&self, names: &[&str]) -> Result<(), StoreError> {
+        self.inner.retire_subscribers(names).await
+    }
     async fn claim_deliveries(
         &self,
         s: &str,

@@ -43,6 +43,18 @@ impl OutboxStore for SqliteStore {
         tx.commit().await.map_err(map_err)
     }
 
+    async fn retire_subscribers(&self, names: &[&str]) -> Result<(), StoreError> {
+        let mut tx = self.begin_immediate().await?;
+        for name in names {
+            sqlx::query("DELETE FROM subscribers WHERE name = $1")
+                .bind(*name)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)
+    }
+
     async fn claim_deliveries(
         &self,
         subscriber: &str,

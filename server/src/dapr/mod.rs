@@ -1,0 +1,13 @@
+//! The Dapr adapter, chosen with `CADENCE_BUS=dapr`: a relay publishes every
+//! event of the outbox through the sidecar (`publisher`), the processes that
+//! work receive them back over HTTP and hand them to the consumers
+//! (`subscriber`), and nothing is published before the sidecar says it can
+//! reach its components (`sidecar`).
+//!
+//! The outbox stays the source of truth: an event is published at least once,
+//! after its change committed, and every consumer is idempotent, so the
+//! broker's redeliveries change nothing.
+
+pub mod publisher;
+pub mod sidecar;
+pub mod subscriber;

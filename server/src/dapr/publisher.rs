@@ -1,0 +1,85 @@
+//! Publishes the outbox's events through the Dapr sidecar (gRPC
+//! `PublishEvent`, with the `dapr` crate). It is one subscriber of the outbox,
+//! so a publish that fails or times out leaves the delivery pending and the
+//! relay tries again with backoff; nothing is lost while the sidecar is away.
+//!
+//! Each event becomes a CloudEvent whose `id` is the event id (consumers
+//! deduplicate by it), whose `type` names the event and its schema version
+//! (`cadence.task.completed.v1`), and whose `data` is the envelope; its
+//! partition key is the event's stream (its task, else its account), so the
+//! events of one task stay in order on one Kafka partition.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use dapr::client::{ClientOptions, TonicClientWithAuth};
+use domain::event::{EventEnvelope, Topic, SOURCE};
+use domain::ports::{DeliveryError, EventHandler};
+use tokio::sync::Mutex;
+
+type Client = dapr::Client<TonicClientWithAuth>;
+
+pub struct DaprPublisher {
+    pubsub: String,
+    /// Connected on first use, and again after a failed connection attempt;
+    /// once connected, tonic's channel reconnects by itself.
+    client: Mutex<Option<Client>>,
+    timeout: Duration,
+}
+
+impl DaprPublisher {
+    pub const NAME: &'static str = "dapr-publisher";
+
+    pub fn new(pubsub: impl Into<String>) -> Self {
+        Self { pubsub: pubsub.into(), client: Mutex::new(None), timeout: Duration::from_secs(5) }
+    }
+
+    async fn client(&self) -> Result<Client, DeliveryError> {
+        let mut slot = self.client.lock().await;
+        if let Some(client) = &*slot {
+            return Ok(client.clone());
+        }
+        let options = ClientOptions::from_env()
+            .map_err(|e| DeliveryError::Transient(format!("the Dapr client settings are invalid: {e}")))?
+            .with_timeout(self.timeout);
+        let client = dapr::Client::from_options(options)
+            .await
+            .map_err(|e| DeliveryError::Transient(format!("cannot reach the Dapr sidecar: {e}")))?;
+        Ok(slot.insert(client).clone())
+    }
+}
+
+/// The metadata that makes Dapr's CloudEvent carry our id, type and source,
+/// and keeps a task's events on one partition.
+pub fn metadata(event: &EventEnvelope) -> HashMap<String, String> {
+    HashMap::from([
+        ("cloudevent.id".to_owned(), event.id.to_string()),
+        ("cloudevent.type".to_owned(), event.cloud_event_type()),
+        ("cloudevent.source".to_owned(), SOURCE.to_owned()),
+        ("partitionKey".to_owned(), event.stream().to_string()),
+    ])
+}
+
+#[async_trait]
+impl EventHandler for DaprPublisher {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    async fn handle(&self, event: &EventEnvelope) -> Result<(), DeliveryError> {
+        let topic = Topic::of(&event.payload).name();
+        let data = serde_json::to_vec(event).map_err(|e| DeliveryError::Permanent(e.to_string()))?;
+        let mut client = self.client().await?;
+        let publish =
+            client.publish_event(self.pubsub.as_str(), topic, "application/json", data, Some(metadata(event)));
+        match tokio::time::timeout(self.timeout, publish).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(DeliveryError::Transient(format!("the sidecar refused to publish to {topic}: {e}"))),
+            Err(_) => Err(DeliveryError::Transient(format!(
+                "publishing to {topic} took longer than {} s",
+                self.timeout.as_secs()
+            ))),
+        }
+    }
+}

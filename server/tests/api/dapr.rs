@@ -1,0 +1,340 @@
+//! Cadence on Dapr, end to end: the real server binary as separate `web` and
+//! `worker` processes over one database, with `CADENCE_BUS=dapr`, talking to
+//! the sidecar simulator (`dapr_sim`) over gRPC and HTTP as they would to
+//! Dapr's sidecar. No Dapr runtime can be installed here; what only a real
+//! cluster can confirm is listed in the README.
+
+use std::collections::{HashMap, HashSet};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{NaiveDate, Utc};
+use domain::event::{EventEnvelope, Topic};
+use domain::ports::{DeliveryError, EventHandler};
+use reqwest::header::LOCATION;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use server::dapr::subscriber::{self, Inbox};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::TcpListener;
+use tokio::process::{Child, Command};
+
+use crate::dapr_sim::{Answer, DaprSim, SimConfig};
+use crate::helpers::{TestApp, TestDb};
+use crate::live::{Conn, SseReader};
+
+/// A server process with the simulator as its sidecar, killed when dropped.
+struct Pod {
+    address: String,
+    child: Child,
+}
+
+impl Pod {
+    async fn start(db: &TestDb, sim: &DaprSim, role: &str) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
+        command
+            .env("DATABASE_URL", db.url())
+            .env("CADENCE_BIND", "127.0.0.1:0")
+            .env("CADENCE_LOG_FORMAT", "json")
+            .env("CADENCE_ROLE", role)
+            .env("CADENCE_BUS", "dapr")
+            .env("CADENCE_RELAY_POLL_MS", "20")
+            .env("CADENCE_RELAY_FIRST_BACKOFF_MS", "50")
+            .env("CADENCE_SCHEDULER_MAX_SLEEP_MS", "100")
+            .env("CADENCE_LIVE_POLL_MS", "20")
+            .env("RUST_LOG", "info,sqlx=warn,tower_http=warn")
+            .env("LEPTOS_SITE_ROOT", std::env::temp_dir())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        for (name, value) in sim.env() {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().expect("the server binary starts");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let address = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                let Ok(log) = serde_json::from_str::<Value>(&line) else { continue };
+                if log["message"] == "Cadence is listening" {
+                    return format!("http://{}", log["addr"].as_str().unwrap());
+                }
+            }
+            panic!("the server exited before it listened");
+        })
+        .await
+        .expect("the server listens within a minute");
+        // Keep reading its log so the pipe never fills and blocks it.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Self { address, child }
+    }
+
+    async fn readyz(&self) -> (StatusCode, Value) {
+        let res = reqwest::get(format!("{}/readyz", self.address)).await.unwrap();
+        (res.status(), res.json().await.unwrap())
+    }
+}
+
+/// A simulator that is ready, a worker registered with it, and a web pod.
+async fn cluster(db: &TestDb, config: SimConfig) -> (DaprSim, Pod, Pod) {
+    let sim = DaprSim::start(config).await;
+    sim.set_ready(true);
+    let worker = Pod::start(db, &sim, "worker").await;
+    sim.add_app(&worker.address).await;
+    let web = Pod::start(db, &sim, "web").await;
+    (sim, worker, web)
+}
+
+async fn create(app: &TestApp, fields: &[(&str, &str)]) -> String {
+    let res = app.call("create_task", fields).await;
+    assert!(res.status().is_success() || res.status().is_redirection(), "{:?}", res.status());
+    res.headers()[LOCATION].to_str().unwrap().trim_start_matches("/tasks/").to_owned()
+}
+
+fn today_in_berlin() -> NaiveDate {
+    Utc::now().with_timezone(&domain::TimeZone::parse("Europe/Berlin").unwrap().0).date_naive()
+}
+
+/// Whether `n` messages were published on `topic`, each taken by a consumer
+/// at least once, and every delivery (duplicates included) has settled.
+fn settled(sim: &DaprSim, topic: &str, n: usize) -> bool {
+    sim.messages(topic).len() == n && sim.idle() && all_taken(sim, topic)
+}
+
+/// Whether every message on `topic` was taken by a consumer at least once.
+fn all_taken(sim: &DaprSim, topic: &str) -> bool {
+    let taken: HashSet<String> =
+        sim.attempts().into_iter().filter(|a| a.topic == topic && a.answer == Answer::Success).map(|a| a.id).collect();
+    sim.messages(topic).iter().all(|m| taken.contains(m.id()))
+}
+
+/// Reads stream events until one satisfies `check`.
+async fn stream_until(stream: &mut SseReader, what: &str, check: impl Fn(&str, &Value) -> bool) {
+    let found = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let (_, event, data) = stream.event().await;
+            if check(&event, &data) {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(found.is_ok(), "the stream never showed {what}");
+}
+
+#[tokio::test]
+async fn a_completed_repeating_task_travels_through_the_sidecar_to_a_worker_whose_next_instance_reaches_the_web_stream()
+{
+    let db = TestDb::for_http().await;
+    let (sim, _worker, web) = cluster(&db, SimConfig::default()).await;
+    let app = TestApp::attach(&web.address, db.store().await);
+    app.sign_up().await;
+    let mut stream = SseReader::open(&app, Conn::Fresh, None).await;
+    let five_days_ago = (today_in_berlin() - chrono::Days::new(5)).to_string();
+    let id = create(&app, &[("title", "Stretch"), ("due_date", &five_days_ago), ("repeat", "daily")]).await;
+    assert_eq!(app.call("set_completed", &[("id", &id), ("completed", "true")]).await.status(), StatusCode::OK);
+
+    // The web pod published the completion; the worker made the next instance;
+    // the worker published that, and the web pod's stream shows it.
+    stream_until(&mut stream, "the next instance", |event, data| {
+        event == "task.created" && data["task_id"].as_str() != Some(id.as_str())
+    })
+    .await;
+    let completed = sim.messages("task-events").into_iter().find(|m| m.event_type() == "cadence.task.completed.v1");
+    let completed = completed.expect("the completion was published on task-events");
+    assert_eq!(completed.metadata["partitionKey"], id, "a task's events share its partition");
+    assert_eq!(completed.cloud_event["source"], "urn:cadence:server");
+    let envelope = EventEnvelope::decode(&completed.cloud_event["data"]).unwrap();
+    assert_eq!(completed.id(), envelope.id.to_string(), "the CloudEvent id is the event id");
+
+    // Every message taken, some of them twice on purpose: still one next instance, one audit line each.
+    // (The account, the task, its completion, the next instance.)
+    sim.wait_until("four task events are taken", |sim| settled(sim, "task-events", 4)).await;
+    let mut taken: HashMap<String, usize> = HashMap::new();
+    for a in sim.attempts().into_iter().filter(|a| a.answer == Answer::Success) {
+        *taken.entry(a.id).or_default() += 1;
+    }
+    assert!(taken.values().any(|n| *n > 1), "the simulator delivered some message twice: {taken:?}");
+    let list: Value = app.call("list_tasks", &[]).await.json().await.unwrap();
+    let open = list["rows"].as_array().unwrap();
+    assert_eq!(open.len(), 1, "one next instance: {open:?}");
+    let audited: HashSet<String> = sim.messages("task-events").iter().map(|m| m.id().to_owned()).collect();
+    assert_eq!(db.audit_log_size().await, audited.len() as i64, "each event audited once");
+    assert!(sim.messages("task-events-dlq").is_empty());
+    let (status, ready) = web.readyz().await;
+    assert_eq!((status, ready["sidecar"].as_str()), (StatusCode::OK, Some("ready")), "{ready}");
+}
+
+#[tokio::test]
+async fn a_reminder_fired_by_the_worker_becomes_a_notification_on_the_web_stream() {
+    let db = TestDb::for_http().await;
+    let (sim, _worker, web) = cluster(&db, SimConfig::default()).await;
+    let app = TestApp::attach(&web.address, db.store().await);
+    app.sign_up().await;
+    let mut stream = SseReader::open(&app, Conn::Fresh, None).await;
+    let later = (today_in_berlin() + chrono::Days::new(3)).to_string();
+    create(&app, &[("title", "Pay rent"), ("due_date", &later), ("due_time", "09:00"), ("reminders", "at due")]).await;
+    let now = Utc::now().timestamp_millis();
+    db.execute(&format!("UPDATE timers SET fire_at = {now}")).await;
+
+    stream_until(&mut stream, "the notification", |event, _| event == "notification.created").await;
+    let due = sim.messages("reminders");
+    assert_eq!(due.len(), 1, "one reminder.due");
+    assert_eq!(due[0].event_type(), "cadence.reminder.due.v1");
+    sim.wait_until("the notification is published for integrations", |sim| {
+        sim.messages("task-updates").iter().any(|m| m.event_type() == "cadence.notification.created.v1")
+    })
+    .await;
+    sim.wait_until("the reminder is taken", |sim| settled(sim, "reminders", 1)).await;
+    let list: Value = app.call("list_notifications", &[]).await.json().await.unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "one notification, however often it was delivered");
+}
+
+#[tokio::test]
+async fn nothing_is_published_until_the_sidecar_is_ready_and_refused_publishes_are_retried_without_loss() {
+    let db = TestDb::for_http().await;
+    let sim = DaprSim::start(SimConfig::default()).await;
+    let web = Pod::start(&db, &sim, "web").await;
+    let (status, ready) = web.readyz().await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(ready["sidecar"], "waiting", "{ready}");
+    // The subscription list answers before the sidecar is ready: the sidecar asks for it at its own start.
+    let list: Value = reqwest::get(format!("{}/dapr/subscribe", web.address)).await.unwrap().json().await.unwrap();
+    assert_eq!(list, json!([]), "a web pod consumes nothing");
+
+    let app = TestApp::attach(&web.address, db.store().await);
+    app.sign_up().await;
+    for title in ["one", "two", "three"] {
+        app.quick_add(title).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(sim.messages("task-events").is_empty(), "nothing leaves before the sidecar is ready");
+    assert_eq!(app.store.delivery_stats().await.unwrap().pending, 4, "the events wait in the outbox");
+
+    sim.refuse_publishes(3);
+    sim.set_ready(true);
+    app.settle().await;
+    let ids: Vec<String> = sim.messages("task-events").iter().map(|m| m.id().to_owned()).collect();
+    assert_eq!(ids.len(), 4, "every event published once the sidecar took them: {ids:?}");
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 4, "and each once");
+    let (status, ready) = web.readyz().await;
+    assert_eq!((status, ready["sidecar"].as_str()), (StatusCode::OK, Some("ready")));
+}
+
+#[tokio::test]
+async fn two_workers_compete_for_deliveries_and_each_event_is_handled_once() {
+    let db = TestDb::for_http().await;
+    let (sim, one, web) = cluster(&db, SimConfig { duplicate_every: 4, ..SimConfig::default() }).await;
+    let two = Pod::start(&db, &sim, "worker").await;
+    sim.add_app(&two.address).await;
+    let app = TestApp::attach(&web.address, db.store().await);
+    app.sign_up().await;
+    for i in 0..20 {
+        app.quick_add(&format!("task {i}")).await;
+    }
+    app.settle().await;
+    sim.wait_until("every task event is taken", |sim| settled(sim, "task-events", 21)).await;
+    let by_app: HashSet<String> = sim.attempts().into_iter().map(|a| a.app).collect();
+    assert!(by_app.contains(&one.address) && by_app.contains(&two.address), "both workers took deliveries");
+    assert_eq!(db.audit_log_size().await, 21, "the account and 20 tasks, each audited once");
+}
+
+#[tokio::test]
+async fn a_worker_that_is_down_is_retried_until_one_is_back() {
+    let db = TestDb::for_http().await;
+    let (sim, mut worker, web) = cluster(&db, SimConfig { max_attempts: 100, ..SimConfig::default() }).await;
+    worker.child.kill().await.unwrap();
+    let app = TestApp::attach(&web.address, db.store().await);
+    app.sign_up().await;
+    sim.wait_until("a delivery failed", |sim| sim.attempts().iter().any(|a| a.answer == Answer::Unreachable)).await;
+    let replacement = Pod::start(&db, &sim, "worker").await;
+    sim.remove_app(&worker.address);
+    // Between these two the topic has no consumer: the message waits for one.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    sim.add_app(&replacement.address).await;
+    sim.wait_until("the account event is taken", |sim| settled(sim, "task-events", 1)).await;
+    assert_eq!(db.audit_log_size().await, 1);
+    assert!(sim.messages("task-events-dlq").is_empty());
+}
+
+#[tokio::test]
+async fn a_message_no_consumer_can_read_is_dropped_to_the_dead_letter_topic_and_counted() {
+    let db = TestDb::for_http().await;
+    let (sim, worker, _web) = cluster(&db, SimConfig::default()).await;
+    let garbage = json!({"specversion": "1.0", "id": "x-1", "type": "cadence.task.created.v1", "source": "elsewhere",
+        "datacontenttype": "application/json", "data": {"schema_version": 1, "type": "task.created"}});
+    sim.inject("task-events", garbage, "k");
+    sim.wait_until("the message is dead-lettered", |sim| !sim.messages("task-events-dlq").is_empty()).await;
+    assert_eq!(sim.messages("task-events-dlq")[0].id(), "x-1");
+    let attempts = sim.attempts();
+    assert_eq!(attempts.len(), 1, "dropped at once, not retried: {attempts:?}");
+    assert_eq!((&attempts[0].answer, attempts[0].event_type.as_str()), (&Answer::Drop, "cadence.task.created.v1"));
+    let (_, ready) = worker.readyz().await;
+    assert_eq!(ready["received"]["dropped"], 1, "{ready}");
+}
+
+/// A consumer that fails for a while, then takes everything.
+struct Flaky {
+    failures: AtomicU32,
+    permanent: bool,
+}
+
+#[async_trait::async_trait]
+impl EventHandler for Flaky {
+    fn name(&self) -> &'static str {
+        "flaky"
+    }
+
+    fn topics(&self) -> &'static [Topic] {
+        &[Topic::TaskEvents]
+    }
+
+    async fn handle(&self, _: &EventEnvelope) -> Result<(), DeliveryError> {
+        if self.permanent {
+            return Err(DeliveryError::Permanent("never".into()));
+        }
+        match self.failures.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)) {
+            Ok(_) => Err(DeliveryError::Transient("the database is busy".into())),
+            Err(_) => Ok(()),
+        }
+    }
+}
+
+async fn serve_inbox(consumer: Flaky) -> String {
+    let inbox = Arc::new(Inbox::new("cadence-pubsub", vec![Arc::new(consumer)]));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, subscriber::routes(inbox)).await });
+    url
+}
+
+fn an_event() -> Value {
+    let user = domain::account::UserId(uuid::Uuid::now_v7());
+    let event = EventEnvelope::new(
+        uuid::Uuid::now_v7(),
+        Utc::now(),
+        user,
+        domain::event::DomainEvent::PasswordChanged { user_id: user },
+    );
+    event.to_cloud_event()
+}
+
+#[tokio::test]
+async fn a_consumer_that_fails_transiently_is_retried_and_then_succeeds_and_one_that_never_will_is_dead_lettered() {
+    let sim = DaprSim::start(SimConfig { duplicate_every: 0, ..SimConfig::default() }).await;
+    let flaky = serve_inbox(Flaky { failures: AtomicU32::new(2), permanent: false }).await;
+    sim.add_app(&flaky).await;
+    sim.inject("task-events", an_event(), "k");
+    sim.wait_until("the event is taken", |sim| settled(sim, "task-events", 1)).await;
+    let answers: Vec<Answer> = sim.attempts().into_iter().map(|a| a.answer).collect();
+    assert_eq!(answers, [Answer::Retry, Answer::Retry, Answer::Success]);
+
+    let sim = DaprSim::start(SimConfig { duplicate_every: 0, ..SimConfig::default() }).await;
+    let broken = serve_inbox(Flaky { failures: AtomicU32::new(0), permanent: true }).await;
+    sim.add_app(&broken).await;
+    sim.inject("task-events", an_event(), "k");
+    sim.wait_until("the event is dead-lettered", |sim| sim.messages("task-events-dlq").len() == 1).await;
+    let answers: Vec<Answer> = sim.attempts().into_iter().map(|a| a.answer).collect();
+    assert_eq!(answers, [Answer::Drop]);
+}
