@@ -338,3 +338,20 @@ async fn a_consumer_that_fails_transiently_is_retried_and_then_succeeds_and_one_
     let answers: Vec<Answer> = sim.attempts().into_iter().map(|a| a.answer).collect();
     assert_eq!(answers, [Answer::Drop]);
 }
+
+#[tokio::test]
+async fn the_simulator_answers_publish_and_refuses_the_rest_of_the_dapr_api_as_unimplemented() {
+    let sim = DaprSim::start(SimConfig::default()).await;
+    let address = format!("http://127.0.0.1:{}", sim.grpc_port);
+    let mut client = dapr::Client::<dapr::client::TonicClientWithAuth>::from_options(
+        dapr::client::ClientOptions::new().with_address(address),
+    )
+    .await
+    .unwrap();
+    client.publish_event("cadence-pubsub", "task-updates", "application/json", b"{}".to_vec(), None).await.unwrap();
+    assert_eq!(sim.messages("task-updates").len(), 1);
+    let unknown = client.publish_event("other", "task-updates", "application/json", b"{}".to_vec(), None).await;
+    assert!(unknown.is_err(), "an unknown pub/sub component is refused");
+    let state = client.get_state("store", "key", None).await.unwrap_err();
+    assert!(format!("{state:?}").contains("Unimplemented"), "{state:?}");
+}
