@@ -36,6 +36,9 @@ step "HTTP integration tests again, on PostgreSQL"
 # The contract and replica suites name their backends themselves.
 CADENCE_TEST_BACKEND=postgres cargo test -p server --test api --locked -- --skip contract:: --skip time_contract:: --skip replicas::
 
+step "Dapr manifests (schemas, typos rejected, subscriptions match the app's)"
+bash scripts/check-dapr.sh
+
 step "building the site (WASM, JS, CSS) for the browser tests"
 LEPTOS_SITE_ROOT="$TEST_SITE" cargo leptos build --frontend-only "${LEPTOS_LIB_ARGS[@]}"
 
