@@ -142,6 +142,25 @@ pub trait TimerStore: Send + Sync {
     async fn pending_timers(&self) -> Result<u64, StoreError>;
     /// Deletes timers fired before `before` (their events keep the record); returns how many went.
     async fn prune_fired_timers(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// Leases one timer if it is unfired, due at `now`, and no live lease holds it
+    /// (a Dapr job calling back for it), counting an attempt.
+    async fn claim_timer(&self, id: TimerId, lease: &Lease, now: DateTime<Utc>) -> Result<Option<Timer>, StoreError>;
+}
+
+/// The record of the Dapr jobs scheduled for timers (`CADENCE_REMINDERS=dapr-jobs`):
+/// what reconciles the timers, the source of truth, with Dapr's Scheduler.
+#[async_trait]
+pub trait TimerJobStore: Send + Sync {
+    /// Unfired timers with no job recorded at their current time, earliest first.
+    async fn timers_without_jobs(&self, limit: u32) -> Result<Vec<Timer>, StoreError>;
+    /// Timers with a job recorded that have fired or are gone (cancelled, moved, pruned).
+    async fn stale_jobs(&self, limit: u32) -> Result<Vec<TimerId>, StoreError>;
+    /// Records that a timer's job is scheduled for `fire_at`.
+    async fn record_job(&self, id: TimerId, fire_at: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn forget_job(&self, id: TimerId) -> Result<(), StoreError>;
+    /// Forgets the jobs of every unfired timer, so they are scheduled again
+    /// (the repair after the Scheduler lost jobs); returns how many.
+    async fn forget_pending_jobs(&self) -> Result<u64, StoreError>;
 }
 
 /// A user's notifications.
@@ -184,7 +203,7 @@ pub type FeedHook = std::sync::Arc<dyn Fn(UserId) + Send + Sync>;
 /// Everything the services read, and the door to atomic writes.
 #[async_trait]
 pub trait Store:
-    AccountStore + TaskStore + AuditStore + OutboxStore + TimerStore + NotificationStore + FeedStore
+    AccountStore + TaskStore + AuditStore + OutboxStore + TimerStore + TimerJobStore + NotificationStore + FeedStore
 {
     /// Starts a unit of work: its writes and outbox events commit together or not at all.
     async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StoreError>;

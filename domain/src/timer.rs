@@ -133,6 +133,30 @@ pub struct FireReport {
 }
 
 #[cfg(feature = "services")]
+/// Fires one timer, as a Dapr job calling back for it asks: the same lease and
+/// the same transaction as `fire_round`, so it fires once, whichever comes
+/// first; a timer due less than `early` from now counts as due (the caller's
+/// clock and ours may differ a little). False when there is nothing to fire:
+/// the timer fired already, was cancelled or moved later, or another caller
+/// holds it right now.
+pub async fn fire_one(
+    store: &dyn TimerStore,
+    clock: &dyn Clock,
+    owner: &str,
+    lease_for: chrono::Duration,
+    id: TimerId,
+    early: chrono::Duration,
+) -> Result<bool, StoreError> {
+    let now = clock.now();
+    let lease = Lease { owner: owner.to_owned(), until: now + lease_for };
+    let Some(timer) = store.claim_timer(id, &lease, now + early).await? else { return Ok(false) };
+    let fired_at = clock.now();
+    let event = DomainEvent::ReminderDue { reminder: Box::new(timer.fired(fired_at)) };
+    let event = EventEnvelope::new(Uuid::now_v7(), fired_at, timer.user_id, event);
+    Ok(store.fire_timers(&[(timer.id, event)], &lease).await? == 1)
+}
+
+#[cfg(feature = "services")]
 /// One round of the scheduler: leases the timers due now, and fires them
 /// with their events in one transaction. A crash after the lease and before
 /// the commit fires nothing: the lease runs out and a later round (here or

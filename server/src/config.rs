@@ -101,6 +101,30 @@ impl std::str::FromStr for Bus {
     }
 }
 
+/// What fires reminders at their time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reminders {
+    /// The leased in-process scheduler, in every process that works.
+    #[default]
+    Scheduler,
+    /// A Dapr job per timer (Dapr ≥ 1.18's Jobs API), kept in step with the
+    /// timers by the workers; Dapr calls `POST /job/reminder-<id>` at the time.
+    DaprJobs,
+}
+
+impl std::str::FromStr for Reminders {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "scheduler" => Ok(Reminders::Scheduler),
+            "dapr-jobs" => Ok(Reminders::DaprJobs),
+            _ => Err("use scheduler or dapr-jobs".into()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -116,6 +140,11 @@ pub struct Config {
     pub bus: Bus,
     /// The Dapr pub/sub component events are published to and received from.
     pub dapr_pubsub: String,
+    /// `scheduler` (the default) or `dapr-jobs` (needs `bus = "dapr"`).
+    pub reminders: Reminders,
+    /// With Dapr jobs: how often the workers schedule again the jobs of every
+    /// pending timer, so jobs Dapr's Scheduler lost come back.
+    pub jobs_repair_secs: u64,
     /// How many proxies in front of the app append to `X-Forwarded-For`
     /// (0: none, use the socket's peer; 1: one ingress).
     pub trusted_proxies: u8,
@@ -155,6 +184,8 @@ impl Default for Config {
             role: Role::All,
             bus: Bus::InProcess,
             dapr_pubsub: "cadence-pubsub".to_owned(),
+            reminders: Reminders::Scheduler,
+            jobs_repair_secs: 600,
             trusted_proxies: 0,
             relay_enabled: true,
             relay_poll_ms: 100,
@@ -223,6 +254,8 @@ impl Config {
         env_parse("CADENCE_ROLE", &mut config.role)?;
         env_parse("CADENCE_BUS", &mut config.bus)?;
         env_parse("CADENCE_DAPR_PUBSUB", &mut config.dapr_pubsub)?;
+        env_parse("CADENCE_REMINDERS", &mut config.reminders)?;
+        env_parse("CADENCE_JOBS_REPAIR_SECS", &mut config.jobs_repair_secs)?;
         env_parse("CADENCE_TRUSTED_PROXIES", &mut config.trusted_proxies)?;
         env_parse("CADENCE_RELAY_ENABLED", &mut config.relay_enabled)?;
         env_parse("CADENCE_RELAY_POLL_MS", &mut config.relay_poll_ms)?;
@@ -235,7 +268,19 @@ impl Config {
         env_parse("CADENCE_OUTBOX_RETENTION_DAYS", &mut config.outbox_retention_days)?;
         env_parse("CADENCE_LIST_CACHE_PAGES", &mut config.list_cache_pages)?;
         env_parse("LEPTOS_SITE_ROOT", &mut config.site_root)?;
+        config.check()?;
         Ok(config)
+    }
+
+    /// Refuses settings that cannot work together.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if self.reminders == Reminders::DaprJobs && self.bus != Bus::Dapr {
+            return Err(ConfigError::Env {
+                name: "CADENCE_REMINDERS",
+                message: "dapr-jobs needs the Dapr sidecar: set CADENCE_BUS=dapr too".into(),
+            });
+        }
+        Ok(())
     }
 
     pub fn retry_policy(&self) -> domain::spine::RetryPolicy {
@@ -277,6 +322,16 @@ mod tests {
         assert!(Role::All.works() && Role::All.serves());
         assert!(!Role::Web.works() && Role::Web.serves());
         assert!(Role::Worker.works() && !Role::Worker.serves());
+    }
+
+    #[test]
+    fn dapr_jobs_are_refused_without_the_dapr_bus() {
+        assert_eq!("dapr-jobs".parse::<Reminders>(), Ok(Reminders::DaprJobs));
+        assert!("jobs".parse::<Reminders>().is_err());
+        let alone = Config { reminders: Reminders::DaprJobs, ..Config::default() };
+        assert!(alone.check().unwrap_err().to_string().contains("CADENCE_REMINDERS"));
+        let with_bus = Config { reminders: Reminders::DaprJobs, bus: Bus::Dapr, ..Config::default() };
+        assert!(with_bus.check().is_ok());
     }
 
     #[test]

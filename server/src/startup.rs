@@ -24,9 +24,10 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
-use crate::config::{Bus, Config};
+use crate::config::{Bus, Config, Reminders};
+use crate::dapr::jobs::{self, JobCallbacks, JobSync};
 use crate::dapr::publisher::DaprPublisher;
-use crate::dapr::sidecar::Sidecar;
+use crate::dapr::sidecar::{Sidecar, SidecarClient};
 use crate::dapr::subscriber::{self, Inbox};
 use crate::hasher::Argon2Hasher;
 use crate::live::lean::Lean;
@@ -59,6 +60,7 @@ pub struct Application {
     store: Arc<dyn Store>,
     relays: Vec<Relay>,
     scheduler: Option<Scheduler>,
+    job_sync: Option<JobSync>,
     maintenance: Option<Maintenance>,
     hub: Arc<LiveHub>,
     watcher: Option<FeedWatcher>,
@@ -152,9 +154,24 @@ impl Application {
                 }
             }
         }
-        let scheduler = (config.scheduler_enabled && works).then(|| {
-            Scheduler::new(store.clone(), clock.clone(), wake, Duration::from_millis(config.scheduler_max_sleep_ms))
-        });
+        let max_sleep = Duration::from_millis(config.scheduler_max_sleep_ms);
+        let scheduler = (config.scheduler_enabled && works && config.reminders == Reminders::Scheduler)
+            .then(|| Scheduler::new(store.clone(), clock.clone(), wake.clone(), max_sleep));
+        // With Dapr jobs, the workers keep one job per timer and Dapr calls back at the time.
+        let jobs = match (&sidecar, config.reminders) {
+            (Some(sidecar), Reminders::DaprJobs) if works => Some((
+                JobSync {
+                    store: store.clone(),
+                    sidecar: sidecar.clone(),
+                    client: SidecarClient::new(Duration::from_secs(5)),
+                    wake: wake.clone(),
+                    max_sleep,
+                    repair: Duration::from_secs(config.jobs_repair_secs.max(1)),
+                },
+                JobCallbacks { store: store.clone(), clock: clock.clone(), token: subscriber::app_token() },
+            )),
+            _ => None,
+        };
         let maintenance = works.then(|| Maintenance {
             services,
             every: Duration::from_secs(3600),
@@ -186,18 +203,22 @@ impl Application {
         let lean = serves.then(|| Lean { hub: hub.clone(), state: state.clone() });
         let probes = Probes { store: store.clone(), sidecar: sidecar.clone(), inbox: inbox.clone() };
         // The sidecar's routes skip the page middleware too: it sends no Origin and no session.
-        let dapr = match (&sidecar, inbox) {
+        let mut dapr = match (&sidecar, inbox) {
             (None, _) => Router::new(),
             (Some(_), inbox) => subscriber::routes(
                 inbox.unwrap_or_else(|| Arc::new(Inbox::new(config.dapr_pubsub.clone(), Vec::new()))),
             ),
         };
+        let job_sync = jobs.map(|(sync, callbacks)| {
+            dapr = std::mem::take(&mut dapr).merge(jobs::routes(callbacks));
+            sync
+        });
         let router = if serves {
             live.merge(dapr).merge(router(options, state, probes, &config, routes))
         } else {
             dapr.merge(probes::routes(probes))
         };
-        Ok(Self { listener, router, store, relays, scheduler, maintenance, hub, watcher, lean, sidecar })
+        Ok(Self { listener, router, store, relays, scheduler, job_sync, maintenance, hub, watcher, lean, sidecar })
     }
 
     pub fn port(&self) -> u16 {
@@ -217,6 +238,7 @@ impl Application {
         let mut workers: Vec<_> = self.relays.into_iter().map(|r| r.spawn(stopped.clone())).collect();
         workers.extend(self.scheduler.map(|s| s.spawn(stopped.clone())));
         workers.extend(self.watcher.map(|w| w.spawn(self.hub.clone(), stopped.clone())));
+        workers.extend(self.job_sync.map(|j| j.spawn(stopped.clone())));
         workers.extend(self.sidecar.map(|s| s.spawn_probe(stopped.clone())));
         workers.extend(self.maintenance.map(|m| m.spawn(stopped)));
         tracing::info!(addr = %self.listener.local_addr()?, "Cadence is listening");

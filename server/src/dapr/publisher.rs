@@ -13,18 +13,14 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use dapr::client::{ClientOptions, TonicClientWithAuth};
 use domain::event::{EventEnvelope, Topic, SOURCE};
 use domain::ports::{DeliveryError, EventHandler};
-use tokio::sync::Mutex;
 
-type Client = dapr::Client<TonicClientWithAuth>;
+use super::sidecar::SidecarClient;
 
 pub struct DaprPublisher {
     pubsub: String,
-    /// Connected on first use, and again after a failed connection attempt;
-    /// once connected, tonic's channel reconnects by itself.
-    client: Mutex<Option<Client>>,
+    sidecar: SidecarClient,
     timeout: Duration,
 }
 
@@ -32,21 +28,8 @@ impl DaprPublisher {
     pub const NAME: &'static str = "dapr-publisher";
 
     pub fn new(pubsub: impl Into<String>) -> Self {
-        Self { pubsub: pubsub.into(), client: Mutex::new(None), timeout: Duration::from_secs(5) }
-    }
-
-    async fn client(&self) -> Result<Client, DeliveryError> {
-        let mut slot = self.client.lock().await;
-        if let Some(client) = &*slot {
-            return Ok(client.clone());
-        }
-        let options = ClientOptions::from_env()
-            .map_err(|e| DeliveryError::Transient(format!("the Dapr client settings are invalid: {e}")))?
-            .with_timeout(self.timeout);
-        let client = dapr::Client::from_options(options)
-            .await
-            .map_err(|e| DeliveryError::Transient(format!("cannot reach the Dapr sidecar: {e}")))?;
-        Ok(slot.insert(client).clone())
+        let timeout = Duration::from_secs(5);
+        Self { pubsub: pubsub.into(), sidecar: SidecarClient::new(timeout), timeout }
     }
 }
 
@@ -70,7 +53,7 @@ impl EventHandler for DaprPublisher {
     async fn handle(&self, event: &EventEnvelope) -> Result<(), DeliveryError> {
         let topic = Topic::of(&event.payload).name();
         let data = serde_json::to_vec(event).map_err(|e| DeliveryError::Permanent(e.to_string()))?;
-        let mut client = self.client().await?;
+        let mut client = self.sidecar.get().await.map_err(DeliveryError::Transient)?;
         let publish =
             client.publish_event(self.pubsub.as_str(), topic, "application/json", data, Some(metadata(event)));
         match tokio::time::timeout(self.timeout, publish).await {

@@ -2,13 +2,45 @@
 //! polls the sidecar's `/v1.0/healthz/outbound`, which answers 204 once its
 //! components (the pub/sub) are initialised, and publishes nothing until then.
 //! `/readyz` says "waiting" meanwhile, so Kubernetes sends no traffic to a pod
-//! whose events could not leave it yet.
+//! whose events could not leave it yet. `SidecarClient` is the gRPC
+//! connection the publisher and the job scheduler share the code of.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
+use dapr::client::{ClientOptions, TonicClientWithAuth};
+use tokio::sync::{watch, Mutex};
 use tokio::task::JoinHandle;
+
+pub type Client = dapr::Client<TonicClientWithAuth>;
+
+/// The sidecar's gRPC API through the `dapr` crate, connected on first use
+/// and again after a failed connection attempt; once connected, tonic's
+/// channel reconnects by itself.
+pub struct SidecarClient {
+    client: Mutex<Option<Client>>,
+    timeout: Duration,
+}
+
+impl SidecarClient {
+    pub fn new(timeout: Duration) -> Self {
+        Self { client: Mutex::new(None), timeout }
+    }
+
+    /// A client (cheap to clone: it shares the channel), or why there is none.
+    pub async fn get(&self) -> Result<Client, String> {
+        let mut slot = self.client.lock().await;
+        if let Some(client) = &*slot {
+            return Ok(client.clone());
+        }
+        let options = ClientOptions::from_env()
+            .map_err(|e| format!("the Dapr client settings are invalid: {e}"))?
+            .with_timeout(self.timeout);
+        let client =
+            dapr::Client::from_options(options).await.map_err(|e| format!("cannot reach the Dapr sidecar: {e}"))?;
+        Ok(slot.insert(client).clone())
+    }
+}
 
 /// How often to ask at first, and at most.
 const FIRST_POLL: Duration = Duration::from_millis(100);

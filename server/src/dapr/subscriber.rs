@@ -98,8 +98,7 @@ pub fn read_delivery(body: &[u8]) -> Result<EventEnvelope, String> {
 
 impl Inbox {
     pub fn new(pubsub: impl Into<String>, consumers: Vec<Arc<dyn EventHandler>>) -> Self {
-        let token = std::env::var("APP_API_TOKEN").ok().filter(|t| !t.is_empty());
-        Self { pubsub: pubsub.into(), consumers, token, counts: Counts::default() }
+        Self { pubsub: pubsub.into(), consumers, token: app_token(), counts: Counts::default() }
     }
 
     pub fn subscriptions(&self) -> Vec<Subscription> {
@@ -136,13 +135,19 @@ impl Inbox {
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
+}
 
-    fn authorised(&self, headers: &HeaderMap) -> bool {
-        let Some(expected) = &self.token else { return true };
-        let given = headers.get("dapr-api-token").map(|v| v.as_bytes()).unwrap_or_default();
-        // Constant time, so the token cannot be guessed a byte at a time.
-        given.len() == expected.len() && given.iter().zip(expected.as_bytes()).fold(0, |acc, (a, b)| acc | (a ^ b)) == 0
-    }
+/// The token Dapr sends its app, when `APP_API_TOKEN` sets one.
+pub fn app_token() -> Option<String> {
+    std::env::var("APP_API_TOKEN").ok().filter(|t| !t.is_empty())
+}
+
+/// Whether a request from the sidecar carries the expected `dapr-api-token` (if one is expected).
+pub fn authorised(expected: Option<&str>, headers: &HeaderMap) -> bool {
+    let Some(expected) = expected else { return true };
+    let given = headers.get("dapr-api-token").map(|v| v.as_bytes()).unwrap_or_default();
+    // Constant time, so the token cannot be guessed a byte at a time.
+    given.len() == expected.len() && given.iter().zip(expected.as_bytes()).fold(0, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
 /// `GET /dapr/subscribe` and the topic routes.
@@ -164,7 +169,7 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if !inbox.authorised(&headers) {
+    if !authorised(inbox.token.as_deref(), &headers) {
         return (StatusCode::UNAUTHORIZED, Json(json!({ "error": "dapr-api-token is missing or wrong" })))
             .into_response();
     }

@@ -20,6 +20,13 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 #[derive(Default)]
 pub struct Wake(Notify);
 
+impl Wake {
+    /// Resolves at the next wake-up (or at once, if one came meanwhile).
+    pub async fn notified(&self) {
+        self.0.notified().await
+    }
+}
+
 impl TimerWake for Wake {
     fn timers_set(&self, _earliest: DateTime<Utc>) {
         // The scheduler asks the database for the earliest timer again; a

@@ -21,7 +21,7 @@ macro_rules! time_engine_sql {
             use domain::event::EventEnvelope;
             use domain::notification::{NewNotification, Notification, NotificationPage};
             use domain::live::{with_unread, LiveEvent};
-            use domain::ports::{FeedStore, NotificationStore, TimerStore};
+            use domain::ports::{FeedStore, NotificationStore, TimerJobStore, TimerStore};
             use domain::repeat::SeriesId;
             use domain::spine::Lease;
             use domain::task::{Task, TaskId};
@@ -347,6 +347,93 @@ macro_rules! time_engine_sql {
                         .execute(&mut *tx)
                         .await
                         .map_err(map_err)?;
+                    tx.commit().await.map_err(map_err)?;
+                    Ok(done.rows_affected())
+                }
+
+                async fn claim_timer(
+                    &self,
+                    id: TimerId,
+                    lease: &Lease,
+                    now: DateTime<Utc>,
+                ) -> Result<Option<Timer>, StoreError> {
+                    let mut tx = self.$begin().await?;
+                    let row: Option<TimerRow> = sqlx::query_as(&format!(
+                        "UPDATE timers SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
+                         WHERE id = $4 AND fired_at IS NULL AND fire_at <= $3 \
+                         AND (lease_until IS NULL OR lease_until <= $3) RETURNING {TIMER_COLUMNS}"
+                    ))
+                    .bind(&lease.owner)
+                    .bind(millis(lease.until))
+                    .bind(millis(now))
+                    .bind(id.0)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                    tx.commit().await.map_err(map_err)?;
+                    row.map(TimerRow::into_timer).transpose()
+                }
+            }
+
+            #[async_trait]
+            impl TimerJobStore for $store {
+                async fn timers_without_jobs(&self, limit: u32) -> Result<Vec<Timer>, StoreError> {
+                    let rows: Vec<TimerRow> = sqlx::query_as(&format!(
+                        "SELECT {TIMER_COLUMNS} FROM timers WHERE fired_at IS NULL AND NOT EXISTS \
+                         (SELECT 1 FROM timer_jobs j WHERE j.timer_id = timers.id AND j.fire_at = timers.fire_at) \
+                         ORDER BY fire_at LIMIT $1"
+                    ))
+                    .bind(i64::from(limit))
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err(map_err)?;
+                    decode_all(rows, TimerRow::into_timer)
+                }
+
+                async fn stale_jobs(&self, limit: u32) -> Result<Vec<TimerId>, StoreError> {
+                    let ids: Vec<uuid::Uuid> = sqlx::query_scalar(
+                        "SELECT timer_id FROM timer_jobs j WHERE NOT EXISTS \
+                         (SELECT 1 FROM timers t WHERE t.id = j.timer_id AND t.fired_at IS NULL) LIMIT $1",
+                    )
+                    .bind(i64::from(limit))
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err(map_err)?;
+                    Ok(ids.into_iter().map(TimerId).collect())
+                }
+
+                async fn record_job(&self, id: TimerId, fire_at: DateTime<Utc>) -> Result<(), StoreError> {
+                    let mut tx = self.$begin().await?;
+                    sqlx::query(
+                        "INSERT INTO timer_jobs (timer_id, fire_at) VALUES ($1, $2) \
+                         ON CONFLICT (timer_id) DO UPDATE SET fire_at = excluded.fire_at",
+                    )
+                    .bind(id.0)
+                    .bind(millis(fire_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                    tx.commit().await.map_err(map_err)
+                }
+
+                async fn forget_job(&self, id: TimerId) -> Result<(), StoreError> {
+                    let mut tx = self.$begin().await?;
+                    sqlx::query("DELETE FROM timer_jobs WHERE timer_id = $1")
+                        .bind(id.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                    tx.commit().await.map_err(map_err)
+                }
+
+                async fn forget_pending_jobs(&self) -> Result<u64, StoreError> {
+                    let mut tx = self.$begin().await?;
+                    let done = sqlx::query(
+                        "DELETE FROM timer_jobs WHERE timer_id IN (SELECT id FROM timers WHERE fired_at IS NULL)",
+                    )
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
                     tx.commit().await.map_err(map_err)?;
                     Ok(done.rows_affected())
                 }

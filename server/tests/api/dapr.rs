@@ -33,6 +33,10 @@ struct Pod {
 
 impl Pod {
     async fn start(db: &TestDb, sim: &DaprSim, role: &str) -> Self {
+        Self::start_with(db, sim, role, &[]).await
+    }
+
+    async fn start_with(db: &TestDb, sim: &DaprSim, role: &str, env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
         command
             .env("DATABASE_URL", db.url())
@@ -50,6 +54,9 @@ impl Pod {
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
         for (name, value) in sim.env() {
+            command.env(name, value);
+        }
+        for (name, value) in env {
             command.env(name, value);
         }
         let mut child = command.spawn().expect("the server binary starts");
@@ -354,4 +361,86 @@ async fn the_simulator_answers_publish_and_refuses_the_rest_of_the_dapr_api_as_u
     assert!(unknown.is_err(), "an unknown pub/sub component is refused");
     let state = client.get_state("store", "key", None).await.unwrap_err();
     assert!(format!("{state:?}").contains("Unimplemented"), "{state:?}");
+}
+
+/// With reminders on Dapr jobs: a simulator, a worker keeping the jobs, and a web pod.
+async fn jobs_cluster(db: &TestDb) -> (DaprSim, Pod, Pod) {
+    let sim = DaprSim::start(SimConfig::default()).await;
+    sim.set_ready(true);
+    let env = [("CADENCE_REMINDERS", "dapr-jobs"), ("CADENCE_JOBS_REPAIR_SECS", "1")];
+    let worker = Pod::start_with(db, &sim, "worker", &env).await;
+    sim.add_app(&worker.address).await;
+    let web = Pod::start_with(db, &sim, "web", &env).await;
+    (sim, worker, web)
+}
+
+#[tokio::test]
+async fn with_dapr_jobs_a_reminder_is_a_job_that_fires_once_at_its_time_into_one_notification() {
+    let db = TestDb::for_http().await;
+    let (sim, worker, web) = jobs_cluster(&db).await;
+    let app = TestApp::attach(&web.address, db.store().await);
+    app.sign_up().await;
+    let mut stream = SseReader::open(&app, Conn::Fresh, None).await;
+    let later = (today_in_berlin() + chrono::Days::new(3)).to_string();
+    create(&app, &[("title", "Pay rent"), ("due_date", &later), ("due_time", "09:00"), ("reminders", "at due")]).await;
+    sim.wait_until("the reminder is a job", |sim| sim.jobs().len() == 1).await;
+    let (name, due) = sim.jobs()[0].clone();
+    assert!(name.starts_with("reminder-"), "{name}");
+    assert!(due > Utc::now() + chrono::Duration::days(2), "due at the reminder's time: {due}");
+
+    // Bring the reminder to a second from now behind the app's back: the job moves with it.
+    let soon = Utc::now() + chrono::Duration::seconds(1);
+    db.execute(&format!("UPDATE timers SET fire_at = {}", soon.timestamp_millis())).await;
+    stream_until(&mut stream, "the notification", |event, _| event == "notification.created").await;
+    let calls = sim.job_calls();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!((calls[0].name.as_str(), &calls[0].answer), (name.as_str(), &Answer::Success));
+    let late = calls[0].at - soon;
+    assert!(late >= chrono::Duration::zero() && late < chrono::Duration::seconds(1), "called at its time: {late}");
+    sim.wait_until("the reminder is taken", |sim| settled(sim, "reminders", 1)).await;
+
+    // A second callback for the same job (Dapr retries, at least once) fires nothing.
+    let again = reqwest::Client::new().post(format!("{}/job/{name}", worker.address)).send().await.unwrap();
+    assert_eq!(again.json::<Value>().await.unwrap()["fired"], false);
+    let unknown = reqwest::Client::new().post(format!("{}/job/backup-nightly", worker.address)).send().await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::OK, "a job that is not Cadence's is acknowledged, not retried");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sim.messages("reminders").len(), 1, "one reminder.due");
+    let list: Value = app.call("list_notifications", &[]).await.json().await.unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert!(sim.jobs().is_empty(), "a fired job is gone");
+}
+
+#[tokio::test]
+async fn a_reminders_job_moves_with_an_edit_comes_back_when_lost_and_goes_with_its_task() {
+    let db = TestDb::for_http().await;
+    let (sim, _worker, web) = jobs_cluster(&db).await;
+    let app = TestApp::attach(&web.address, db.store().await);
+    app.sign_up().await;
+    let fields =
+        |date: &'static str| [("title", "Dentist"), ("due_date", date), ("due_time", "14:00"), ("reminders", "1h")];
+    let id = create(&app, &fields("2099-01-10")).await;
+    let due = |date: &str| chrono::DateTime::parse_from_rfc3339(date).unwrap().with_timezone(&Utc);
+    sim.wait_until("the job is due an hour before", |sim| {
+        sim.jobs().iter().map(|(_, d)| *d).collect::<Vec<_>>() == [due("2099-01-10T12:00:00Z")]
+    })
+    .await;
+    let first = sim.jobs()[0].0.clone();
+
+    let mut edit = fields("2099-01-11").to_vec();
+    edit.push(("id", &id));
+    let res = app.call("update_task", &edit).await;
+    assert!(res.status().is_success() || res.status().is_redirection());
+    sim.wait_until("the job moved with the due time", |sim| {
+        sim.jobs().iter().map(|(_, d)| *d).collect::<Vec<_>>() == [due("2099-01-11T12:00:00Z")]
+    })
+    .await;
+    assert_ne!(sim.jobs()[0].0, first, "the old timer's job went with it");
+
+    sim.lose_jobs();
+    sim.wait_until("the repair scheduled it again", |sim| sim.jobs().len() == 1).await;
+
+    app.call("delete_task", &[("id", &id)]).await;
+    sim.wait_until("the job went with its task", |sim| sim.jobs().is_empty()).await;
+    assert!(sim.job_calls().is_empty(), "nothing fired");
 }

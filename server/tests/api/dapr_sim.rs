@@ -15,7 +15,12 @@
 //!   dropped or out of retries go to the subscription's dead-letter topic
 //!   (Dapr ≥ 1.13 forwards dropped messages there too);
 //! - at-least-once on purpose: every `duplicate_every`-th message is delivered
-//!   a second time after it succeeded.
+//!   a second time after it succeeded;
+//! - the Jobs API (Dapr ≥ 1.18): gRPC `ScheduleJob` (one-shot `dueTime`,
+//!   overwrite or `AlreadyExists`), `GetJob` and `DeleteJob` (`NotFound` for
+//!   a job it does not hold), and `POST /job/<name>` to one of the app's
+//!   instances at the due time, called again (up to 3 times) while it fails;
+//!   `lose_jobs` forgets them all, as a Scheduler that lost its data.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -88,6 +93,19 @@ pub enum Answer {
     Status(u16),
 }
 
+/// One call of a job's callback.
+#[derive(Debug, Clone)]
+pub struct JobCall {
+    pub name: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub answer: Answer,
+}
+
+struct Job {
+    due: chrono::DateTime<chrono::Utc>,
+    timer: JoinHandle<()>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Attempt {
     pub topic: String,
@@ -124,6 +142,8 @@ struct State {
     sequence: AtomicU64,
     /// Messages whose delivery (duplicate included) has not settled yet.
     in_flight: AtomicUsize,
+    jobs: Mutex<HashMap<String, Job>>,
+    job_calls: Mutex<Vec<JobCall>>,
     changed: Notify,
     http: reqwest::Client,
 }
@@ -157,6 +177,8 @@ impl DaprSim {
             turn: AtomicUsize::new(0),
             sequence: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
+            jobs: Mutex::default(),
+            job_calls: Mutex::default(),
             changed: Notify::new(),
             http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap(),
         });
@@ -244,6 +266,24 @@ impl DaprSim {
         self.state.attempts.lock().unwrap().clone()
     }
 
+    /// The jobs it holds, with their due times, by name.
+    pub fn jobs(&self) -> Vec<(String, chrono::DateTime<chrono::Utc>)> {
+        let mut jobs: Vec<_> = self.state.jobs.lock().unwrap().iter().map(|(n, j)| (n.clone(), j.due)).collect();
+        jobs.sort();
+        jobs
+    }
+
+    pub fn job_calls(&self) -> Vec<JobCall> {
+        self.state.job_calls.lock().unwrap().clone()
+    }
+
+    /// Forgets every job, as a Scheduler whose data was lost.
+    pub fn lose_jobs(&self) {
+        for (_, job) in self.state.jobs.lock().unwrap().drain() {
+            job.timer.abort();
+        }
+    }
+
     /// Puts a message on a topic as if an app had published it (e.g. one no consumer can read).
     pub fn inject(&self, topic: &str, cloud_event: Value, key: &str) {
         let metadata = HashMap::from([("partitionKey".to_owned(), key.to_owned())]);
@@ -293,6 +333,63 @@ impl State {
         });
         self.clone().enqueue(Message { topic: req.topic, cloud_event, metadata: req.metadata });
         Ok(())
+    }
+
+    fn schedule_job(self: &Arc<Self>, req: pb::ScheduleJobRequest) -> Result<(), Status> {
+        let job = req.job.ok_or_else(|| Status::invalid_argument("no job"))?;
+        let due =
+            job.due_time.as_deref().ok_or_else(|| Status::invalid_argument("only one-shot jobs with a dueTime"))?;
+        let due = chrono::DateTime::parse_from_rfc3339(due)
+            .map_err(|e| Status::invalid_argument(format!("dueTime {due:?}: {e}")))?
+            .with_timezone(&chrono::Utc);
+        let mut jobs = self.jobs.lock().unwrap();
+        if jobs.contains_key(&job.name) && !req.overwrite {
+            return Err(Status::already_exists(format!("job {} exists", job.name)));
+        }
+        let state = self.clone();
+        let name = job.name.clone();
+        let timer = tokio::spawn(async move {
+            let wait = (due - chrono::Utc::now()).to_std().unwrap_or_default();
+            tokio::time::sleep(wait).await;
+            state.trigger(&name, due).await;
+        });
+        if let Some(old) = jobs.insert(job.name, Job { due, timer }) {
+            old.timer.abort();
+        }
+        drop(jobs);
+        self.changed.notify_waiters();
+        Ok(())
+    }
+
+    /// Calls the job's route on one of the app's instances, again while it fails, then forgets the job.
+    async fn trigger(self: &Arc<Self>, name: &str, due: chrono::DateTime<chrono::Utc>) {
+        for _ in 0..3 {
+            let apps: Vec<String> = self.apps.lock().unwrap().iter().map(|a| a.url.clone()).collect();
+            let answer = if apps.is_empty() {
+                Answer::Unreachable
+            } else {
+                let url = &apps[self.turn.fetch_add(1, Ordering::SeqCst) % apps.len()];
+                match self.http.post(format!("{url}/job/{name}")).body("{}").send().await {
+                    Ok(r) if r.status().is_success() => Answer::Success,
+                    Ok(r) => Answer::Status(r.status().as_u16()),
+                    Err(_) => Answer::Unreachable,
+                }
+            };
+            let done = answer == Answer::Success;
+            self.job_calls.lock().unwrap().push(JobCall { name: name.to_owned(), at: chrono::Utc::now(), answer });
+            self.changed.notify_waiters();
+            if done {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let mut jobs = self.jobs.lock().unwrap();
+        // Unless it was scheduled again meanwhile: that is another job now.
+        if jobs.get(name).is_some_and(|j| j.due == due) {
+            jobs.remove(name);
+        }
+        drop(jobs);
+        self.changed.notify_waiters();
     }
 
     fn enqueue(self: Arc<Self>, message: Message) {
@@ -418,6 +515,43 @@ impl tower::Service<http::Request<tonic::body::Body>> for Grpc {
                 let method = tower::service_fn(move |r: Request<pb::PublishEventRequest>| {
                     let state = state.clone();
                     async move { state.publish(r.into_inner()).map(Response::new) }
+                });
+                let mut grpc = tonic::server::Grpc::new(tonic_prost::ProstCodec::default());
+                Ok(grpc.unary(method, req).await)
+            }),
+            "/dapr.proto.runtime.v1.Dapr/ScheduleJob" => Box::pin(async move {
+                let method = tower::service_fn(move |r: Request<pb::ScheduleJobRequest>| {
+                    let state = state.clone();
+                    async move { state.schedule_job(r.into_inner()).map(|()| Response::new(pb::ScheduleJobResponse {})) }
+                });
+                let mut grpc = tonic::server::Grpc::new(tonic_prost::ProstCodec::default());
+                Ok(grpc.unary(method, req).await)
+            }),
+            "/dapr.proto.runtime.v1.Dapr/GetJob" => Box::pin(async move {
+                let method = tower::service_fn(move |r: Request<pb::GetJobRequest>| {
+                    let state = state.clone();
+                    async move {
+                        let name = r.into_inner().name;
+                        let due = state.jobs.lock().unwrap().get(&name).map(|j| j.due);
+                        let due = due.ok_or_else(|| Status::not_found(format!("job {name} not found")))?;
+                        let job = pb::Job { name, due_time: Some(due.to_rfc3339()), ..Default::default() };
+                        Ok(Response::new(pb::GetJobResponse { job: Some(job) }))
+                    }
+                });
+                let mut grpc = tonic::server::Grpc::new(tonic_prost::ProstCodec::default());
+                Ok(grpc.unary(method, req).await)
+            }),
+            "/dapr.proto.runtime.v1.Dapr/DeleteJob" => Box::pin(async move {
+                let method = tower::service_fn(move |r: Request<pb::DeleteJobRequest>| {
+                    let state = state.clone();
+                    async move {
+                        let name = r.into_inner().name;
+                        let job = state.jobs.lock().unwrap().remove(&name);
+                        let job = job.ok_or_else(|| Status::not_found(format!("job {name} not found")))?;
+                        job.timer.abort();
+                        state.changed.notify_waiters();
+                        Ok(Response::new(pb::DeleteJobResponse {}))
+                    }
                 });
                 let mut grpc = tonic::server::Grpc::new(tonic_prost::ProstCodec::default());
                 Ok(grpc.unary(method, req).await)

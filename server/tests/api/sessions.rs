@@ -14,8 +14,8 @@ use domain::event::{AuditEntry, EventEnvelope};
 use domain::live::LiveEvent;
 use domain::notification::{Notification, NotificationPage};
 use domain::ports::{
-    AccountStore, ActiveSession, AuditStore, FeedStore, NotificationStore, OutboxStore, Store, TaskStore, TimerStore,
-    UnitOfWork,
+    AccountStore, ActiveSession, AuditStore, FeedStore, NotificationStore, OutboxStore, Store, TaskStore,
+    TimerJobStore, TimerStore, UnitOfWork,
 };
 use domain::spine::{DeadLetter, Delivery, DeliveryStats, Lease};
 use domain::task::{Tag, Task, TaskId};
@@ -139,6 +139,28 @@ impl TimerStore for CountingStore {
     }
     async fn prune_fired_timers(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         self.inner.prune_fired_timers(before).await
+    }
+    async fn claim_timer(&self, id: TimerId, lease: &Lease, now: DateTime<Utc>) -> Result<Option<Timer>, StoreError> {
+        self.inner.claim_timer(id, lease, now).await
+    }
+}
+
+#[async_trait]
+impl TimerJobStore for CountingStore {
+    async fn timers_without_jobs(&self, limit: u32) -> Result<Vec<Timer>, StoreError> {
+        self.inner.timers_without_jobs(limit).await
+    }
+    async fn stale_jobs(&self, limit: u32) -> Result<Vec<TimerId>, StoreError> {
+        self.inner.stale_jobs(limit).await
+    }
+    async fn record_job(&self, id: TimerId, fire_at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.inner.record_job(id, fire_at).await
+    }
+    async fn forget_job(&self, id: TimerId) -> Result<(), StoreError> {
+        self.inner.forget_job(id).await
+    }
+    async fn forget_pending_jobs(&self) -> Result<u64, StoreError> {
+        self.inner.forget_pending_jobs().await
     }
 }
 

@@ -11,7 +11,7 @@ use domain::recurrence::{Anchor, RecurrenceRule};
 use domain::repeat::{Repeat, SeriesId};
 use domain::spine::Lease;
 use domain::task::{Due, Task};
-use domain::timer::{fire_round, Timer, TimerKind};
+use domain::timer::{fire_one, fire_round, Timer, TimerKind};
 use domain::{TimeZone, User};
 use uuid::Uuid;
 
@@ -238,6 +238,60 @@ pub async fn a_scheduler_fires_timers_that_came_due_while_it_was_away_as_late(st
 }
 
 /// The suite on one backend, with the contract suite's test maker.
+pub async fn one_timer_fires_once_by_its_id_when_due_and_not_before(store: Arc<dyn Store>) {
+    store.register_subscribers(&["audit-log"]).await.unwrap();
+    let u = add_user(&store, "one@example.com").await;
+    let t = saved_task(&store, &u, "By id").await;
+    let t0 = t_now();
+    let timers = set_timers(&store, &t, &[t0 + Duration::seconds(1), t0 + Duration::hours(1)]).await;
+    let clock = TestClock::at(t0);
+    let early = Duration::seconds(2);
+    assert!(!fire_one(&*store, &clock, "job", Duration::seconds(30), timers[1].id, early).await.unwrap(), "not due");
+    assert!(
+        fire_one(&*store, &clock, "job", Duration::seconds(30), timers[0].id, early).await.unwrap(),
+        "due within 2 s"
+    );
+    assert!(!fire_one(&*store, &clock, "job", Duration::seconds(30), timers[0].id, early).await.unwrap(), "once");
+    clock.advance(Duration::seconds(5));
+    let report = fire_round(&*store, &clock, "scheduler", Duration::seconds(30), 100).await.unwrap();
+    assert_eq!(report.fired, 0, "the scheduler finds it fired too");
+    let reminders = event_types(&store, &u).await.iter().filter(|e| *e == "reminder.due").count();
+    assert_eq!(reminders, 1);
+    let held = store.claim_timers(&lease("scheduler", t0 + Duration::hours(2)), t0 + Duration::hours(1), 10).await;
+    assert_eq!(held.unwrap().len(), 1);
+    clock.advance(Duration::hours(1));
+    assert!(!fire_one(&*store, &clock, "job", Duration::seconds(30), timers[1].id, early).await.unwrap(), "leased");
+}
+
+pub async fn timer_jobs_follow_their_timers_until_forgotten(store: Arc<dyn Store>) {
+    let u = add_user(&store, "jobs@example.com").await;
+    let t = saved_task(&store, &u, "Jobs").await;
+    let t0 = t_now();
+    let timers = set_timers(&store, &t, &[t0 + Duration::hours(2), t0 + Duration::hours(1)]).await;
+    let ids = |ts: Vec<Timer>| ts.into_iter().map(|t| t.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.timers_without_jobs(10).await.unwrap()), [timers[1].id, timers[0].id], "earliest first");
+    store.record_job(timers[1].id, timers[1].fire_at).await.unwrap();
+    store.record_job(timers[0].id, t0).await.unwrap();
+    assert_eq!(ids(store.timers_without_jobs(10).await.unwrap()), [timers[0].id], "its job is at another time");
+    store.record_job(timers[0].id, timers[0].fire_at).await.unwrap();
+    assert!(store.timers_without_jobs(10).await.unwrap().is_empty());
+    assert!(store.stale_jobs(10).await.unwrap().is_empty());
+    // Moving the reminders replaces the timers: the old ones' jobs are stale, the new ones have none.
+    let moved = set_timers(&store, &t, &[t0 + Duration::hours(3)]).await;
+    let mut stale = store.stale_jobs(10).await.unwrap();
+    stale.sort();
+    let mut old = vec![timers[0].id, timers[1].id];
+    old.sort();
+    assert_eq!(stale, old);
+    for id in stale {
+        store.forget_job(id).await.unwrap();
+    }
+    assert_eq!(ids(store.timers_without_jobs(10).await.unwrap()), [moved[0].id]);
+    store.record_job(moved[0].id, moved[0].fire_at).await.unwrap();
+    assert_eq!(store.forget_pending_jobs().await.unwrap(), 1, "the repair forgets the pending timers' jobs");
+    assert_eq!(ids(store.timers_without_jobs(10).await.unwrap()), [moved[0].id], "so they are scheduled again");
+}
+
 macro_rules! time_contract_suite {
     ($backend:ident, $make:expr) => {
         mod $backend {
@@ -249,6 +303,8 @@ macro_rules! time_contract_suite {
                 a_series_has_one_instance_per_occurrence_and_can_be_cut_short,
                 notifications_are_numbered_per_user_once_per_event_and_marked_read,
                 a_scheduler_fires_timers_that_came_due_while_it_was_away_as_late,
+                one_timer_fires_once_by_its_id_when_due_and_not_before,
+                timer_jobs_follow_their_timers_until_forgotten,
             );
         }
     };
