@@ -169,9 +169,23 @@ pub async fn fire_round(
     lease_for: chrono::Duration,
     batch: u32,
 ) -> Result<FireReport, StoreError> {
+    fire_overdue(store, clock, owner, lease_for, batch, chrono::Duration::zero()).await
+}
+
+#[cfg(feature = "services")]
+/// `fire_round` for the timers due at least `grace` ago: the backstop when
+/// something else (a Dapr job) should have fired them and has not.
+pub async fn fire_overdue(
+    store: &dyn TimerStore,
+    clock: &dyn Clock,
+    owner: &str,
+    lease_for: chrono::Duration,
+    batch: u32,
+    grace: chrono::Duration,
+) -> Result<FireReport, StoreError> {
     let now = clock.now();
     let lease = Lease { owner: owner.to_owned(), until: now + lease_for };
-    let claimed = store.claim_timers(&lease, now, batch).await?;
+    let claimed = store.claim_timers(&lease, now - grace, batch).await?;
     if claimed.is_empty() {
         return Ok(FireReport::default());
     }

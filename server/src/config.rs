@@ -145,6 +145,9 @@ pub struct Config {
     /// With Dapr jobs: how often the workers schedule again the jobs of every
     /// pending timer, so jobs Dapr's Scheduler lost come back.
     pub jobs_repair_secs: u64,
+    /// With Dapr jobs: how long after its time a reminder whose job has not
+    /// called back is fired by the workers' own scheduler instead.
+    pub jobs_backstop_secs: u32,
     /// How many proxies in front of the app append to `X-Forwarded-For`
     /// (0: none, use the socket's peer; 1: one ingress).
     pub trusted_proxies: u8,
@@ -186,6 +189,7 @@ impl Default for Config {
             dapr_pubsub: "cadence-pubsub".to_owned(),
             reminders: Reminders::Scheduler,
             jobs_repair_secs: 600,
+            jobs_backstop_secs: 60,
             trusted_proxies: 0,
             relay_enabled: true,
             relay_poll_ms: 100,
@@ -256,6 +260,7 @@ impl Config {
         env_parse("CADENCE_DAPR_PUBSUB", &mut config.dapr_pubsub)?;
         env_parse("CADENCE_REMINDERS", &mut config.reminders)?;
         env_parse("CADENCE_JOBS_REPAIR_SECS", &mut config.jobs_repair_secs)?;
+        env_parse("CADENCE_JOBS_BACKSTOP_SECS", &mut config.jobs_backstop_secs)?;
         env_parse("CADENCE_TRUSTED_PROXIES", &mut config.trusted_proxies)?;
         env_parse("CADENCE_RELAY_ENABLED", &mut config.relay_enabled)?;
         env_parse("CADENCE_RELAY_POLL_MS", &mut config.relay_poll_ms)?;

@@ -155,8 +155,16 @@ impl Application {
             }
         }
         let max_sleep = Duration::from_millis(config.scheduler_max_sleep_ms);
-        let scheduler = (config.scheduler_enabled && works && config.reminders == Reminders::Scheduler)
-            .then(|| Scheduler::new(store.clone(), clock.clone(), wake.clone(), max_sleep));
+        // Beside Dapr jobs the scheduler stays, as a backstop for reminders whose job did not call back.
+        let scheduler = (config.scheduler_enabled && works).then(|| {
+            let scheduler = Scheduler::new(store.clone(), clock.clone(), wake.clone(), max_sleep);
+            match config.reminders {
+                Reminders::Scheduler => scheduler,
+                Reminders::DaprJobs => {
+                    scheduler.backstop(chrono::Duration::seconds(i64::from(config.jobs_backstop_secs)))
+                }
+            }
+        });
         // With Dapr jobs, the workers keep one job per timer and Dapr calls back at the time.
         let jobs = match (&sidecar, config.reminders) {
             (Some(sidecar), Reminders::DaprJobs) if works => Some((

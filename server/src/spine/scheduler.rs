@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use domain::ports::{Clock, TimerStore, TimerWake};
-use domain::timer::{fire_round, FireReport};
+use domain::timer::{fire_overdue, FireReport};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
@@ -45,6 +45,9 @@ pub struct Scheduler {
     pub lease: chrono::Duration,
     pub batch: u32,
     pub owner: String,
+    /// Fire only timers due at least this long ago: zero, or, as the backstop
+    /// beside Dapr jobs, the time a job has to call back before this fires it.
+    pub grace: chrono::Duration,
 }
 
 impl Scheduler {
@@ -57,14 +60,21 @@ impl Scheduler {
             lease: chrono::Duration::seconds(30),
             batch: 500,
             owner: format!("scheduler/{}", Uuid::new_v4().simple()),
+            grace: chrono::Duration::zero(),
         }
+    }
+
+    /// A backstop: it fires only timers overdue by `grace`.
+    pub fn backstop(self, grace: chrono::Duration) -> Self {
+        Self { grace, ..self }
     }
 
     /// Fires what is due now, batch after batch, until nothing is.
     pub async fn fire_due(&self) -> Result<u64, domain::StoreError> {
         let mut fired = 0;
         loop {
-            let report = fire_round(&*self.store, &*self.clock, &self.owner, self.lease, self.batch).await?;
+            let report =
+                fire_overdue(&*self.store, &*self.clock, &self.owner, self.lease, self.batch, self.grace).await?;
             self.log(&report);
             fired += report.fired;
             if report.claimed == 0 {
@@ -74,7 +84,13 @@ impl Scheduler {
     }
 
     fn log(&self, report: &FireReport) {
-        if report.fired > 0 {
+        if report.fired > 0 && self.grace > chrono::Duration::zero() {
+            tracing::warn!(
+                fired = report.fired,
+                max_late_ms = report.max_late_ms,
+                "reminders fired by the backstop: their Dapr jobs did not call back in time"
+            );
+        } else if report.fired > 0 {
             tracing::debug!(fired = report.fired, max_late_ms = report.max_late_ms, "timers fired");
         }
         if report.max_late_ms > 60_000 && report.fired > 0 {
@@ -91,7 +107,7 @@ impl Scheduler {
     /// How long to sleep: until the next timer, but no longer than `max_sleep`.
     async fn wait(&self) -> Result<Duration, domain::StoreError> {
         let now = self.clock.now();
-        Ok(match self.store.next_timer_at(now).await? {
+        Ok(match self.store.next_timer_at(now).await?.map(|at| at + self.grace) {
             Some(at) if at <= now => Duration::ZERO,
             Some(at) => (at - now).to_std().unwrap_or(Duration::ZERO).min(self.max_sleep),
             None => self.max_sleep,

@@ -5,7 +5,6 @@
 //! cluster can confirm is listed in the README.
 
 use std::collections::{HashMap, HashSet};
-use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,12 +16,11 @@ use reqwest::header::LOCATION;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use server::dapr::subscriber::{self, Inbox};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::TcpListener;
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 use crate::dapr_sim::{Answer, DaprSim, SimConfig};
-use crate::helpers::{TestApp, TestDb};
+use crate::helpers::{start_server_process, TestApp, TestDb};
 use crate::live::{Conn, SseReader};
 
 /// A server process with the simulator as its sidecar, killed when dropped.
@@ -37,43 +35,18 @@ impl Pod {
     }
 
     async fn start_with(db: &TestDb, sim: &DaprSim, role: &str, env: &[(&str, &str)]) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
-        command
-            .env("DATABASE_URL", db.url())
-            .env("CADENCE_BIND", "127.0.0.1:0")
-            .env("CADENCE_LOG_FORMAT", "json")
-            .env("CADENCE_ROLE", role)
-            .env("CADENCE_BUS", "dapr")
-            .env("CADENCE_RELAY_POLL_MS", "20")
-            .env("CADENCE_RELAY_FIRST_BACKOFF_MS", "50")
-            .env("CADENCE_SCHEDULER_MAX_SLEEP_MS", "100")
-            .env("CADENCE_LIVE_POLL_MS", "20")
-            .env("RUST_LOG", "info,sqlx=warn,tower_http=warn")
-            .env("LEPTOS_SITE_ROOT", std::env::temp_dir())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true);
-        for (name, value) in sim.env() {
-            command.env(name, value);
-        }
-        for (name, value) in env {
-            command.env(name, value);
-        }
-        let mut child = command.spawn().expect("the server binary starts");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let address = tokio::time::timeout(Duration::from_secs(60), async {
-            while let Some(line) = lines.next_line().await.unwrap() {
-                let Ok(log) = serde_json::from_str::<Value>(&line) else { continue };
-                if log["message"] == "Cadence is listening" {
-                    return format!("http://{}", log["addr"].as_str().unwrap());
-                }
-            }
-            panic!("the server exited before it listened");
-        })
-        .await
-        .expect("the server listens within a minute");
-        // Keep reading its log so the pipe never fills and blocks it.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let [(grpc_name, grpc_port), (http_name, http_port)] = sim.env();
+        let mut all = vec![
+            ("CADENCE_ROLE", role),
+            ("CADENCE_BUS", "dapr"),
+            ("CADENCE_RELAY_FIRST_BACKOFF_MS", "50"),
+            ("CADENCE_SCHEDULER_MAX_SLEEP_MS", "100"),
+            ("CADENCE_LIVE_POLL_MS", "20"),
+            (grpc_name, grpc_port.as_str()),
+            (http_name, http_port.as_str()),
+        ];
+        all.extend_from_slice(env);
+        let (address, child) = start_server_process(&db.url(), &all).await;
         Self { address, child }
     }
 
@@ -101,6 +74,17 @@ async fn create(app: &TestApp, fields: &[(&str, &str)]) -> String {
 
 fn today_in_berlin() -> NaiveDate {
     Utc::now().with_timezone(&domain::TimeZone::parse("Europe/Berlin").unwrap().0).date_naive()
+}
+
+/// A user signed up on the web pod, their stream open, and a task with a
+/// reminder at its due time three days ahead.
+async fn a_user_with_a_reminder(web: &Pod, db: &TestDb) -> (TestApp, SseReader) {
+    let app = TestApp::attach(&web.address, db.store().await);
+    app.sign_up().await;
+    let stream = SseReader::open(&app, Conn::Fresh, None).await;
+    let later = (today_in_berlin() + chrono::Days::new(3)).to_string();
+    create(&app, &[("title", "Pay rent"), ("due_date", &later), ("due_time", "09:00"), ("reminders", "at due")]).await;
+    (app, stream)
 }
 
 /// Whether `n` messages were published on `topic`, each taken by a consumer
@@ -177,11 +161,7 @@ async fn a_completed_repeating_task_travels_through_the_sidecar_to_a_worker_whos
 async fn a_reminder_fired_by_the_worker_becomes_a_notification_on_the_web_stream() {
     let db = TestDb::for_http().await;
     let (sim, _worker, web) = cluster(&db, SimConfig::default()).await;
-    let app = TestApp::attach(&web.address, db.store().await);
-    app.sign_up().await;
-    let mut stream = SseReader::open(&app, Conn::Fresh, None).await;
-    let later = (today_in_berlin() + chrono::Days::new(3)).to_string();
-    create(&app, &[("title", "Pay rent"), ("due_date", &later), ("due_time", "09:00"), ("reminders", "at due")]).await;
+    let (app, mut stream) = a_user_with_a_reminder(&web, &db).await;
     let now = Utc::now().timestamp_millis();
     db.execute(&format!("UPDATE timers SET fire_at = {now}")).await;
 
@@ -365,9 +345,14 @@ async fn the_simulator_answers_publish_and_refuses_the_rest_of_the_dapr_api_as_u
 
 /// With reminders on Dapr jobs: a simulator, a worker keeping the jobs, and a web pod.
 async fn jobs_cluster(db: &TestDb) -> (DaprSim, Pod, Pod) {
-    let sim = DaprSim::start(SimConfig::default()).await;
+    jobs_cluster_with(db, SimConfig::default()).await
+}
+
+async fn jobs_cluster_with(db: &TestDb, config: SimConfig) -> (DaprSim, Pod, Pod) {
+    let sim = DaprSim::start(config).await;
     sim.set_ready(true);
-    let env = [("CADENCE_REMINDERS", "dapr-jobs"), ("CADENCE_JOBS_REPAIR_SECS", "1")];
+    let env =
+        [("CADENCE_REMINDERS", "dapr-jobs"), ("CADENCE_JOBS_REPAIR_SECS", "1"), ("CADENCE_JOBS_BACKSTOP_SECS", "2")];
     let worker = Pod::start_with(db, &sim, "worker", &env).await;
     sim.add_app(&worker.address).await;
     let web = Pod::start_with(db, &sim, "web", &env).await;
@@ -378,11 +363,7 @@ async fn jobs_cluster(db: &TestDb) -> (DaprSim, Pod, Pod) {
 async fn with_dapr_jobs_a_reminder_is_a_job_that_fires_once_at_its_time_into_one_notification() {
     let db = TestDb::for_http().await;
     let (sim, worker, web) = jobs_cluster(&db).await;
-    let app = TestApp::attach(&web.address, db.store().await);
-    app.sign_up().await;
-    let mut stream = SseReader::open(&app, Conn::Fresh, None).await;
-    let later = (today_in_berlin() + chrono::Days::new(3)).to_string();
-    create(&app, &[("title", "Pay rent"), ("due_date", &later), ("due_time", "09:00"), ("reminders", "at due")]).await;
+    let (app, mut stream) = a_user_with_a_reminder(&web, &db).await;
     sim.wait_until("the reminder is a job", |sim| sim.jobs().len() == 1).await;
     let (name, due) = sim.jobs()[0].clone();
     assert!(name.starts_with("reminder-"), "{name}");
@@ -392,9 +373,11 @@ async fn with_dapr_jobs_a_reminder_is_a_job_that_fires_once_at_its_time_into_one
     let soon = Utc::now() + chrono::Duration::seconds(1);
     db.execute(&format!("UPDATE timers SET fire_at = {}", soon.timestamp_millis())).await;
     stream_until(&mut stream, "the notification", |event, _| event == "notification.created").await;
+    // (The repair, every second here, may schedule the job again while it calls back: Dapr may
+    // then call twice, which the next check shows to be harmless.)
+    sim.wait_until("the callback's answer is in", |sim| !sim.job_calls().is_empty()).await;
     let calls = sim.job_calls();
-    assert_eq!(calls.len(), 1, "{calls:?}");
-    assert_eq!((calls[0].name.as_str(), &calls[0].answer), (name.as_str(), &Answer::Success));
+    assert!(calls.iter().all(|c| c.name == name && c.answer == Answer::Success), "{calls:?}");
     let late = calls[0].at - soon;
     assert!(late >= chrono::Duration::zero() && late < chrono::Duration::seconds(1), "called at its time: {late}");
     sim.wait_until("the reminder is taken", |sim| settled(sim, "reminders", 1)).await;
@@ -408,7 +391,7 @@ async fn with_dapr_jobs_a_reminder_is_a_job_that_fires_once_at_its_time_into_one
     assert_eq!(sim.messages("reminders").len(), 1, "one reminder.due");
     let list: Value = app.call("list_notifications", &[]).await.json().await.unwrap();
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
-    assert!(sim.jobs().is_empty(), "a fired job is gone");
+    sim.wait_until("a fired job is gone", |sim| sim.jobs().is_empty()).await;
 }
 
 #[tokio::test]
@@ -443,4 +426,21 @@ async fn a_reminders_job_moves_with_an_edit_comes_back_when_lost_and_goes_with_i
     app.call("delete_task", &[("id", &id)]).await;
     sim.wait_until("the job went with its task", |sim| sim.jobs().is_empty()).await;
     assert!(sim.job_calls().is_empty(), "nothing fired");
+}
+
+#[tokio::test]
+async fn a_reminder_whose_job_never_calls_back_is_fired_by_the_backstop_once() {
+    let db = TestDb::for_http().await;
+    let (sim, _worker, web) = jobs_cluster_with(&db, SimConfig { call_jobs: false, ..SimConfig::default() }).await;
+    let (_app, mut stream) = a_user_with_a_reminder(&web, &db).await;
+    sim.wait_until("the reminder is a job", |sim| sim.jobs().len() == 1).await;
+    let due = Utc::now();
+    db.execute(&format!("UPDATE timers SET fire_at = {}", due.timestamp_millis())).await;
+    stream_until(&mut stream, "the notification", |event, _| event == "notification.created").await;
+    let late = Utc::now() - due;
+    assert!(late >= chrono::Duration::seconds(2), "not before the backstop's grace: {late}");
+    assert!(sim.job_calls().is_empty(), "the job never called back");
+    sim.wait_until("the reminder is taken", |sim| settled(sim, "reminders", 1)).await;
+    let due_event = &sim.messages("reminders")[0].cloud_event["data"]["payload"]["reminder"];
+    assert_eq!(due_event["punctuality"], "OnTime", "two seconds late is on time: {due_event}");
 }

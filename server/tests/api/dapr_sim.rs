@@ -50,6 +50,8 @@ pub struct SimConfig {
     pub first_backoff: Duration,
     /// Attempts before a message that keeps failing goes to the dead-letter topic.
     pub max_attempts: u32,
+    /// Whether jobs call back at their time (false: a Scheduler that accepts jobs and never fires them).
+    pub call_jobs: bool,
 }
 
 impl Default for SimConfig {
@@ -59,6 +61,7 @@ impl Default for SimConfig {
             duplicate_every: 3,
             first_backoff: Duration::from_millis(50),
             max_attempts: 5,
+            call_jobs: true,
         }
     }
 }
@@ -335,7 +338,22 @@ impl State {
         Ok(())
     }
 
-    fn schedule_job(self: &Arc<Self>, req: pb::ScheduleJobRequest) -> Result<(), Status> {
+    fn get_job(self: &Arc<Self>, req: pb::GetJobRequest) -> Result<pb::GetJobResponse, Status> {
+        let due = self.jobs.lock().unwrap().get(&req.name).map(|j| j.due);
+        let due = due.ok_or_else(|| Status::not_found(format!("job {} not found", req.name)))?;
+        let job = pb::Job { name: req.name, due_time: Some(due.to_rfc3339()), ..Default::default() };
+        Ok(pb::GetJobResponse { job: Some(job) })
+    }
+
+    fn delete_job(self: &Arc<Self>, req: pb::DeleteJobRequest) -> Result<pb::DeleteJobResponse, Status> {
+        let job = self.jobs.lock().unwrap().remove(&req.name);
+        let job = job.ok_or_else(|| Status::not_found(format!("job {} not found", req.name)))?;
+        job.timer.abort();
+        self.changed.notify_waiters();
+        Ok(pb::DeleteJobResponse {})
+    }
+
+    fn schedule_job(self: &Arc<Self>, req: pb::ScheduleJobRequest) -> Result<pb::ScheduleJobResponse, Status> {
         let job = req.job.ok_or_else(|| Status::invalid_argument("no job"))?;
         let due =
             job.due_time.as_deref().ok_or_else(|| Status::invalid_argument("only one-shot jobs with a dueTime"))?;
@@ -349,6 +367,9 @@ impl State {
         let state = self.clone();
         let name = job.name.clone();
         let timer = tokio::spawn(async move {
+            if !state.config.call_jobs {
+                return;
+            }
             let wait = (due - chrono::Utc::now()).to_std().unwrap_or_default();
             tokio::time::sleep(wait).await;
             state.trigger(&name, due).await;
@@ -358,7 +379,7 @@ impl State {
         }
         drop(jobs);
         self.changed.notify_waiters();
-        Ok(())
+        Ok(pb::ScheduleJobResponse {})
     }
 
     /// Calls the job's route on one of the app's instances, again while it fails, then forgets the job.
@@ -511,55 +532,33 @@ impl tower::Service<http::Request<tonic::body::Body>> for Grpc {
     fn call(&mut self, req: http::Request<tonic::body::Body>) -> Self::Future {
         let state = self.0.clone();
         match req.uri().path() {
-            "/dapr.proto.runtime.v1.Dapr/PublishEvent" => Box::pin(async move {
-                let method = tower::service_fn(move |r: Request<pb::PublishEventRequest>| {
-                    let state = state.clone();
-                    async move { state.publish(r.into_inner()).map(Response::new) }
-                });
-                let mut grpc = tonic::server::Grpc::new(tonic_prost::ProstCodec::default());
-                Ok(grpc.unary(method, req).await)
-            }),
-            "/dapr.proto.runtime.v1.Dapr/ScheduleJob" => Box::pin(async move {
-                let method = tower::service_fn(move |r: Request<pb::ScheduleJobRequest>| {
-                    let state = state.clone();
-                    async move { state.schedule_job(r.into_inner()).map(|()| Response::new(pb::ScheduleJobResponse {})) }
-                });
-                let mut grpc = tonic::server::Grpc::new(tonic_prost::ProstCodec::default());
-                Ok(grpc.unary(method, req).await)
-            }),
-            "/dapr.proto.runtime.v1.Dapr/GetJob" => Box::pin(async move {
-                let method = tower::service_fn(move |r: Request<pb::GetJobRequest>| {
-                    let state = state.clone();
-                    async move {
-                        let name = r.into_inner().name;
-                        let due = state.jobs.lock().unwrap().get(&name).map(|j| j.due);
-                        let due = due.ok_or_else(|| Status::not_found(format!("job {name} not found")))?;
-                        let job = pb::Job { name, due_time: Some(due.to_rfc3339()), ..Default::default() };
-                        Ok(Response::new(pb::GetJobResponse { job: Some(job) }))
-                    }
-                });
-                let mut grpc = tonic::server::Grpc::new(tonic_prost::ProstCodec::default());
-                Ok(grpc.unary(method, req).await)
-            }),
-            "/dapr.proto.runtime.v1.Dapr/DeleteJob" => Box::pin(async move {
-                let method = tower::service_fn(move |r: Request<pb::DeleteJobRequest>| {
-                    let state = state.clone();
-                    async move {
-                        let name = r.into_inner().name;
-                        let job = state.jobs.lock().unwrap().remove(&name);
-                        let job = job.ok_or_else(|| Status::not_found(format!("job {name} not found")))?;
-                        job.timer.abort();
-                        state.changed.notify_waiters();
-                        Ok(Response::new(pb::DeleteJobResponse {}))
-                    }
-                });
-                let mut grpc = tonic::server::Grpc::new(tonic_prost::ProstCodec::default());
-                Ok(grpc.unary(method, req).await)
-            }),
+            "/dapr.proto.runtime.v1.Dapr/PublishEvent" => unary(req, state, State::publish),
+            "/dapr.proto.runtime.v1.Dapr/ScheduleJob" => unary(req, state, State::schedule_job),
+            "/dapr.proto.runtime.v1.Dapr/GetJob" => unary(req, state, State::get_job),
+            "/dapr.proto.runtime.v1.Dapr/DeleteJob" => unary(req, state, State::delete_job),
             other => {
                 let status = Status::unimplemented(format!("the simulator does not implement {other}"));
                 Box::pin(async move { Ok(status.into_http()) })
             }
         }
     }
+}
+
+/// Answers one unary gRPC call with `handle`.
+fn unary<Req, Resp>(
+    req: http::Request<tonic::body::Body>,
+    state: Arc<State>,
+    handle: fn(&Arc<State>, Req) -> Result<Resp, Status>,
+) -> BoxFuture<Result<http::Response<tonic::body::Body>, Infallible>>
+where
+    Req: prost::Message + Default + Send + 'static,
+    Resp: prost::Message + Send + 'static,
+{
+    Box::pin(async move {
+        let method = tower::service_fn(move |r: Request<Req>| {
+            std::future::ready(handle(&state, r.into_inner()).map(Response::new))
+        });
+        let mut grpc = tonic::server::Grpc::new(tonic_prost::ProstCodec::default());
+        Ok(grpc.unary(method, req).await)
+    })
 }

@@ -352,3 +352,38 @@ impl TestApp {
         }
     }
 }
+
+/// Starts the server binary this package builds on `database_url`, on a free
+/// port, with `env` besides the defaults; returns its address once it
+/// listens, and the process (killed when dropped).
+pub async fn start_server_process(database_url: &str, env: &[(&str, &str)]) -> (String, tokio::process::Child) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_server"));
+    command
+        .env("DATABASE_URL", database_url)
+        .env("CADENCE_BIND", "127.0.0.1:0")
+        .env("CADENCE_LOG_FORMAT", "json")
+        .env("CADENCE_RELAY_POLL_MS", "20")
+        .env("RUST_LOG", "info,sqlx=warn,tower_http=warn")
+        .env("LEPTOS_SITE_ROOT", std::env::temp_dir())
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true);
+    let mut child = command.spawn().expect("the server binary starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let address = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            let Ok(log) = serde_json::from_str::<Value>(&line) else { continue };
+            if log["message"] == "Cadence is listening" {
+                return format!("http://{}", log["addr"].as_str().unwrap());
+            }
+        }
+        panic!("the server exited before it listened");
+    })
+    .await
+    .expect("the server listens within a minute");
+    // Keep reading its log so the pipe never fills and blocks it.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (address, child)
+}

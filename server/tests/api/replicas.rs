@@ -2,17 +2,15 @@
 //! real server processes (the binary this package builds), each with its own
 //! relay, driven over loopback HTTP.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
 use reqwest::StatusCode;
 use serde_json::Value;
 use sqlx::PgPool;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::helpers::{client, settle, TestDb};
+use crate::helpers::{client, settle, start_server_process, TestDb};
 
 /// A server process on `database_url`, killed when dropped.
 struct Replica {
@@ -22,33 +20,7 @@ struct Replica {
 
 impl Replica {
     async fn start(database_url: &str) -> Self {
-        let site = std::env::temp_dir();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
-            .env("DATABASE_URL", database_url)
-            .env("CADENCE_BIND", "127.0.0.1:0")
-            .env("CADENCE_LOG_FORMAT", "json")
-            .env("CADENCE_RELAY_POLL_MS", "20")
-            .env("RUST_LOG", "info,sqlx=warn,tower_http=warn")
-            .env("LEPTOS_SITE_ROOT", site)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("the server binary starts");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let address = tokio::time::timeout(Duration::from_secs(60), async {
-            while let Some(line) = lines.next_line().await.unwrap() {
-                let Ok(log) = serde_json::from_str::<Value>(&line) else { continue };
-                if log["message"] == "Cadence is listening" {
-                    return format!("http://{}", log["addr"].as_str().unwrap());
-                }
-            }
-            panic!("the server exited before it listened");
-        })
-        .await
-        .expect("the server listens within a minute");
-        // Keep reading its log so the pipe never fills and blocks it.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let (address, child) = start_server_process(database_url, &[]).await;
         Self { address, _child: child }
     }
 
