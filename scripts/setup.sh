@@ -127,17 +127,20 @@ ensure_browser_tools() {
 }
 
 # copy_browser_build BIN_DIR SITE_DIR DEST: copies a debug server with its
-# hash.txt and a site into DEST (as server, hash.txt, site/), so the browser
-# tests run a snapshot that a `cargo leptos watch` rebuilding target/ meanwhile
-# cannot pull files from under.
+# hash.txt, the Dapr sidecar simulator (BIN_DIR/examples/dapr-sim, or
+# BIN_DIR/dapr-sim in a snapshot) and a site into DEST (as server, hash.txt,
+# dapr-sim, site/), so the browser tests run a snapshot that a `cargo leptos
+# watch` rebuilding target/ meanwhile cannot pull files from under.
 copy_browser_build() {
   cp "$1/server" "$1/hash.txt" "$3/"
+  if [ -x "$1/examples/dapr-sim" ]; then cp "$1/examples/dapr-sim" "$3/"; else cp "$1/dapr-sim" "$3/"; fi
   cp -r "$2" "$3/site"
 }
 
 # run_browser_tests DIR: the Playwright suite against the snapshot in DIR.
 run_browser_tests() {
-  (cd "$CADENCE_ROOT/end2end" && CADENCE_SERVER_BIN="$1/server" CADENCE_SITE_ROOT="$1/site" npx playwright test)
+  (cd "$CADENCE_ROOT/end2end" && CADENCE_SERVER_BIN="$1/server" CADENCE_DAPR_SIM_BIN="$1/dapr-sim" \
+    CADENCE_SITE_ROOT="$1/site" npx playwright test)
 }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

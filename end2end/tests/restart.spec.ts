@@ -4,63 +4,17 @@
 // same database) arrives once each, followed by what comes live. This test
 // runs its own servers, so it can kill one.
 import { test, expect, Page } from '@playwright/test';
-import { spawn, ChildProcess } from 'node:child_process';
+import { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { watchConsole } from './support';
+import { row, startServer, stop, watchConsole } from './support';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'cadence-e2e-restart-'));
 
-/**
- * Starts a server over this test's database on `port` (0: any free port)
- * and resolves with the port it listens on, read from its own log, so a
- * port another process holds fails here instead of reaching that process.
- */
-async function startServer(port: number): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.env.CADENCE_SERVER_BIN ?? '../target/debug/server', [], {
-    env: {
-      ...process.env,
-      DATABASE_URL: `sqlite://${dataDir}/cadence.db`,
-      CADENCE_BIND: `127.0.0.1:${port}`,
-      CADENCE_LOG_FORMAT: 'json',
-      LEPTOS_SITE_ROOT: process.env.CADENCE_SITE_ROOT ?? '../target/site',
-      RUST_LOG: process.env.RUST_LOG ?? 'warn,server=info',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: child.stdout! });
-  const listening = new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no server started on port ${port}`)), 30_000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the server for port ${port} exited with ${code}`));
-    });
-    lines.on('line', (line) => {
-      if (process.env.RUST_LOG) console.log(line);
-      try {
-        const log = JSON.parse(line);
-        if (log.message === 'Cadence is listening') {
-          clearTimeout(timer);
-          resolve(Number(String(log.addr).split(':').pop()));
-        }
-      } catch {
-        // Not a log line of ours.
-      }
-    });
-  });
-  const bound = await listening;
-  const res = await fetch(`http://127.0.0.1:${bound}/readyz`);
-  expect(res.ok, `the server on port ${bound} is ready`).toBe(true);
-  return { child, port: bound };
-}
-
-async function stop(child: ChildProcess, signal: NodeJS.Signals) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill(signal);
-  await exited;
+/** Starts a server over this test's database on `port` (0: any free port). */
+function startOn(port: number) {
+  return startServer({ DATABASE_URL: `sqlite://${dataDir}/cadence.db`, CADENCE_BIND: `127.0.0.1:${port}` });
 }
 
 /**
@@ -91,13 +45,9 @@ async function recordLiveEvents(page: Page) {
   });
 }
 
-function row(page: Page, title: string) {
-  return page.getByRole('listitem').filter({ has: page.getByRole('link', { name: title, exact: true }) });
-}
-
 test('a server killed mid-stream and restarted loses no live event and repeats none', async ({ page }) => {
   test.setTimeout(120_000);
-  const first = await startServer(0);
+  const first = await startOn(0);
   let server = first.child;
   const origin = `http://127.0.0.1:${first.port}`;
   let other: ChildProcess | undefined;
@@ -122,7 +72,7 @@ test('a server killed mid-stream and restarted loses no live event and repeats n
 
     // The server dies without a goodbye; another one on the same database takes changes meanwhile.
     await stop(server, 'SIGKILL');
-    const started = await startServer(0);
+    const started = await startOn(0);
     other = started.child;
     const whileDown = ['Made while down 1', 'Made while down 2', 'Made while down 3'];
     for (const title of whileDown) {
@@ -134,7 +84,7 @@ test('a server killed mid-stream and restarted loses no live event and repeats n
     await stop(other, 'SIGTERM');
 
     // The restarted server replays what the tab missed, then carries on live.
-    server = (await startServer(first.port)).child;
+    server = (await startOn(first.port)).child;
     for (const title of whileDown) {
       await expect(row(page, title)).toHaveCount(1, { timeout: 40_000 });
     }

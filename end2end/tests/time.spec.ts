@@ -5,58 +5,7 @@
 // repeating task whose next instance appears once the current one is
 // completed, with and without JavaScript.
 import { test, expect, Page } from '@playwright/test';
-import { watchConsole } from './support';
-
-let counter = 0;
-
-async function signUp(page: Page, name: string, javaScriptEnabled = true) {
-  counter += 1;
-  await page.goto('/signup');
-  await page.getByLabel('Name').fill(name);
-  await page.getByLabel('Email').fill(`${name.toLowerCase()}-${Date.now()}-${counter}@example.com`);
-  await page.getByLabel('Password').fill('correct horse battery');
-  // The dates below are Berlin's: the island detects the browser's zone; without JavaScript, type it.
-  if (javaScriptEnabled) {
-    await expect(page.getByLabel('Time zone')).toHaveValue('Europe/Berlin');
-  } else {
-    await page.getByLabel('Time zone').fill('Europe/Berlin');
-  }
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await expect(page).toHaveURL(/\/tasks$/);
-}
-
-/** A moment as the date and time fields take it, on Berlin's wall clock. */
-function berlin(at: Date): { date: string; time: string } {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone: 'Europe/Berlin',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(at);
-  const get = (type: string) => parts.find((p) => p.type === type)!.value;
-  return { date: `${get('year')}-${get('month')}-${get('day')}`, time: `${get('hour')}:${get('minute')}` };
-}
-
-async function newTask(
-  page: Page,
-  fields: { title: string; date: string; time?: string; reminders?: string; repeat?: string },
-) {
-  await page.goto('/tasks/new');
-  await page.getByLabel('Title').fill(fields.title);
-  await page.getByLabel('Due date').fill(fields.date);
-  if (fields.time) await page.locator('#due_time').fill(fields.time);
-  if (fields.reminders) await page.locator('#reminders').fill(fields.reminders);
-  if (fields.repeat) await page.locator('#repeat').selectOption(fields.repeat);
-  await page.getByRole('button', { name: 'Create task' }).click();
-  await expect(page.getByRole('heading', { name: fields.title })).toBeAttached();
-}
-
-function row(page: Page, title: string) {
-  return page.getByRole('listitem').filter({ has: page.getByRole('link', { name: title, exact: true }) });
-}
+import { berlin, newTask, row, signUp, watchConsole } from './support';
 
 test('a reminder comes live as a toast and on the bell in every tab, and reading it in one tab clears the others', async ({
   page,

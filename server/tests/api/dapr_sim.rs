@@ -196,12 +196,13 @@ impl DaprSim {
                 .await
                 .unwrap();
         });
-        let health = {
-            let state = state.clone();
-            Router::new().route(
+        let ready = state.clone();
+        let control = state.clone();
+        let health = Router::new()
+            .route(
                 "/v1.0/healthz/outbound",
                 get(move || {
-                    let ready = state.ready.load(Ordering::SeqCst);
+                    let ready = ready.ready.load(Ordering::SeqCst);
                     async move {
                         if ready {
                             StatusCode::NO_CONTENT
@@ -211,7 +212,17 @@ impl DaprSim {
                     }
                 }),
             )
-        };
+            // Not Dapr's: how a test in another process registers an app instance (its URL as the body).
+            .route(
+                "/simulator/apps",
+                axum::routing::post(move |url: String| {
+                    let control = control.clone();
+                    async move {
+                        control.add_app(url.trim()).await;
+                        StatusCode::NO_CONTENT
+                    }
+                }),
+            );
         let http_task = tokio::spawn(async move { axum::serve(http, health).await.unwrap() });
         Self { grpc_port, http_port, state, tasks: vec![grpc_task, http_task] }
     }
@@ -232,22 +243,7 @@ impl DaprSim {
 
     /// Registers an instance of the subscribing app: reads its `/dapr/subscribe`, as the sidecar does at start.
     pub async fn add_app(&self, url: &str) {
-        let list: Value =
-            self.state.http.get(format!("{url}/dapr/subscribe")).send().await.unwrap().json().await.unwrap();
-        let subscriptions = list
-            .as_array()
-            .expect("/dapr/subscribe answers a JSON array")
-            .iter()
-            .map(|s| {
-                assert_eq!(s["pubsubname"], self.state.config.pubsub.as_str(), "{s}");
-                Subscription {
-                    topic: s["topic"].as_str().unwrap().to_owned(),
-                    route: s["routes"]["default"].as_str().or(s["route"].as_str()).unwrap().to_owned(),
-                    dead_letter: s["deadLetterTopic"].as_str().map(str::to_owned),
-                }
-            })
-            .collect();
-        self.state.apps.lock().unwrap().push(App { url: url.to_owned(), subscriptions });
+        self.state.add_app(url).await;
     }
 
     pub fn remove_app(&self, url: &str) {
@@ -310,6 +306,24 @@ impl DaprSim {
 }
 
 impl State {
+    async fn add_app(&self, url: &str) {
+        let list: Value = self.http.get(format!("{url}/dapr/subscribe")).send().await.unwrap().json().await.unwrap();
+        let subscriptions = list
+            .as_array()
+            .expect("/dapr/subscribe answers a JSON array")
+            .iter()
+            .map(|s| {
+                assert_eq!(s["pubsubname"], self.config.pubsub.as_str(), "{s}");
+                Subscription {
+                    topic: s["topic"].as_str().unwrap().to_owned(),
+                    route: s["routes"]["default"].as_str().or(s["route"].as_str()).unwrap().to_owned(),
+                    dead_letter: s["deadLetterTopic"].as_str().map(str::to_owned),
+                }
+            })
+            .collect();
+        self.apps.lock().unwrap().push(App { url: url.to_owned(), subscriptions });
+    }
+
     fn publish(self: &Arc<Self>, req: pb::PublishEventRequest) -> Result<(), Status> {
         if req.pubsub_name != self.config.pubsub {
             return Err(Status::invalid_argument(format!("pubsub {} is not found", req.pubsub_name)));
