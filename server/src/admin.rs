@@ -3,6 +3,8 @@
 //! - `server dead-letters list` prints the deliveries set aside, oldest first;
 //! - `server dead-letters requeue SEQ SUBSCRIBER` puts one back in line;
 //! - `server dead-letters requeue --all` puts them all back;
+//! - `server migrate` brings the database's schema up to date and exits (a
+//!   Job runs it once per release when the pods run with `CADENCE_MIGRATE=off`);
 //! - `server dapr subscriptions` prints the subscriptions this process's role
 //!   gives Dapr at `/dapr/subscribe` (the declarative YAMLs in `dapr/` are checked against it).
 //!
@@ -19,6 +21,7 @@ pub enum Command {
     List,
     Requeue(Option<(i64, String)>),
     Subscriptions,
+    Migrate,
 }
 
 const USAGE: &str =
@@ -28,6 +31,9 @@ impl Command {
     /// Reads the arguments after the program name; `None` when they name no command (serve).
     pub fn parse(args: &[String]) -> Option<Result<Self, String>> {
         let (first, rest) = args.split_first()?;
+        if first == "migrate" {
+            return Some(if rest.is_empty() { Ok(Self::Migrate) } else { Err(USAGE.to_owned()) });
+        }
         if first == "dapr" {
             return Some(match rest {
                 [what] if what == "subscriptions" => Ok(Self::Subscriptions),
@@ -57,6 +63,10 @@ pub async fn run(command: Command, config: &Config, out: &mut impl Write) -> Res
             let wanted = config.role.works().then(crate::spine::consumers::topics).into_iter().flatten();
             let list = crate::dapr::subscriber::subscriptions(&config.dapr_pubsub, wanted);
             writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
+        }
+        Command::Migrate => {
+            crate::store::connect_with(config.database_url.expose(), crate::store::Migrations::Apply).await?;
+            writeln!(out, "the database is up to date")?;
         }
         Command::List => {
             let store = crate::store::connect(config.database_url.expose()).await?;
@@ -99,6 +109,8 @@ mod tests {
     fn commands_parse_and_bad_ones_say_how_to_use_them() {
         assert_eq!(Command::parse(&[]), None);
         assert_eq!(Command::parse(&args(&["dapr", "subscriptions"])), Some(Ok(Command::Subscriptions)));
+        assert_eq!(Command::parse(&args(&["migrate"])), Some(Ok(Command::Migrate)));
+        assert!(Command::parse(&args(&["migrate", "now"])).unwrap().is_err());
         assert!(Command::parse(&args(&["dapr", "subscribe"])).unwrap().unwrap_err().contains("dapr subscriptions"));
         assert_eq!(Command::parse(&args(&["dead-letters"])), Some(Ok(Command::List)));
         assert_eq!(Command::parse(&args(&["dead-letters", "requeue", "--all"])), Some(Ok(Command::Requeue(None))));

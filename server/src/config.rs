@@ -101,6 +101,30 @@ impl std::str::FromStr for Bus {
     }
 }
 
+/// Whether the server migrates the database at start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Migrate {
+    /// At every start (the embedded default: nothing else would run them).
+    #[default]
+    Auto,
+    /// Never; the server refuses to start on a database whose schema is
+    /// behind it. In a cluster a Job runs `server migrate` once per release.
+    Off,
+}
+
+impl std::str::FromStr for Migrate {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "auto" => Ok(Migrate::Auto),
+            "off" => Ok(Migrate::Off),
+            _ => Err("use auto or off".into()),
+        }
+    }
+}
+
 /// What fires reminders at their time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -130,6 +154,8 @@ impl std::str::FromStr for Reminders {
 pub struct Config {
     /// `sqlite://data/cadence.db` (the default) or `postgres://…`.
     pub database_url: Secret,
+    /// `auto` (the default: migrate at start) or `off` (`server migrate` does it).
+    pub migrate: Migrate,
     pub bind: SocketAddr,
     /// The URL users reach the app at; `https://` turns on Secure cookies and HSTS.
     pub public_url: Option<String>,
@@ -181,6 +207,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             database_url: Secret::new("sqlite://data/cadence.db"),
+            migrate: Migrate::Auto,
             bind: SocketAddr::from(([127, 0, 0, 1], 3000)),
             public_url: None,
             log_format: LogFormat::Pretty,
@@ -244,6 +271,7 @@ impl Config {
         if let Ok(url) = std::env::var("DATABASE_URL") {
             config.database_url = Secret::new(url);
         }
+        env_parse("CADENCE_MIGRATE", &mut config.migrate)?;
         env_parse("CADENCE_BIND", &mut config.bind)?;
         if let Ok(url) = std::env::var("CADENCE_PUBLIC_URL") {
             config.public_url = Some(url);
@@ -294,6 +322,14 @@ impl Config {
             first_backoff: first,
             max_attempts: self.relay_max_attempts.max(1),
             ..domain::spine::RetryPolicy::default()
+        }
+    }
+
+    /// What opening the store does about migrations.
+    pub fn migrations(&self) -> crate::store::Migrations {
+        match self.migrate {
+            Migrate::Auto => crate::store::Migrations::Apply,
+            Migrate::Off => crate::store::Migrations::Require,
         }
     }
 

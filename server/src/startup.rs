@@ -83,7 +83,9 @@ fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
 
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
-        let store = crate::store::connect(config.database_url.expose()).await.map_err(StartupError::Store)?;
+        let store = crate::store::connect_with(config.database_url.expose(), config.migrations())
+            .await
+            .map_err(StartupError::Store)?;
         Self::build_with_store(config, store).await
     }
 

@@ -14,15 +14,59 @@ mod rows;
 pub mod sqlite;
 mod time_engine;
 
-/// Opens the store that `database_url` names: `sqlite:` (the default) or `postgres:`.
+/// Whether opening the store brings its schema up to date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Migrations {
+    /// Apply what is pending (the embedded default, and `server migrate`).
+    Apply,
+    /// Apply nothing, and refuse a database whose schema is behind this
+    /// build: in a cluster, a Job migrates once per release and pods only check.
+    Require,
+}
+
+/// Opens the store that `database_url` names, migrating it first.
 pub async fn connect(database_url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    connect_with(database_url, Migrations::Apply).await
+}
+
+/// Opens the store that `database_url` names: `sqlite:` (the default) or `postgres:`.
+pub async fn connect_with(database_url: &str, migrations: Migrations) -> Result<Arc<dyn Store>, StoreError> {
     if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
-        Ok(Arc::new(postgres::PgStore::connect(database_url).await?))
+        Ok(Arc::new(postgres::PgStore::open(database_url, migrations).await?))
     } else if database_url.starts_with("sqlite:") {
-        Ok(Arc::new(sqlite::SqliteStore::connect(database_url).await?))
+        Ok(Arc::new(sqlite::SqliteStore::open(database_url, migrations).await?))
     } else {
         Err(StoreError::backend(std::io::Error::other("DATABASE_URL must start with sqlite: or postgres:")))
     }
+}
+
+/// Applies `migrator`'s pending migrations, or, with `Require`, fails naming
+/// how many are pending.
+pub(crate) async fn migrate<'c, A>(
+    migrator: &sqlx::migrate::Migrator,
+    pool: A,
+    migrations: Migrations,
+) -> Result<(), StoreError>
+where
+    A: sqlx::Acquire<'c>,
+    <A::Connection as std::ops::Deref>::Target: sqlx::migrate::Migrate,
+{
+    let mut conn = pool.acquire().await.map_err(map_err)?;
+    if migrations == Migrations::Apply {
+        return migrator.run_direct(&mut *conn).await.map_err(StoreError::backend);
+    }
+    // A database never migrated has no table to list: everything is pending.
+    let applied: Vec<i64> = match sqlx::migrate::Migrate::list_applied_migrations(&mut *conn).await {
+        Ok(applied) => applied.into_iter().map(|m| m.version).collect(),
+        Err(_) => Vec::new(),
+    };
+    let pending = migrator.iter().filter(|m| !applied.contains(&m.version)).count();
+    if pending > 0 {
+        return Err(StoreError::backend(std::io::Error::other(format!(
+            "the database is {pending} migration(s) behind this build: run `server migrate` first"
+        ))));
+    }
+    Ok(())
 }
 
 /// Turns a sqlx error into the store's vocabulary: unique violations become a

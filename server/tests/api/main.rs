@@ -11,6 +11,7 @@ mod event_schema;
 mod events;
 mod helpers;
 mod live;
+mod migrations;
 mod replicas;
 mod roles;
 mod security;

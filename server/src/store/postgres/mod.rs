@@ -18,7 +18,7 @@ use domain::{StoreError, User, UserId};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
-use super::map_err;
+use super::{map_err, Migrations};
 
 mod accounts;
 mod audit;
@@ -42,7 +42,12 @@ pub struct PgStore {
 }
 
 impl PgStore {
+    /// Opens the database, migrating it first.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::open(url, Migrations::Apply).await
+    }
+
+    pub async fn open(url: &str, migrations: Migrations) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
@@ -52,8 +57,10 @@ impl PgStore {
             .connect(url)
             .await
             .map_err(map_err)?;
-        sqlx::migrate!("./migrations/postgres").run(&pool).await.map_err(StoreError::backend)?;
-        tasks::backfill_list_keys(&pool).await?;
+        crate::store::migrate(&sqlx::migrate!("./migrations/postgres"), &pool, migrations).await?;
+        if migrations == Migrations::Apply {
+            tasks::backfill_list_keys(&pool).await?;
+        }
         Ok(Self { pool, feed_hook: Arc::default() })
     }
 

@@ -21,7 +21,7 @@ use domain::{StoreError, User, UserId};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
 
-use super::map_err;
+use super::{map_err, Migrations};
 
 mod accounts;
 mod audit;
@@ -38,7 +38,12 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// Opens the database, migrating it first.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::open(url, Migrations::Apply).await
+    }
+
+    pub async fn open(url: &str, migrations: Migrations) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(map_err)?
             .create_if_missing(true)
@@ -59,7 +64,7 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await
             .map_err(map_err)?;
-        sqlx::migrate!("./migrations/sqlite").run(&write).await.map_err(StoreError::backend)?;
+        crate::store::migrate(&sqlx::migrate!("./migrations/sqlite"), &write, migrations).await?;
         let read = SqlitePoolOptions::new()
             .max_connections(8)
             .test_before_acquire(false)
@@ -67,7 +72,9 @@ impl SqliteStore {
             .await
             .map_err(map_err)?;
         let store = Self { read, write, feed_hook: Arc::default() };
-        tasks::backfill_list_keys(&store.write).await?;
+        if migrations == Migrations::Apply {
+            tasks::backfill_list_keys(&store.write).await?;
+        }
         Ok(store)
     }
 
