@@ -39,6 +39,15 @@ CADENCE_TEST_BACKEND=postgres cargo test -p server --test api --locked -- --skip
 step "Dapr manifests (schemas, typos rejected, subscriptions match the app's)"
 bash scripts/check-dapr.sh
 
+step "container image (hadolint; the runtime image's files run as UID 65532 and answer /readyz)"
+bash scripts/check-image.sh
+
+step "GitHub Actions workflows (actionlint, the workflow schema, broken copies refused)"
+bash scripts/check-workflows.sh
+
+step "Helm chart (lint, Kubernetes 1.33 schemas, Dapr resources, bad values refused)"
+bash scripts/check-chart.sh
+
 step "building the site (WASM, JS, CSS) for the browser tests"
 LEPTOS_SITE_ROOT="$TEST_SITE" cargo leptos build --frontend-only "${LEPTOS_LIB_ARGS[@]}"
 
