@@ -36,6 +36,8 @@ COPY . .
 RUN cargo chef prepare --recipe-path recipe.json
 
 FROM tools AS build
+# Symbols off the shipped binary: 50 MB becomes 28 MB (10 MB gzipped).
+ENV CARGO_PROFILE_RELEASE_STRIP=symbols
 COPY --from=plan /src/recipe.json recipe.json
 # Dependencies first: the server's (native, release) and the islands' (wasm32, wasm-release).
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
