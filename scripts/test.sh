@@ -39,9 +39,6 @@ CADENCE_TEST_BACKEND=postgres cargo test -p server --test api --locked -- --skip
 step "Dapr manifests (schemas, typos rejected, subscriptions match the app's)"
 bash scripts/check-dapr.sh
 
-step "container image (hadolint; the runtime image's files run as UID 65532 and answer /readyz)"
-bash scripts/check-image.sh
-
 step "GitHub Actions workflows (actionlint, the workflow schema, broken copies refused)"
 bash scripts/check-workflows.sh
 
@@ -50,6 +47,10 @@ bash scripts/check-chart.sh
 
 step "building the site (WASM, JS, CSS) for the browser tests"
 LEPTOS_SITE_ROOT="$TEST_SITE" cargo leptos build --frontend-only "${LEPTOS_LIB_ARGS[@]}"
+
+# After the site build: the image check runs the server with the site it serves.
+step "container image (hadolint; the runtime image's files run as UID 65532 and answer /readyz)"
+bash scripts/check-image.sh
 
 step "browser tests (Chromium)"
 snapshot="$(mktemp -d)"
