@@ -213,16 +213,15 @@ impl Application {
         let lean = serves.then(|| Lean { hub: hub.clone(), state: state.clone() });
         let probes = Probes { store: store.clone(), sidecar: sidecar.clone(), inbox: inbox.clone() };
         // The sidecar's routes skip the page middleware too: it sends no Origin and no session.
-        let mut dapr = match (&sidecar, inbox) {
-            (None, _) => Router::new(),
-            (Some(_), inbox) => subscriber::routes(
-                inbox.unwrap_or_else(|| Arc::new(Inbox::new(config.dapr_pubsub.clone(), Vec::new()))),
-            ),
-        };
-        let job_sync = jobs.map(|(sync, callbacks)| {
-            dapr = std::mem::take(&mut dapr).merge(jobs::routes(callbacks));
-            sync
-        });
+        let (job_sync, job_callbacks) = jobs.unzip();
+        let mut dapr = Router::new();
+        if sidecar.is_some() {
+            let inbox = inbox.unwrap_or_else(|| Arc::new(Inbox::new(config.dapr_pubsub.clone(), Vec::new())));
+            dapr = subscriber::routes(inbox);
+        }
+        if let Some(callbacks) = job_callbacks {
+            dapr = dapr.merge(jobs::routes(callbacks));
+        }
         let router = if serves {
             live.merge(dapr).merge(router(options, state, probes, &config, routes))
         } else {
