@@ -61,6 +61,10 @@ no longer in the file fails the render rather than being silently skipped.
   {{- if not (and $doc.spec.tracing $doc.spec.tracing.otel) }}{{ fail "files/dapr/config.yaml no longer has spec.tracing.otel: update templates/_helpers.tpl" }}{{ end -}}
   {{- $_ := set $doc.spec.tracing.otel "endpointAddress" $v.otel.endpointAddress -}}
   {{- $_ := set $doc.spec.tracing.otel "isSecure" $v.otel.isSecure -}}
+  {{- /* With the app tracing, the sidecars sample at the same ratio. */ -}}
+  {{- if $root.Values.tracing.otlpEndpoint -}}
+  {{- $_ := set $doc.spec.tracing "samplingRate" (include "cadence.sampleRatio" $root) -}}
+  {{- end -}}
 {{- end -}}
 {{- $_ := set $doc.metadata "namespace" $root.Release.Namespace -}}
 {{- $_ := set $doc.metadata "labels" (include "cadence.labels" $root | fromYaml) -}}
@@ -83,4 +87,18 @@ no longer in the file fails the render rather than being silently skipped.
 # Source: files/dapr/{{ . }} (a copy of dapr/{{ . }})
 {{ include "cadence.daprFile" (dict "root" $ "path" .) }}
 {{- end }}
+{{- end -}}
+
+{{/* tracing.sampleRatio as a plain decimal ("0.1", "1", never "1e-05"), for
+     OTEL_TRACES_SAMPLER_ARG and Dapr's samplingRate. */}}
+{{- define "cadence.sampleRatio" -}}
+{{- regexReplaceAll "\\.?0+$" (printf "%.6f" (float64 .Values.tracing.sampleRatio)) "" -}}
+{{- end -}}
+
+{{/* The port of tracing.otlpEndpoint (443 or 80 when the URL has none), for
+     the NetworkPolicy's egress. */}}
+{{- define "cadence.otlpPort" -}}
+{{- $u := urlParse .Values.tracing.otlpEndpoint -}}
+{{- $hostPort := splitList ":" $u.host -}}
+{{- if gt (len $hostPort) 1 }}{{ last $hostPort }}{{ else if eq $u.scheme "https" }}443{{ else }}80{{ end -}}
 {{- end -}}
