@@ -205,6 +205,11 @@ pub struct EventEnvelope {
     pub user_id: UserId,
     pub task_id: Option<TaskId>,
     pub payload: DomainEvent,
+    /// The W3C `traceparent` of the request that caused the event. It is
+    /// kept beside the event in the outbox, not in its data, so a trace can
+    /// follow the event to its consumers; the domain only carries it.
+    #[serde(skip)]
+    pub trace_parent: Option<String>,
 }
 
 impl EventEnvelope {
@@ -217,6 +222,7 @@ impl EventEnvelope {
             user_id,
             task_id: payload.task_id(),
             payload,
+            trace_parent: None,
         }
     }
 

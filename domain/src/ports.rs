@@ -12,7 +12,7 @@ use crate::event::{AuditEntry, EventEnvelope};
 use crate::live::LiveEvent;
 use crate::notification::{NewNotification, Notification, NotificationPage};
 use crate::repeat::SeriesId;
-use crate::spine::{Delivery, DeliveryStats, Lease};
+use crate::spine::{Delivery, DeliveryStats, Lease, SubscriberStats};
 use crate::task::{Tag, Task, TaskId};
 use crate::task_list::{PageRequest, TaskFilter, TaskPage};
 use crate::timer::{Timer, TimerId, TimerKind};
@@ -122,6 +122,9 @@ pub trait OutboxStore: Send + Sync {
     async fn requeue_dead_letters(&self, only: Option<(i64, &str)>, now: DateTime<Utc>) -> Result<u64, StoreError>;
     /// Open and dead deliveries, for readiness detail and tests.
     async fn delivery_stats(&self) -> Result<DeliveryStats, StoreError>;
+    /// Each subscriber's backlog (registered ones, and retired ones with
+    /// deliveries still open), by name: what the metrics report.
+    async fn subscriber_stats(&self) -> Result<Vec<SubscriberStats>, StoreError>;
     /// Deletes events whose every delivery finished before `before`; returns how many.
     async fn prune_outbox(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 }
@@ -209,6 +212,21 @@ pub trait Store:
     async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StoreError>;
 
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// The adapter's connection pools, for the metrics; none by default.
+    fn pools(&self) -> Vec<PoolUsage> {
+        Vec::new()
+    }
+}
+
+/// One connection pool of a store at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    /// Which pool, where an adapter has several (SQLite: `read` and `write`).
+    pub name: &'static str,
+    pub open: u32,
+    pub idle: u32,
+    pub max: u32,
 }
 
 /// One database transaction. Dropping it without `commit` rolls everything back.

@@ -57,6 +57,17 @@ pub struct DeliveryStats {
     pub dead: u64,
 }
 
+/// One subscriber's backlog in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriberStats {
+    pub subscriber: String,
+    /// Deliveries not yet done (dead letters aside).
+    pub pending: u64,
+    pub dead: u64,
+    /// When the event of the oldest pending delivery occurred: how far the subscriber lags.
+    pub oldest_pending: Option<DateTime<Utc>>,
+}
+
 /// How a relay treats failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {

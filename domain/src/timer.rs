@@ -128,8 +128,16 @@ pub struct FiredReminder {
 pub struct FireReport {
     pub claimed: usize,
     pub fired: u64,
-    /// The latest lateness among the fired, for the logs.
-    pub max_late_ms: i64,
+    /// How late each claimed timer was when it fired (its time to the firing),
+    /// for the lateness histogram and the logs.
+    pub lateness: Vec<chrono::Duration>,
+}
+
+impl FireReport {
+    /// The latest lateness among the fired, in milliseconds.
+    pub fn max_late_ms(&self) -> i64 {
+        self.lateness.iter().map(chrono::Duration::num_milliseconds).max().unwrap_or(0)
+    }
 }
 
 #[cfg(feature = "services")]
@@ -138,7 +146,7 @@ pub struct FireReport {
 /// first; a timer due less than `early` from now counts as due (the caller's
 /// clock and ours may differ a little). False when there is nothing to fire:
 /// the timer fired already, was cancelled or moved later, or another caller
-/// holds it right now.
+/// holds it right now. When it fired, how late it was (negative when early).
 pub async fn fire_one(
     store: &dyn TimerStore,
     clock: &dyn Clock,
@@ -146,14 +154,15 @@ pub async fn fire_one(
     lease_for: chrono::Duration,
     id: TimerId,
     early: chrono::Duration,
-) -> Result<bool, StoreError> {
+) -> Result<Option<chrono::Duration>, StoreError> {
     let now = clock.now();
     let lease = Lease { owner: owner.to_owned(), until: now + lease_for };
-    let Some(timer) = store.claim_timer(id, &lease, now + early).await? else { return Ok(false) };
+    let Some(timer) = store.claim_timer(id, &lease, now + early).await? else { return Ok(None) };
     let fired_at = clock.now();
     let event = DomainEvent::ReminderDue { reminder: Box::new(timer.fired(fired_at)) };
     let event = EventEnvelope::new(Uuid::now_v7(), fired_at, timer.user_id, event);
-    Ok(store.fire_timers(&[(timer.id, event)], &lease).await? == 1)
+    let fired = store.fire_timers(&[(timer.id, event)], &lease).await? == 1;
+    Ok(fired.then(|| fired_at - timer.fire_at))
 }
 
 #[cfg(feature = "services")]
@@ -197,7 +206,7 @@ pub async fn fire_overdue(
             (t.id, EventEnvelope::new(Uuid::now_v7(), fired_at, t.user_id, event))
         })
         .collect();
-    let max_late_ms = claimed.iter().map(|t| (fired_at - t.fire_at).num_milliseconds()).max().unwrap_or(0);
+    let lateness = claimed.iter().map(|t| fired_at - t.fire_at).collect();
     let fired = store.fire_timers(&events, &lease).await?;
-    Ok(FireReport { claimed: claimed.len(), fired, max_late_ms })
+    Ok(FireReport { claimed: claimed.len(), fired, lateness })
 }

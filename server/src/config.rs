@@ -157,6 +157,9 @@ pub struct Config {
     /// `auto` (the default: migrate at start) or `off` (`server migrate` does it).
     pub migrate: Migrate,
     pub bind: SocketAddr,
+    /// Where `GET /metrics` (Prometheus) is served, apart from the app so the
+    /// ingress never exposes it; none (the default) serves no metrics.
+    pub metrics_bind: Option<SocketAddr>,
     /// The URL users reach the app at; `https://` turns on Secure cookies and HSTS.
     pub public_url: Option<String>,
     pub log_format: LogFormat,
@@ -209,6 +212,7 @@ impl Default for Config {
             database_url: Secret::new("sqlite://data/cadence.db"),
             migrate: Migrate::Auto,
             bind: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            metrics_bind: None,
             public_url: None,
             log_format: LogFormat::Pretty,
             role: Role::All,
@@ -273,6 +277,15 @@ impl Config {
         }
         env_parse("CADENCE_MIGRATE", &mut config.migrate)?;
         env_parse("CADENCE_BIND", &mut config.bind)?;
+        if let Ok(raw) = std::env::var("CADENCE_METRICS_BIND") {
+            config.metrics_bind = match raw.trim() {
+                "" | "off" => None,
+                addr => Some(addr.parse().map_err(|e: std::net::AddrParseError| ConfigError::Env {
+                    name: "CADENCE_METRICS_BIND",
+                    message: format!("{e} (use an address and port such as 0.0.0.0:9464, or off)"),
+                })?),
+            };
+        }
         if let Ok(url) = std::env::var("CADENCE_PUBLIC_URL") {
             config.public_url = Some(url);
         }
@@ -307,6 +320,12 @@ impl Config {
 
     /// Refuses settings that cannot work together.
     pub fn check(&self) -> Result<(), ConfigError> {
+        if self.metrics_bind.is_some_and(|m| m == self.bind && m.port() != 0) {
+            return Err(ConfigError::Env {
+                name: "CADENCE_METRICS_BIND",
+                message: "must differ from CADENCE_BIND: metrics stay off the public port".into(),
+            });
+        }
         if self.reminders == Reminders::DaprJobs && self.bus != Bus::Dapr {
             return Err(ConfigError::Env {
                 name: "CADENCE_REMINDERS",
@@ -383,6 +402,16 @@ mod tests {
         let config: Config = toml::from_str("bus = \"dapr\"\ndapr_pubsub = \"pubsub\"").unwrap();
         assert_eq!((config.bus, config.dapr_pubsub.as_str()), (Bus::Dapr, "pubsub"));
         assert!(toml::from_str::<Config>("bus = \"in_process\"").is_err());
+    }
+
+    #[test]
+    fn metrics_are_off_by_default_and_never_share_the_public_port() {
+        assert_eq!(Config::default().metrics_bind, None);
+        let config: Config = toml::from_str("metrics_bind = \"0.0.0.0:9464\"").unwrap();
+        assert_eq!(config.metrics_bind.map(|a| a.port()), Some(9464));
+        assert!(config.check().is_ok());
+        let same = Config { metrics_bind: Some(Config::default().bind), ..Config::default() };
+        assert!(same.check().unwrap_err().to_string().contains("CADENCE_METRICS_BIND"));
     }
 
     #[test]

@@ -30,8 +30,14 @@ async fn main() -> std::process::ExitCode {
         }
         None => {}
     }
-    server::telemetry::init(config.log_format);
-    tracing::info!(bind = %config.bind, relay = config.relay_enabled, "starting Cadence");
+    let telemetry = match server::telemetry::init(config.log_format) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("cadence: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    tracing::info!(bind = %config.bind, relay = config.relay_enabled, traces = telemetry.traces(), "starting Cadence");
     let app = match Application::build(config).await {
         Ok(app) => app,
         Err(e) => {

@@ -36,6 +36,7 @@ use crate::spine::consumers;
 use crate::spine::maintenance::Maintenance;
 use crate::spine::relay::Relay;
 use crate::spine::scheduler::{Scheduler, Wake};
+use crate::telemetry::{meters, trace, Observed};
 use crate::web::client_ip::TrustedProxies;
 use crate::web::csrf::PublicOrigin;
 use crate::web::headers::{CspNonce, HeaderPolicy};
@@ -66,6 +67,8 @@ pub struct Application {
     watcher: Option<FeedWatcher>,
     lean: Option<Lean>,
     sidecar: Option<Arc<Sidecar>>,
+    /// `GET /metrics` on its own listener, when `metrics_bind` asks for it.
+    metrics: Option<(TcpListener, Router)>,
 }
 
 fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
@@ -104,6 +107,14 @@ impl Application {
         let listener =
             TcpListener::bind(config.bind).await.map_err(|source| StartupError::Bind { addr: config.bind, source })?;
         let addr = listener.local_addr().map_err(|source| StartupError::Bind { addr: config.bind, source })?;
+        let metrics = match config.metrics_bind {
+            None => None,
+            Some(addr) => {
+                let listener = TcpListener::bind(addr).await.map_err(|source| StartupError::Bind { addr, source })?;
+                let scrape = meters::Scrape { handle: meters::install(), store: store.clone() };
+                Some((listener, meters::routes(scrape)))
+            }
+        };
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let wake = Arc::new(Wake::default());
         let services =
@@ -119,7 +130,8 @@ impl Application {
             list_cache: Arc::new(ListCache::new(config.list_cache_pages)),
         };
         let consumers = consumers::all(&store, &services);
-        let names: Vec<&str> = consumers.iter().map(|c| c.name()).collect();
+        let names: Vec<&'static str> = consumers.iter().map(|c| c.name()).collect();
+        meters::count_dead_letters_from_zero(&names);
         // Every replica registers the same subscribers, whether or not it runs their relays,
         // so no event is ever written without its deliveries. With Dapr the publisher is the
         // outbox's one subscriber; the consumers' deliveries still queued from before the
@@ -140,17 +152,19 @@ impl Application {
         let mut relays = Vec::new();
         let mut inbox = None;
         match &sidecar {
-            None if config.relay_enabled && works => relays.extend(consumers.into_iter().map(|c| relay(c, poll))),
+            None if config.relay_enabled && works => {
+                relays.extend(consumers.into_iter().map(|c| relay(Observed::consumer(c), poll)))
+            }
             None => {}
             Some(sidecar) => {
                 // Every role publishes its own events (a worker's too: next instances, reminders).
                 if config.relay_enabled {
-                    let publisher = Arc::new(DaprPublisher::new(config.dapr_pubsub.clone()));
+                    let publisher = Observed::publisher(Arc::new(DaprPublisher::new(config.dapr_pubsub.clone())));
                     relays.push(relay(publisher, poll).gated_by(sidecar.clone()));
                 }
                 if works {
                     if config.relay_enabled {
-                        relays.extend(consumers.iter().map(|c| relay(c.clone(), LEFTOVER_POLL)));
+                        relays.extend(consumers.iter().map(|c| relay(Observed::consumer(c.clone()), LEFTOVER_POLL)));
                     }
                     inbox = Some(Arc::new(Inbox::new(config.dapr_pubsub.clone(), consumers)));
                 }
@@ -227,11 +241,29 @@ impl Application {
         } else {
             dapr.merge(probes::routes(probes))
         };
-        Ok(Self { listener, router, store, relays, scheduler, job_sync, maintenance, hub, watcher, lean, sidecar })
+        Ok(Self {
+            listener,
+            router,
+            store,
+            relays,
+            scheduler,
+            job_sync,
+            maintenance,
+            hub,
+            watcher,
+            lean,
+            sidecar,
+            metrics,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+    }
+
+    /// The port `/metrics` listens on, when it does.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().and_then(|(l, _)| l.local_addr().ok()).map(|a| a.port())
     }
 
     pub fn store(&self) -> Arc<dyn Store> {
@@ -249,7 +281,19 @@ impl Application {
         workers.extend(self.watcher.map(|w| w.spawn(self.hub.clone(), stopped.clone())));
         workers.extend(self.job_sync.map(|j| j.spawn(stopped.clone())));
         workers.extend(self.sidecar.map(|s| s.spawn_probe(stopped.clone())));
-        workers.extend(self.maintenance.map(|m| m.spawn(stopped)));
+        workers.extend(self.maintenance.map(|m| m.spawn(stopped.clone())));
+        if let Some((listener, router)) = self.metrics {
+            tracing::info!(addr = %listener.local_addr()?, "metrics are served at /metrics");
+            let mut stopped = stopped;
+            workers.push(tokio::spawn(async move {
+                let stop = async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                };
+                if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(stop).await {
+                    tracing::warn!(error = %e, "the metrics listener failed");
+                }
+            }));
+        }
         tracing::info!(addr = %self.listener.local_addr()?, "Cadence is listening");
         // Open live streams would hold a graceful shutdown up forever: they end first.
         let hub = self.hub.clone();
@@ -306,7 +350,8 @@ fn router(options: LeptosOptions, state: AppState, probes: Probes, config: &Conf
         .with_state(options)
         .merge(probes)
         .merge(extra)
-        .layer(middleware::from_fn(status::server_fn_status));
+        .layer(middleware::from_fn(status::server_fn_status))
+        .layer(middleware::from_fn(meters::note_route));
     // Showing a failed form again turns a POST into a GET, so it wraps the whole
     // router: a layer on a router runs after it has matched the method.
     Router::new()
@@ -320,10 +365,21 @@ fn router(options: LeptosOptions, state: AppState, probes: Probes, config: &Conf
         // The default would be brotli's slowest level (11) on every dynamic page;
         // level 4 gets most of the size for a small part of the CPU.
         .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)))
+        .layer(middleware::from_fn(meters::track_http))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            let span = tracing::info_span!(
+                "request",
+                otel.name = format!("{} {}", req.method(), req.uri().path()),
+                otel.kind = "server",
+                method = %req.method(),
+                path = %req.uri().path(),
+                request_id = %id,
+            );
+            // A caller that traces (a proxy, another service) makes this request part of its trace.
+            trace::adopt(&span, req.headers().get("traceparent").and_then(|v| v.to_str().ok()));
+            span
         }))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }

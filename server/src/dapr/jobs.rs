@@ -171,13 +171,14 @@ async fn fire(State(callbacks): State<JobCallbacks>, Path(name): Path<String>, h
     };
     let owner = format!("job/{}", Uuid::new_v4().simple());
     match fire_one(&*callbacks.store, &*callbacks.clock, &owner, chrono::Duration::seconds(30), id, EARLY).await {
-        Ok(fired) => {
-            if fired {
-                tracing::debug!(job = name, "reminder fired by its Dapr job");
+        Ok(lateness) => {
+            if let Some(lateness) = lateness {
+                crate::telemetry::meters::reminder_fired("dapr-job", lateness);
+                tracing::debug!(job = name, late_ms = lateness.num_milliseconds(), "reminder fired by its Dapr job");
             } else {
                 tracing::debug!(job = name, "a job callback with nothing to fire (fired, cancelled or moved)");
             }
-            Json(json!({ "fired": fired })).into_response()
+            Json(json!({ "fired": lateness.is_some() })).into_response()
         }
         Err(e) => {
             // A failure answer makes Dapr apply the job's failure policy (it calls again).

@@ -34,14 +34,19 @@ impl DaprPublisher {
 }
 
 /// The metadata that makes Dapr's CloudEvent carry our id, type and source,
-/// and keeps a task's events on one partition.
+/// keeps a task's events on one partition, and carries the trace on: the
+/// publishing span's when traces are exported here, else the request's as stored.
 pub fn metadata(event: &EventEnvelope) -> HashMap<String, String> {
-    HashMap::from([
+    let mut metadata = HashMap::from([
         ("cloudevent.id".to_owned(), event.id.to_string()),
         ("cloudevent.type".to_owned(), event.cloud_event_type()),
         ("cloudevent.source".to_owned(), SOURCE.to_owned()),
         ("partitionKey".to_owned(), event.stream().to_string()),
-    ])
+    ]);
+    if let Some(parent) = crate::telemetry::trace::current_parent().or_else(|| event.trace_parent.clone()) {
+        metadata.insert("cloudevent.traceparent".to_owned(), parent);
+    }
+    metadata
 }
 
 #[async_trait]

@@ -19,6 +19,10 @@ use domain::event::{EventEnvelope, Topic};
 use domain::ports::{DeliveryError, EventHandler};
 use serde::Serialize;
 use serde_json::{json, Value};
+use tracing::Instrument;
+
+use crate::telemetry::meters::{self, UNREADABLE};
+use crate::telemetry::trace;
 
 /// The consumers this process runs, reached through the sidecar.
 pub struct Inbox {
@@ -83,9 +87,11 @@ pub fn subscriptions(pubsub: &str, wanted: impl IntoIterator<Item = Topic>) -> V
 }
 
 /// Reads a delivery: a structured CloudEvent whose `data` is the envelope
-/// (as an object, or as JSON text), or the raw envelope (`rawPayload`).
+/// (as an object, or as JSON text), or the raw envelope (`rawPayload`). The
+/// CloudEvent's `traceparent` (which Dapr sets) becomes the event's trace parent.
 pub fn read_delivery(body: &[u8]) -> Result<EventEnvelope, String> {
     let value: Value = serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))?;
+    let trace_parent = value.get("traceparent").and_then(Value::as_str).map(str::to_owned);
     let envelope = match value.get("data") {
         Some(Value::String(text)) if value.get("specversion").is_some() => {
             serde_json::from_str(text).map_err(|e| format!("the CloudEvent's data is not JSON: {e}"))?
@@ -93,7 +99,7 @@ pub fn read_delivery(body: &[u8]) -> Result<EventEnvelope, String> {
         Some(data) if value.get("specversion").is_some() => data.clone(),
         _ => value,
     };
-    EventEnvelope::decode(&envelope)
+    EventEnvelope::decode(&envelope).map(|event| EventEnvelope { trace_parent, ..event })
 }
 
 impl Inbox {
@@ -109,11 +115,16 @@ impl Inbox {
     pub async fn deliver(&self, topic: Topic, event: &EventEnvelope) -> (Status, Vec<String>) {
         let mut retry = Vec::new();
         let mut drop = Vec::new();
+        let mut refused = Vec::new();
         for consumer in self.consumers.iter().filter(|c| c.topics().contains(&topic)) {
-            match consumer.handle(event).await {
-                Ok(()) => {}
+            let span = trace::delivery_span(consumer.name(), event);
+            match consumer.handle(event).instrument(span).await {
+                Ok(()) => meters::consumed(consumer.name(), event.occurred_at),
                 Err(DeliveryError::Transient(e)) => retry.push(format!("{}: {e}", consumer.name())),
-                Err(DeliveryError::Permanent(e)) => drop.push(format!("{}: {e}", consumer.name())),
+                Err(DeliveryError::Permanent(e)) => {
+                    drop.push(format!("{}: {e}", consumer.name()));
+                    refused.push(consumer.name());
+                }
             }
         }
         // A consumer that may yet succeed wins over one that never will: the
@@ -121,19 +132,21 @@ impl Inbox {
         if !retry.is_empty() {
             (Status::Retry, retry)
         } else if !drop.is_empty() {
+            refused.into_iter().for_each(|consumer| meters::dead_lettered(consumer, 1));
             (Status::Drop, drop)
         } else {
             (Status::Success, Vec::new())
         }
     }
 
-    fn count(&self, status: Status) {
-        let counter = match status {
-            Status::Success => &self.counts.succeeded,
-            Status::Retry => &self.counts.retried,
-            Status::Drop => &self.counts.dropped,
+    fn count(&self, topic: &str, status: Status) {
+        let (counter, label) = match status {
+            Status::Success => (&self.counts.succeeded, "success"),
+            Status::Retry => (&self.counts.retried, "retry"),
+            Status::Drop => (&self.counts.dropped, "drop"),
         };
         counter.fetch_add(1, Ordering::Relaxed);
+        meters::dapr_delivery(topic, label);
     }
 }
 
@@ -175,10 +188,16 @@ async fn receive(
     }
     let Some(topic) = Topic::parse(&topic) else {
         tracing::error!(topic, "a delivery for a topic no consumer here wants; dropped");
-        inbox.count(Status::Drop);
+        inbox.count("unknown", Status::Drop);
+        meters::dead_lettered(UNREADABLE, 1);
         return answer(Status::Drop);
     };
     let event = match read_delivery(&body) {
+        // Dapr puts the trace in the CloudEvent and in the header; a raw payload has only the header.
+        Ok(event) if event.trace_parent.is_none() => {
+            let header = headers.get("traceparent").and_then(|v| v.to_str().ok()).map(str::to_owned);
+            EventEnvelope { trace_parent: header, ..event }
+        }
         Ok(event) => event,
         Err(reason) => {
             tracing::error!(
@@ -186,12 +205,13 @@ async fn receive(
                 reason,
                 "a delivery that cannot be read; dropped to the dead-letter topic"
             );
-            inbox.count(Status::Drop);
+            inbox.count(topic.name(), Status::Drop);
+            meters::dead_lettered(UNREADABLE, 1);
             return answer(Status::Drop);
         }
     };
     let (status, reasons) = inbox.deliver(topic, &event).await;
-    inbox.count(status);
+    inbox.count(topic.name(), status);
     let (topic, event_id, event_type) = (topic.name(), event.id.to_string(), event.event_type.as_str());
     match status {
         Status::Success => tracing::debug!(topic, event_id, event_type, "event delivered"),

@@ -186,6 +186,8 @@ struct StreamState {
     batches: broadcast::Receiver<Batch>,
     closing: watch::Receiver<bool>,
     done: bool,
+    /// Counts the stream as open (`cadence_sse_streams`) until it is dropped, on either path.
+    _open: crate::telemetry::meters::OpenStream,
 }
 
 impl StreamState {
@@ -225,6 +227,7 @@ impl StreamState {
             pending,
             read: true,
             done: false,
+            _open: crate::telemetry::meters::OpenStream::new(),
         })
     }
 

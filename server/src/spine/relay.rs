@@ -52,6 +52,9 @@ impl Relay {
     async fn round(&self) -> Result<RoundReport, domain::StoreError> {
         let report = relay_round(&*self.store, &*self.handler, &*self.clock, &self.policy, &self.owner, BATCH).await?;
         let consumer = self.handler.name();
+        if !report.dead.is_empty() {
+            crate::telemetry::meters::dead_lettered(consumer, report.dead.len());
+        }
         for (seq, reason) in &report.dead {
             tracing::error!(
                 consumer,

@@ -84,17 +84,24 @@ impl Scheduler {
     }
 
     fn log(&self, report: &FireReport) {
-        if report.fired > 0 && self.grace > chrono::Duration::zero() {
+        let backstop = self.grace > chrono::Duration::zero();
+        // When a lease was lost which timers fired is unknown; the other scheduler records those.
+        if report.fired as usize == report.claimed {
+            let path = if backstop { "backstop" } else { "scheduler" };
+            report.lateness.iter().for_each(|late| crate::telemetry::meters::reminder_fired(path, *late));
+        }
+        let max_late_ms = report.max_late_ms();
+        if report.fired > 0 && backstop {
             tracing::warn!(
                 fired = report.fired,
-                max_late_ms = report.max_late_ms,
+                max_late_ms,
                 "reminders fired by the backstop: their Dapr jobs did not call back in time"
             );
         } else if report.fired > 0 {
-            tracing::debug!(fired = report.fired, max_late_ms = report.max_late_ms, "timers fired");
+            tracing::debug!(fired = report.fired, max_late_ms, "timers fired");
         }
-        if report.max_late_ms > 60_000 && report.fired > 0 {
-            tracing::warn!(fired = report.fired, max_late_ms = report.max_late_ms, "timers fired late (catch-up)");
+        if max_late_ms > 60_000 && report.fired > 0 {
+            tracing::warn!(fired = report.fired, max_late_ms, "timers fired late (catch-up)");
         }
         if (report.fired as usize) < report.claimed {
             tracing::info!(

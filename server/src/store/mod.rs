@@ -184,3 +184,9 @@ pub(crate) fn decode_all<R, T>(
 ) -> Result<Vec<T>, StoreError> {
     rows.into_iter().map(decode).collect()
 }
+
+/// What a pool holds now, for the metrics.
+pub(crate) fn usage<DB: sqlx::Database>(name: &'static str, pool: &sqlx::Pool<DB>) -> domain::ports::PoolUsage {
+    let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX);
+    domain::ports::PoolUsage { name, open: pool.size(), idle, max: pool.options().get_max_connections() }
+}

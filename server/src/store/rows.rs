@@ -232,14 +232,15 @@ impl AuditRow {
 }
 
 /// A claimed delivery, with its event as stored.
-pub fn delivery(seq: i64, attempts: i64, payload: &serde_json::Value) -> Delivery {
-    Delivery { seq, attempts: u32::try_from(attempts).unwrap_or(u32::MAX), event: EventEnvelope::decode(payload) }
+pub fn delivery(seq: i64, attempts: i64, payload: &serde_json::Value, trace_parent: Option<String>) -> Delivery {
+    let event = EventEnvelope::decode(payload).map(|event| EventEnvelope { trace_parent, ..event });
+    Delivery { seq, attempts: u32::try_from(attempts).unwrap_or(u32::MAX), event }
 }
 
 /// A claimed delivery whose stored text is not even JSON.
-pub fn delivery_from_text(seq: i64, attempts: i64, payload: &str) -> Delivery {
+pub fn delivery_from_text(seq: i64, attempts: i64, payload: &str, trace_parent: Option<String>) -> Delivery {
     match serde_json::from_str::<serde_json::Value>(payload) {
-        Ok(value) => delivery(seq, attempts, &value),
+        Ok(value) => delivery(seq, attempts, &value, trace_parent),
         Err(e) => Delivery { seq, attempts: u32::try_from(attempts).unwrap_or(u32::MAX), event: Err(e.to_string()) },
     }
 }
@@ -346,5 +347,29 @@ impl NotificationRow {
             created_at: self.created_at,
             read_at: self.read_at,
         })
+    }
+}
+
+/// Each subscriber's backlog, on both backends: the registered subscribers and
+/// any retired one whose deliveries are still open. The oldest pending event
+/// is found through the open-deliveries index (lowest open sequence number).
+pub const SUBSCRIBER_STATS: &str = "SELECT n.name, \
+       (SELECT COUNT(*) FROM outbox_deliveries d \
+         WHERE d.subscriber = n.name AND d.done_at IS NULL AND d.dead_at IS NULL), \
+       (SELECT COUNT(*) FROM outbox_deliveries d \
+         WHERE d.subscriber = n.name AND d.done_at IS NULL AND d.dead_at IS NOT NULL), \
+       (SELECT o.occurred_at FROM outbox o WHERE o.seq = (SELECT MIN(d.seq) FROM outbox_deliveries d \
+         WHERE d.subscriber = n.name AND d.done_at IS NULL AND d.dead_at IS NULL)) \
+     FROM (SELECT name FROM subscribers UNION SELECT subscriber FROM outbox_deliveries WHERE done_at IS NULL) n \
+     ORDER BY n.name";
+
+pub fn subscriber_stats(
+    (subscriber, pending, dead, oldest_pending): (String, i64, i64, Option<DateTime<Utc>>),
+) -> domain::spine::SubscriberStats {
+    domain::spine::SubscriberStats {
+        subscriber,
+        pending: u64::try_from(pending).unwrap_or(0),
+        dead: u64::try_from(dead).unwrap_or(0),
+        oldest_pending,
     }
 }

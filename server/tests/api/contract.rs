@@ -554,8 +554,71 @@ pub async fn the_activity_log_shows_a_committed_change_before_the_audit_consumer
     assert!(store.activity(other.id, None, 10).await.unwrap().is_empty(), "scoped to its user");
 }
 
+pub async fn each_subscribers_backlog_counts_pending_dead_and_its_oldest_wait(store: Arc<dyn Store>) {
+    store.register_subscribers(&["a", "b"]).await.unwrap();
+    let u = add_user(&store, "backlog@example.com").await;
+    let t = task(&u, "lagging");
+    add_task(&store, &t).await;
+    let old = EventEnvelope::new(
+        Uuid::now_v7(),
+        now() - Duration::minutes(5),
+        u.id,
+        DomainEvent::TaskCreated { after: Box::new(t.clone()) },
+    );
+    let new = event(&u, &t);
+    for e in [&old, &new] {
+        let mut uow = store.begin().await.unwrap();
+        uow.append_event(e).await.unwrap();
+        uow.commit().await.unwrap();
+    }
+    // a took the old one; the audit log gave it up; b, retired, still has both queued.
+    let a = store.claim_deliveries("a", &lease("ra"), now(), 1).await.unwrap();
+    assert!(store.complete_delivery("a", a[0].seq, &lease("ra"), now()).await.unwrap());
+    let audit = store.claim_deliveries("audit-log", &lease("rl"), now(), 1).await.unwrap();
+    assert!(store.dead_letter("audit-log", audit[0].seq, &lease("rl"), "refused", now()).await.unwrap());
+    store.retire_subscribers(&["b"]).await.unwrap();
+    store.register_subscribers(&["idle"]).await.unwrap();
+    let stats = store.subscriber_stats().await.unwrap();
+    let names: Vec<&str> = stats.iter().map(|s| s.subscriber.as_str()).collect();
+    assert_eq!(names, ["a", "audit-log", "b", "idle"], "registered ones, and the retired one with work left");
+    let of = |name: &str| stats.iter().find(|s| s.subscriber == name).unwrap().clone();
+    let close = |at: Option<chrono::DateTime<Utc>>, to: chrono::DateTime<Utc>| {
+        at.is_some_and(|at| (at - to).num_milliseconds().abs() < 1)
+    };
+    assert_eq!((of("a").pending, of("a").dead), (1, 0));
+    assert!(close(of("a").oldest_pending, new.occurred_at), "a waits for the new event only");
+    assert_eq!((of("audit-log").pending, of("audit-log").dead), (1, 1), "a dead letter is not pending");
+    assert!(close(of("audit-log").oldest_pending, new.occurred_at));
+    assert_eq!((of("b").pending, of("b").dead), (2, 0));
+    assert!(close(of("b").oldest_pending, old.occurred_at), "b lags by five minutes");
+    assert_eq!((of("idle").pending, of("idle").dead, of("idle").oldest_pending), (0, 0, None));
+}
+
+pub async fn an_events_trace_parent_travels_with_it_through_the_outbox(store: Arc<dyn Store>) {
+    const PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    store.register_subscribers(&["audit-log"]).await.unwrap();
+    let u = add_user(&store, "trace@example.com").await;
+    let (t1, t2) = (task(&u, "traced"), task(&u, "untraced"));
+    add_task(&store, &t1).await;
+    add_task(&store, &t2).await;
+    let traced = EventEnvelope { trace_parent: Some(PARENT.to_owned()), ..event(&u, &t1) };
+    let plain = event(&u, &t2);
+    for e in [&traced, &plain] {
+        let mut uow = store.begin().await.unwrap();
+        uow.append_event(e).await.unwrap();
+        uow.commit().await.unwrap();
+    }
+    let claimed = store.claim_deliveries("audit-log", &lease("r1"), now(), 10).await.unwrap();
+    let parents: Vec<Option<String>> = claimed.iter().map(|d| d.event.as_ref().unwrap().trace_parent.clone()).collect();
+    assert_eq!(parents, [Some(PARENT.to_owned()), None]);
+    assert_eq!(claimed[0].event.as_ref().unwrap(), &traced, "the rest of the event is as written");
+}
+
 pub async fn the_store_answers_a_readiness_ping(store: Arc<dyn Store>) {
     store.ping().await.unwrap();
+    let pools = store.pools();
+    assert!(!pools.is_empty(), "the store reports its connection pools");
+    assert!(pools.iter().all(|p| p.max >= 1 && p.idle <= p.open && p.open <= p.max), "{pools:?}");
 }
 
 macro_rules! contract_suite {
@@ -584,6 +647,8 @@ macro_rules! contract_suite {
                 a_failed_delivery_waits_until_its_retry_time,
                 dead_letters_are_set_aside_listed_and_requeued,
                 finished_events_are_pruned_from_the_outbox,
+                each_subscribers_backlog_counts_pending_dead_and_its_oldest_wait,
+                an_events_trace_parent_travels_with_it_through_the_outbox,
                 audit_entries_are_recorded_once_and_read_per_user_and_task,
                 the_activity_log_shows_a_committed_change_before_the_audit_consumer_records_it,
                 the_store_answers_a_readiness_ping,

@@ -20,12 +20,14 @@ use tokio::net::TcpListener;
 use tokio::process::Child;
 
 use crate::dapr_sim::{Answer, DaprSim, SimConfig};
-use crate::helpers::{start_server_process, TestApp, TestDb};
+use crate::helpers::{spawn_server_process, TestApp, TestDb};
 use crate::live::{Conn, SseReader};
 
 /// A server process with the simulator as its sidecar, killed when dropped.
-struct Pod {
-    address: String,
+pub(crate) struct Pod {
+    pub address: String,
+    /// Where it serves `/metrics`, when asked to.
+    pub metrics: Option<String>,
     child: Child,
 }
 
@@ -34,7 +36,7 @@ impl Pod {
         Self::start_with(db, sim, role, &[]).await
     }
 
-    async fn start_with(db: &TestDb, sim: &DaprSim, role: &str, env: &[(&str, &str)]) -> Self {
+    pub(crate) async fn start_with(db: &TestDb, sim: &DaprSim, role: &str, env: &[(&str, &str)]) -> Self {
         let [(grpc_name, grpc_port), (http_name, http_port)] = sim.env();
         let mut all = vec![
             ("CADENCE_ROLE", role),
@@ -46,8 +48,8 @@ impl Pod {
             (http_name, http_port.as_str()),
         ];
         all.extend_from_slice(env);
-        let (address, child) = start_server_process(&db.url(), &all).await;
-        Self { address, child }
+        let process = spawn_server_process(&db.url(), &all).await;
+        Self { address: process.address, metrics: process.metrics, child: process.child }
     }
 
     async fn readyz(&self) -> (StatusCode, Value) {
@@ -66,7 +68,7 @@ async fn cluster(db: &TestDb, config: SimConfig) -> (DaprSim, Pod, Pod) {
     (sim, worker, web)
 }
 
-async fn create(app: &TestApp, fields: &[(&str, &str)]) -> String {
+pub(crate) async fn create(app: &TestApp, fields: &[(&str, &str)]) -> String {
     let res = app.call("create_task", fields).await;
     assert!(res.status().is_success() || res.status().is_redirection(), "{:?}", res.status());
     res.headers()[LOCATION].to_str().unwrap().trim_start_matches("/tasks/").to_owned()
@@ -78,7 +80,7 @@ fn today_in_berlin() -> NaiveDate {
 
 /// A user signed up on the web pod, their stream open, and a task with a
 /// reminder at its due time three days ahead.
-async fn a_user_with_a_reminder(web: &Pod, db: &TestDb) -> (TestApp, SseReader) {
+pub(crate) async fn a_user_with_a_reminder(web: &Pod, db: &TestDb) -> (TestApp, SseReader) {
     let app = TestApp::attach(&web.address, db.store().await);
     app.sign_up().await;
     let stream = SseReader::open(&app, Conn::Fresh, None).await;
@@ -101,7 +103,7 @@ fn all_taken(sim: &DaprSim, topic: &str) -> bool {
 }
 
 /// Reads stream events until one satisfies `check`.
-async fn stream_until(stream: &mut SseReader, what: &str, check: impl Fn(&str, &Value) -> bool) {
+pub(crate) async fn stream_until(stream: &mut SseReader, what: &str, check: impl Fn(&str, &Value) -> bool) {
     let found = tokio::time::timeout(Duration::from_secs(20), async {
         loop {
             let (_, event, data) = stream.event().await;

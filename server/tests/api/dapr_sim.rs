@@ -338,7 +338,8 @@ impl State {
             Value::String(String::from_utf8_lossy(&req.data).into_owned())
         };
         // The CloudEvent Dapr wraps the data in, with the overrides it documents (cloudevent.*).
-        let cloud_event = json!({
+        // Dapr starts a trace of its own when the publisher sends none; the simulator traces nothing.
+        let mut cloud_event = json!({
             "specversion": "1.0",
             "id": md.get("cloudevent.id").cloned().unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
             "type": md.get("cloudevent.type").cloned().unwrap_or_else(|| "com.dapr.event.sent".into()),
@@ -348,6 +349,11 @@ impl State {
             "pubsubname": req.pubsub_name,
             "data": data,
         });
+        if let Some(parent) = md.get("cloudevent.traceparent") {
+            cloud_event["traceparent"] = json!(parent);
+            cloud_event["traceid"] = json!(parent);
+            cloud_event["tracestate"] = json!(md.get("cloudevent.tracestate").cloned().unwrap_or_default());
+        }
         self.clone().enqueue(Message { topic: req.topic, cloud_event, metadata: req.metadata });
         Ok(())
     }
@@ -505,13 +511,12 @@ impl State {
     }
 
     async fn post(&self, url: &str, cloud_event: &Value) -> Answer {
-        let sent = self
-            .http
-            .post(url)
-            .header("content-type", "application/cloudevents+json")
-            .body(cloud_event.to_string())
-            .send()
-            .await;
+        let mut request = self.http.post(url).header("content-type", "application/cloudevents+json");
+        // As daprd does, the trace goes in the header too.
+        if let Some(parent) = cloud_event["traceparent"].as_str() {
+            request = request.header("traceparent", parent);
+        }
+        let sent = request.body(cloud_event.to_string()).send().await;
         let Ok(response) = sent else { return Answer::Unreachable };
         let status = response.status();
         let body: Value = response.json().await.unwrap_or(Value::Null);

@@ -357,6 +357,20 @@ impl TestApp {
 /// port, with `env` besides the defaults; returns its address once it
 /// listens, and the process (killed when dropped).
 pub async fn start_server_process(database_url: &str, env: &[(&str, &str)]) -> (String, tokio::process::Child) {
+    let process = spawn_server_process(database_url, env).await;
+    (process.address, process.child)
+}
+
+/// A server process the tests started.
+pub struct ServerProcess {
+    pub address: String,
+    /// Where it serves `/metrics`, when `CADENCE_METRICS_BIND` asked it to.
+    pub metrics: Option<String>,
+    pub child: tokio::process::Child,
+}
+
+/// `start_server_process`, also reading from the log where the metrics listen.
+pub async fn spawn_server_process(database_url: &str, env: &[(&str, &str)]) -> ServerProcess {
     use tokio::io::{AsyncBufReadExt, BufReader};
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_server"));
     command
@@ -372,11 +386,16 @@ pub async fn start_server_process(database_url: &str, env: &[(&str, &str)]) -> (
         .kill_on_drop(true);
     let mut child = command.spawn().expect("the server binary starts");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let address = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+    let (address, metrics) = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        let mut metrics = None;
         while let Some(line) = lines.next_line().await.unwrap() {
             let Ok(log) = serde_json::from_str::<Value>(&line) else { continue };
+            // Logged before "Cadence is listening".
+            if log["message"] == "metrics are served at /metrics" {
+                metrics = Some(format!("http://{}", log["addr"].as_str().unwrap()));
+            }
             if log["message"] == "Cadence is listening" {
-                return format!("http://{}", log["addr"].as_str().unwrap());
+                return (format!("http://{}", log["addr"].as_str().unwrap()), metrics);
             }
         }
         panic!("the server exited before it listened");
@@ -385,5 +404,5 @@ pub async fn start_server_process(database_url: &str, env: &[(&str, &str)]) -> (
     .expect("the server listens within a minute");
     // Keep reading its log so the pipe never fills and blocks it.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (address, child)
+    ServerProcess { address, metrics, child }
 }

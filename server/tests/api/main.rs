@@ -12,6 +12,7 @@ mod events;
 mod helpers;
 mod live;
 mod migrations;
+mod observability;
 mod replicas;
 mod roles;
 mod security;

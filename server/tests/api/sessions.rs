@@ -17,7 +17,7 @@ use domain::ports::{
     AccountStore, ActiveSession, AuditStore, FeedStore, NotificationStore, OutboxStore, Store, TaskStore,
     TimerJobStore, TimerStore, UnitOfWork,
 };
-use domain::spine::{DeadLetter, Delivery, DeliveryStats, Lease};
+use domain::spine::{DeadLetter, Delivery, DeliveryStats, Lease, SubscriberStats};
 use domain::task::{Tag, Task, TaskId};
 use domain::timer::{Timer, TimerId};
 use domain::{Email, PageRequest, StoreError, TaskFilter, TaskPage, User, UserId};
@@ -117,6 +117,9 @@ impl OutboxStore for CountingStore {
     }
     async fn delivery_stats(&self) -> Result<DeliveryStats, StoreError> {
         self.inner.delivery_stats().await
+    }
+    async fn subscriber_stats(&self) -> Result<Vec<SubscriberStats>, StoreError> {
+        self.inner.subscriber_stats().await
     }
     async fn prune_outbox(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         self.inner.prune_outbox(before).await

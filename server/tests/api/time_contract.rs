@@ -246,12 +246,21 @@ pub async fn one_timer_fires_once_by_its_id_when_due_and_not_before(store: Arc<d
     let timers = set_timers(&store, &t, &[t0 + Duration::seconds(1), t0 + Duration::hours(1)]).await;
     let clock = TestClock::at(t0);
     let early = Duration::seconds(2);
-    assert!(!fire_one(&*store, &clock, "job", Duration::seconds(30), timers[1].id, early).await.unwrap(), "not due");
-    assert!(
-        fire_one(&*store, &clock, "job", Duration::seconds(30), timers[0].id, early).await.unwrap(),
-        "due within 2 s"
+    assert_eq!(
+        fire_one(&*store, &clock, "job", Duration::seconds(30), timers[1].id, early).await.unwrap(),
+        None,
+        "not due"
     );
-    assert!(!fire_one(&*store, &clock, "job", Duration::seconds(30), timers[0].id, early).await.unwrap(), "once");
+    assert_eq!(
+        fire_one(&*store, &clock, "job", Duration::seconds(30), timers[0].id, early).await.unwrap(),
+        Some(Duration::seconds(-1)),
+        "due within 2 s, and fired a second early"
+    );
+    assert_eq!(
+        fire_one(&*store, &clock, "job", Duration::seconds(30), timers[0].id, early).await.unwrap(),
+        None,
+        "once"
+    );
     clock.advance(Duration::seconds(5));
     let report = fire_round(&*store, &clock, "scheduler", Duration::seconds(30), 100).await.unwrap();
     assert_eq!(report.fired, 0, "the scheduler finds it fired too");
@@ -260,7 +269,11 @@ pub async fn one_timer_fires_once_by_its_id_when_due_and_not_before(store: Arc<d
     let held = store.claim_timers(&lease("scheduler", t0 + Duration::hours(2)), t0 + Duration::hours(1), 10).await;
     assert_eq!(held.unwrap().len(), 1);
     clock.advance(Duration::hours(1));
-    assert!(!fire_one(&*store, &clock, "job", Duration::seconds(30), timers[1].id, early).await.unwrap(), "leased");
+    assert_eq!(
+        fire_one(&*store, &clock, "job", Duration::seconds(30), timers[1].id, early).await.unwrap(),
+        None,
+        "leased"
+    );
 }
 
 pub async fn timer_jobs_follow_their_timers_until_forgotten(store: Arc<dyn Store>) {

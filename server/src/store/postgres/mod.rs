@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::event::EventEnvelope;
 use domain::notification::{NewNotification, Notification};
-use domain::ports::{FeedHook, SessionRecord, Store, UnitOfWork};
+use domain::ports::{FeedHook, PoolUsage, SessionRecord, Store, UnitOfWork};
 use domain::repeat::SeriesId;
 use domain::task::{Task, TaskId};
 use domain::timer::{Timer, TimerKind};
@@ -87,6 +87,10 @@ impl Store for PgStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(self.reader()).await.map_err(map_err)?;
         Ok(())
+    }
+
+    fn pools(&self) -> Vec<PoolUsage> {
+        vec![crate::store::usage("main", &self.pool)]
     }
 }
 

@@ -14,13 +14,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::event::EventEnvelope;
 use domain::ports::OutboxStore;
-use domain::spine::{DeadLetter, Delivery, DeliveryStats, Lease};
+use domain::spine::{DeadLetter, Delivery, DeliveryStats, Lease, SubscriberStats};
 use domain::StoreError;
 use sqlx::types::Json;
 use sqlx::PgConnection;
 
 use super::PgStore;
-use crate::store::rows::{delivery, DeadLetterRow};
+use crate::store::rows::{delivery, subscriber_stats, DeadLetterRow, SUBSCRIBER_STATS};
 use crate::store::{decode_all, map_err, millis};
 
 /// Open deliveries of `$1` that are due at `$2`, unleased, and the oldest open one of their stream.
@@ -69,10 +69,11 @@ impl OutboxStore for PgStore {
         now: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<Delivery>, StoreError> {
-        let rows: Vec<(i64, i64, Json<serde_json::Value>)> = sqlx::query_as(&format!(
+        let rows: Vec<(i64, i64, Json<serde_json::Value>, Option<String>)> = sqlx::query_as(&format!(
             "UPDATE outbox_deliveries d SET lease_owner = $4, lease_until = $5, attempts = d.attempts + 1 \
              WHERE d.subscriber = $1 AND d.seq IN ({CLAIMABLE}) \
-             RETURNING d.seq, d.attempts, (SELECT o.payload FROM outbox o WHERE o.seq = d.seq)"
+             RETURNING d.seq, d.attempts, (SELECT o.payload FROM outbox o WHERE o.seq = d.seq), \
+               (SELECT o.trace_parent FROM outbox o WHERE o.seq = d.seq)"
         ))
         .bind(subscriber)
         .bind(millis(now))
@@ -82,8 +83,10 @@ impl OutboxStore for PgStore {
         .fetch_all(self.writer())
         .await
         .map_err(map_err)?;
-        let mut deliveries: Vec<Delivery> =
-            rows.into_iter().map(|(seq, attempts, Json(payload))| delivery(seq, attempts, &payload)).collect();
+        let mut deliveries: Vec<Delivery> = rows
+            .into_iter()
+            .map(|(seq, attempts, Json(payload), trace)| delivery(seq, attempts, &payload, trace))
+            .collect();
         deliveries.sort_by_key(|d| d.seq);
         Ok(deliveries)
     }
@@ -192,6 +195,12 @@ impl OutboxStore for PgStore {
         Ok(DeliveryStats { pending: u64::try_from(pending).unwrap_or(0), dead: u64::try_from(dead).unwrap_or(0) })
     }
 
+    async fn subscriber_stats(&self) -> Result<Vec<SubscriberStats>, StoreError> {
+        let rows: Vec<(String, i64, i64, Option<DateTime<Utc>>)> =
+            sqlx::query_as(SUBSCRIBER_STATS).fetch_all(self.reader()).await.map_err(map_err)?;
+        Ok(rows.into_iter().map(subscriber_stats).collect())
+    }
+
     async fn prune_outbox(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         let done = sqlx::query(
             "DELETE FROM outbox WHERE occurred_at < $1 AND NOT EXISTS (SELECT 1 FROM outbox_deliveries d \
@@ -208,8 +217,8 @@ impl OutboxStore for PgStore {
 /// Writes the event and one delivery of it for every registered subscriber.
 pub(super) async fn append_event(tx: &mut PgConnection, e: &EventEnvelope) -> Result<(), StoreError> {
     let seq: i64 = sqlx::query_scalar(
-        "INSERT INTO outbox (event_id, event_type, schema_version, user_id, occurred_at, payload) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq",
+        "INSERT INTO outbox (event_id, event_type, schema_version, user_id, occurred_at, payload, trace_parent) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
     )
     .bind(e.id)
     .bind(&e.event_type)
@@ -217,6 +226,7 @@ pub(super) async fn append_event(tx: &mut PgConnection, e: &EventEnvelope) -> Re
     .bind(e.user_id.0)
     .bind(e.occurred_at)
     .bind(Json(e))
+    .bind(crate::telemetry::trace::parent_of(e))
     .fetch_one(&mut *tx)
     .await
     .map_err(map_err)?;

@@ -7,13 +7,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::event::EventEnvelope;
 use domain::ports::OutboxStore;
-use domain::spine::{DeadLetter, Delivery, DeliveryStats, Lease};
+use domain::spine::{DeadLetter, Delivery, DeliveryStats, Lease, SubscriberStats};
 use domain::StoreError;
 use sqlx::types::Json;
 use sqlx::SqliteConnection;
 
 use super::SqliteStore;
-use crate::store::rows::{delivery_from_text, DeadLetterRow};
+use crate::store::rows::{delivery_from_text, subscriber_stats, DeadLetterRow, SUBSCRIBER_STATS};
 use crate::store::{decode_all, map_err, millis};
 
 /// Open deliveries of `$1` that are due at `$2`, unleased, and the oldest open one of their stream.
@@ -77,12 +77,13 @@ impl OutboxStore for SqliteStore {
         .map_err(map_err)?;
         let mut deliveries = Vec::with_capacity(claimed.len());
         for (seq, attempts) in claimed {
-            let payload: String = sqlx::query_scalar("SELECT payload FROM outbox WHERE seq = $1")
-                .bind(seq)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(map_err)?;
-            deliveries.push(delivery_from_text(seq, attempts, &payload));
+            let (payload, trace_parent): (String, Option<String>) =
+                sqlx::query_as("SELECT payload, trace_parent FROM outbox WHERE seq = $1")
+                    .bind(seq)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+            deliveries.push(delivery_from_text(seq, attempts, &payload, trace_parent));
         }
         tx.commit().await.map_err(map_err)?;
         deliveries.sort_by_key(|d| d.seq);
@@ -193,6 +194,12 @@ impl OutboxStore for SqliteStore {
         Ok(DeliveryStats { pending: u64::try_from(pending).unwrap_or(0), dead: u64::try_from(dead).unwrap_or(0) })
     }
 
+    async fn subscriber_stats(&self) -> Result<Vec<SubscriberStats>, StoreError> {
+        let rows: Vec<(String, i64, i64, Option<DateTime<Utc>>)> =
+            sqlx::query_as(SUBSCRIBER_STATS).fetch_all(self.reader()).await.map_err(map_err)?;
+        Ok(rows.into_iter().map(subscriber_stats).collect())
+    }
+
     async fn prune_outbox(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         let done = sqlx::query(
             "DELETE FROM outbox WHERE occurred_at < $1 AND NOT EXISTS (SELECT 1 FROM outbox_deliveries d \
@@ -209,8 +216,8 @@ impl OutboxStore for SqliteStore {
 /// Writes the event and one delivery of it for every registered subscriber.
 pub(super) async fn append_event(tx: &mut SqliteConnection, e: &EventEnvelope) -> Result<(), StoreError> {
     let seq: i64 = sqlx::query_scalar(
-        "INSERT INTO outbox (event_id, event_type, schema_version, user_id, occurred_at, payload) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq",
+        "INSERT INTO outbox (event_id, event_type, schema_version, user_id, occurred_at, payload, trace_parent) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
     )
     .bind(e.id)
     .bind(&e.event_type)
@@ -218,6 +225,7 @@ pub(super) async fn append_event(tx: &mut SqliteConnection, e: &EventEnvelope) -
     .bind(e.user_id.0)
     .bind(e.occurred_at)
     .bind(Json(e))
+    .bind(crate::telemetry::trace::parent_of(e))
     .fetch_one(&mut *tx)
     .await
     .map_err(map_err)?;
