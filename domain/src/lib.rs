@@ -10,6 +10,8 @@ pub mod live;
 pub mod markdown;
 pub mod notification;
 pub mod ports;
+pub mod query;
+pub mod quick_add;
 pub mod recurrence;
 pub mod reminder;
 pub mod repeat;
