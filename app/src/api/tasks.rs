@@ -38,6 +38,8 @@ pub struct TaskList {
     /// Cursors of the neighbouring pages, where there are any.
     pub previous: Option<String>,
     pub next: Option<String>,
+    /// The user's IANA time zone, which quick-add reads "tomorrow at 9" in.
+    pub time_zone: String,
 }
 
 /// One task with what its page and edit form show.
@@ -193,6 +195,7 @@ pub async fn list_tasks(
         first: page.offset + 1,
         previous: page.previous().map(|k| k.as_str().to_owned()),
         next: page.next().map(|k| k.as_str().to_owned()),
+        time_zone: user.time_zone.name().to_owned(),
     })
 }
 
@@ -286,11 +289,25 @@ pub async fn create_task(
 }
 
 /// Adds a task from just a title; the task list island calls this.
+/// Adds a task from one sentence ("Pay rent every month on the 1st at 9am
+/// #home !high remind me 1 day before"), read in the user's time zone by the
+/// same parser the page's chips preview it with.
 #[server(endpoint = "quick_add")]
 pub async fn quick_add(title: String) -> Result<QuickAdded, AppError> {
     let user = crate::auth::require_user()?;
-    let input = domain::task::TaskInput { title, ..Default::default() };
-    let task = super::services()?.create_task(&user, &input).await?;
+    let now = chrono::Utc::now().with_timezone(&user.time_zone.0).naive_local();
+    let read = domain::quick_add::understand(&title, now);
+    if read.input.title.trim().is_empty() && !read.parts.is_empty() {
+        let phrase = title.trim();
+        return Err(AppError::Invalid {
+            field: "title".into(),
+            message: format!(
+                "Add a title: all of \u{201c}{phrase}\u{201d} was read as the task's details. \
+                 Put words in quotes to keep them in the title."
+            ),
+        });
+    }
+    let task = super::services()?.create_task(&user, &read.input).await?;
     let row = full_row(&task, &user);
     let html = crate::pages::task_rows::rows_html(std::slice::from_ref(&row));
     Ok(QuickAdded { row, html })

@@ -7,7 +7,10 @@
 //! Without WASM the same forms post and the page reloads. It also keeps the
 //! list live: a task created, edited, completed or deleted in another tab or
 //! on another device shows here without a reload (the tab's live connection
-//! tells it; rows are rendered by the server, as a page load would).
+//! tells it; rows are rendered by the server, as a page load would). As the
+//! user types a quick-add sentence, it shows what will be read from it (the
+//! domain's own parser, in the user's time zone) as chips, each of which can
+//! be removed to keep its words in the title.
 
 use leptos::html;
 use leptos::prelude::*;
@@ -22,6 +25,7 @@ pub fn TaskBoard(children: Children) -> impl IntoView {
             {
                 enhance::listen(&el);
                 enhance::live_rows(&el);
+                enhance::preview(&el);
             }
             #[cfg(not(feature = "hydrate"))]
             let _ = el;
@@ -154,6 +158,10 @@ mod enhance {
                         empty.set_hidden(true);
                     }
                     form.reset();
+                    if let Some(chips) = find::<HtmlElement>(&board, "#quick-add-chips") {
+                        chips.set_inner_html("");
+                        chips.set_hidden(true);
+                    }
                     let _ = input.remove_attribute("aria-invalid");
                     set_text(&board, "#quick-add-error", "");
                     if let Some(status) = find::<HtmlElement>(&board, "#quick-add-status") {
@@ -167,6 +175,95 @@ mod enhance {
             }
             button.set_disabled(false);
         });
+    }
+
+    /// What the quick-add sentence says now, read at the user's wall-clock time.
+    fn read_sentence(input: &HtmlInputElement, zone: Option<chrono_tz::Tz>) -> (String, domain::quick_add::QuickAdd) {
+        let utc = chrono::DateTime::from_timestamp_millis(js_sys::Date::now() as i64).unwrap_or_default();
+        let now = match zone {
+            Some(zone) => utc.with_timezone(&zone).naive_local(),
+            None => utc.naive_utc(),
+        };
+        let text = input.value();
+        let read = domain::quick_add::understand(&text, now);
+        (text, read)
+    }
+
+    /// One chip per phrase read, built as elements (never as HTML: the labels hold what was typed).
+    fn render_chips(chips: &HtmlElement, text: &str, read: &domain::quick_add::QuickAdd) {
+        use domain::quick_add::PartKind;
+        chips.set_inner_html("");
+        let document = leptos::prelude::document();
+        for (i, part) in read.parts.iter().enumerate() {
+            let kind = match part.kind {
+                PartKind::Due => "due",
+                PartKind::Time => "time",
+                PartKind::Repeat => "repeat",
+                PartKind::Reminder => "reminder",
+                PartKind::Tag => "tag",
+                PartKind::Priority => "priority",
+            };
+            let (Ok(li), Ok(label), Ok(button)) =
+                (document.create_element("li"), document.create_element("span"), document.create_element("button"))
+            else {
+                return;
+            };
+            li.set_class_name(&format!("chip chip-{kind}"));
+            label.set_text_content(Some(&part.label));
+            let phrase = text.get(part.start..part.end).unwrap_or_default();
+            let _ = button.set_attribute("type", "button");
+            let _ = button.set_attribute("data-part", &i.to_string());
+            let _ = button.set_attribute("aria-label", &format!("Keep \u{201c}{phrase}\u{201d} in the title"));
+            button.set_text_content(Some("\u{d7}"));
+            let _ = li.append_child(&label);
+            let _ = li.append_child(&button);
+            let _ = chips.append_child(&li);
+        }
+        chips.set_hidden(read.parts.is_empty());
+    }
+
+    /// Previews the quick-add sentence as chips while it is typed; a chip's
+    /// button quotes its phrase in the input, which keeps it in the title.
+    pub fn preview(root: &HtmlElement) {
+        let board: Element = root.clone().into();
+        let (Some(form), Some(input), Some(chips)) = (
+            find::<HtmlFormElement>(&board, "form.quick-add-form"),
+            find::<HtmlInputElement>(&board, "#quick-add-title"),
+            find::<HtmlElement>(&board, "#quick-add-chips"),
+        ) else {
+            return;
+        };
+        let zone: Option<chrono_tz::Tz> = form.get_attribute("data-zone").and_then(|z| z.parse().ok());
+        let on_input = {
+            let (input, chips) = (input.clone(), chips.clone());
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
+                let (text, read) = read_sentence(&input, zone);
+                render_chips(&chips, &text, &read);
+            })
+        };
+        let on_click = {
+            let (input, list) = (input.clone(), chips.clone());
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
+                let Some(button) = ev.target().and_then(|t| t.dyn_into::<Element>().ok()) else { return };
+                let Some(index) = button.get_attribute("data-part").and_then(|i| i.parse::<usize>().ok()) else {
+                    return;
+                };
+                let (text, read) = read_sentence(&input, zone);
+                if let Some(part) = read.parts.get(index) {
+                    input.set_value(&domain::quick_add::keep_literal(&text, part));
+                }
+                let (text, read) = read_sentence(&input, zone);
+                render_chips(&list, &text, &read);
+                let _ = input.focus();
+            })
+        };
+        // Both listeners live as long as the page.
+        if input.add_event_listener_with_callback("input", on_input.as_ref().unchecked_ref()).is_ok() {
+            on_input.forget();
+        }
+        if chips.add_event_listener_with_callback("click", on_click.as_ref().unchecked_ref()).is_ok() {
+            on_click.forget();
+        }
     }
 
     /// Shows the toggle as `done` and sets what its next submit asks for

@@ -97,12 +97,19 @@ fn task_list(q: ListQuery, list: TaskList) -> AnyView {
             {filtered.then(|| view! { <a href="/tasks">"Clear filters"</a> })}
         </form>
         <TaskBoard>
-            <form method="post" action=api::QuickAdd::PATH class="quick-add-form">
+            <form method="post" action=api::QuickAdd::PATH class="quick-add-form" data-zone=list.time_zone.clone()>
                 <label for="quick-add-title" class="visually-hidden">"New task title"</label>
-                <input id="quick-add-title" name="title" placeholder="Add a task and press Enter" maxlength="200" required
-                    autocomplete="off" aria-describedby="quick-add-error"/>
+                <input id="quick-add-title" name="title" maxlength="500" required autocomplete="off"
+                    placeholder="Add a task: Pay rent every month on the 1st at 9am #home !high"
+                    aria-describedby="quick-add-hint quick-add-error"/>
                 <button type="submit">"Add"</button>
             </form>
+            <p id="quick-add-hint" class="hint">
+                "Dates, times, repeats (\u{201c}every monday\u{201d}, \u{201c}every! 3 days\u{201d} from completion), "
+                "reminders (\u{201c}remind me 1 hour before\u{201d}), #tags and !priority are read from the text; "
+                "words in quotes stay in the title."
+            </p>
+            <ul id="quick-add-chips" class="chips" aria-label="What the new task will get" aria-live="polite" hidden></ul>
             <p id="quick-add-error" class="field-error" role="alert" hidden></p>
             <ul class="task-list" id="task-list" aria-label="Tasks" inner_html=rows_html(&list.rows)></ul>
             {if past_the_end {

@@ -389,3 +389,33 @@ async fn editing_a_series_moves_one_instance_or_restarts_the_series_from_it() {
     assert!(task["repeat_sentence"].is_null() && task["upcoming"].as_array().unwrap().is_empty());
     assert_eq!(rows(app, false).await[0]["recurring"], false);
 }
+
+#[tokio::test]
+async fn quick_add_reads_the_due_date_repeat_reminder_tag_and_priority_out_of_one_sentence() {
+    let app = spawn_app().await;
+    app.sign_up().await;
+    let sentence = "Pay rent every month on 1 March 2099 at 9am #home !high remind me 1 day before";
+    let id = app.quick_add(sentence).await;
+    let task = detail(&app, &id).await;
+    assert_eq!(task["row"]["title"], "Pay rent");
+    assert_eq!((task["due_date"].as_str(), task["due_time"].as_str()), (Some("2099-03-01"), Some("09:00")));
+    assert_eq!(task["repeat_sentence"], "Every month on the 1st");
+    assert_eq!(task["reminders_input"], "1d");
+    assert_eq!(task["tags_input"], "home");
+    assert_eq!(task["row"]["priority"], "high");
+}
+
+#[tokio::test]
+async fn quick_add_keeps_quoted_words_in_the_title_and_asks_for_a_title_when_only_details_are_given() {
+    let app = spawn_app().await;
+    app.sign_up().await;
+    let id = app.quick_add("Watch \"Friday Night Lights\" #tv").await;
+    let task = detail(&app, &id).await;
+    assert_eq!(
+        (task["row"]["title"].as_str(), task["due_date"].as_str()),
+        (Some("Watch Friday Night Lights"), Some(""))
+    );
+    let res = app.call("quick_add", &[("title", "tomorrow at 9am")]).await;
+    assert_field_error(res, 422, "title").await;
+    assert_eq!(rows(&app, true).await.len(), 1, "nothing half-made");
+}
