@@ -98,7 +98,7 @@ mod tests {
         assert_eq!(cache.get(user, &filter, &Cursor::Start, 3).map(|p| p.total), Some(10));
         assert!(cache.get(user, &filter, &Cursor::Start, 4).is_none(), "a newer version misses");
         assert!(cache.get(UserId(Uuid::from_u128(2)), &filter, &Cursor::Start, 3).is_none(), "another user misses");
-        let other = TaskFilter { show_completed: true, ..TaskFilter::default() };
+        let other = TaskFilter { status: domain::query::Status::All, ..TaskFilter::default() };
         assert!(cache.get(user, &other, &Cursor::Start, 3).is_none(), "another filter misses");
     }
 

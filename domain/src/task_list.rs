@@ -2,38 +2,160 @@
 //! key every task stores), and which slice of them (keyset pages), so that any
 //! page costs what the first one does.
 
-use chrono::{DateTime, Utc};
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::account::TimeZone;
+use crate::query::{DueDays, Status, TaskQuery};
 use crate::task::{Due, Priority, Tag, Tags, Task, TaskId, TaskTitle};
 
-/// Which tasks a list shows. Parsed from the query string so links can be shared.
+/// Which tasks a list shows, resolved for the store: the search box's query
+/// (`TaskQuery`) with its due dates turned into instants of the user's zone.
+/// Built anew per request, so "today" is always today.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TaskFilter {
-    pub show_completed: bool,
-    pub tag: Option<Tag>,
-    pub priority: Option<Priority>,
+    pub status: Status,
+    /// Any of these priorities; empty for any.
+    pub priorities: BTreeSet<Priority>,
+    pub tags_all: BTreeSet<Tag>,
+    /// At least one of these; empty for no constraint.
+    pub tags_any: BTreeSet<Tag>,
+    pub tags_none: BTreeSet<Tag>,
+    pub due: Option<DueWindow>,
+    pub recurring: Option<bool>,
+    pub has_reminders: Option<bool>,
+    /// Full-text search terms: every one must start a word of the task's
+    /// title, description or tags, ignoring case and diacritics.
+    pub terms: Vec<String>,
 }
 
+/// Which due instants a filter selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum DueWindow {
+    /// No due date.
+    Undated,
+    /// Due at or after `from` and before `to`; a missing end is open.
+    Between { from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>> },
+}
+
+/// Most search terms a filter keeps: a longer query is a paste, not a search.
+const MAX_TERMS: usize = 16;
+
 impl TaskFilter {
-    /// Lenient by design: a stale or hand-edited link shows a list, not an error.
-    pub fn from_query(show_completed: Option<&str>, tag: Option<&str>, priority: Option<&str>) -> Self {
+    /// The filter a query asks for on `today` in the user's `zone`.
+    pub fn of(query: &TaskQuery, today: NaiveDate, zone: TimeZone) -> Self {
+        let due = query.due.map(|d| match d.days(today) {
+            DueDays::Undated => DueWindow::Undated,
+            days => {
+                let (from, to) = days.instants(zone);
+                DueWindow::Between { from, to }
+            }
+        });
+        // An overdue task is one still to do, whatever the status says.
+        let status = if query.due.is_some_and(|d| d.open_only()) { Status::Open } else { query.status };
         Self {
-            show_completed: matches!(show_completed, Some("1" | "true" | "on" | "yes")),
-            tag: tag.filter(|t| !t.trim().is_empty()).and_then(|t| Tag::parse(t).ok()),
-            priority: priority.filter(|p| !p.trim().is_empty() && *p != "any").and_then(|p| Priority::parse(p).ok()),
+            status,
+            priorities: query.priorities.clone(),
+            tags_all: query.tags_all.clone(),
+            tags_any: query.tags_any.clone(),
+            tags_none: query.tags_none.clone(),
+            due,
+            recurring: query.recurring,
+            has_reminders: query.has_reminders,
+            terms: search_terms(&query.words),
         }
     }
 
-    /// The list keys this filter can select lie below this bound: open tasks'
-    /// keys start with `0`, completed ones with `1`.
-    pub fn key_upper_bound(&self) -> &'static str {
-        if self.show_completed {
-            "2"
-        } else {
-            "1"
+    /// The list's older link parameters (`completed`, `tag`, `priority`):
+    /// lenient by design, so a stale or hand-edited link shows a list, not an error.
+    pub fn from_query(show_completed: Option<&str>, tag: Option<&str>, priority: Option<&str>) -> Self {
+        let shown = matches!(show_completed, Some("1" | "true" | "on" | "yes"));
+        let tag = tag.filter(|t| !t.trim().is_empty()).and_then(|t| Tag::parse(t).ok());
+        let priority = priority.filter(|p| !p.trim().is_empty() && *p != "any").and_then(|p| Priority::parse(p).ok());
+        Self {
+            status: if shown { Status::All } else { Status::Open },
+            tags_all: tag.into_iter().collect(),
+            priorities: priority.into_iter().collect(),
+            ..Self::default()
         }
     }
+
+    /// This filter narrowed by the older link parameters as well (a tag, a
+    /// priority, completed shown), so the filter form and the search box combine.
+    pub fn and_legacy(mut self, show_completed: Option<&str>, tag: Option<&str>, priority: Option<&str>) -> Self {
+        let legacy = Self::from_query(show_completed, tag, priority);
+        self.tags_all.extend(legacy.tags_all);
+        self.priorities.extend(legacy.priorities);
+        if legacy.status == Status::All && self.status == Status::Open {
+            self.status = Status::All;
+        }
+        self
+    }
+
+    /// The list keys this filter can select lie strictly between these
+    /// bounds: open tasks' keys start with `0`, completed ones with `1`.
+    pub fn key_bounds(&self) -> (&'static str, &'static str) {
+        match self.status {
+            Status::Open => ("", "1"),
+            Status::Done => ("1", "2"),
+            Status::All => ("", "2"),
+        }
+    }
+}
+
+/// The words of a search, as the store matches them: runs of letters and
+/// digits, lower-cased and without diacritics ("Crème brûlée" → `creme`,
+/// `brulee`), each matching the start of a word.
+pub fn search_terms(words: &[String]) -> Vec<String> {
+    let mut terms: Vec<String> = Vec::new();
+    for word in words {
+        for run in word.split(|c: char| !c.is_alphanumeric()).filter(|r| !r.is_empty()) {
+            let term = fold(run);
+            if !term.is_empty() && !terms.contains(&term) && terms.len() < MAX_TERMS {
+                terms.push(term);
+            }
+        }
+    }
+    terms
+}
+
+/// Where in `text` the search `terms` matched: for each word that starts
+/// with a term (folded as the stores fold), the byte range of that start, so
+/// a list can mark it. Ranges are in order and never overlap.
+pub fn highlights(text: &str, terms: &[String]) -> Vec<std::ops::Range<usize>> {
+    let mut marks = Vec::new();
+    if terms.is_empty() {
+        return marks;
+    }
+    let mut chars = text.char_indices().peekable();
+    while let Some(&(start, c)) = chars.peek() {
+        if !c.is_alphanumeric() {
+            chars.next();
+            continue;
+        }
+        // One word: fold it a character at a time, noting where each folded length ends.
+        let mut folded = String::new();
+        let mut ends: Vec<(usize, usize)> = Vec::new();
+        while let Some(&(i, c)) = chars.peek().filter(|(_, c)| c.is_alphanumeric()) {
+            folded.push_str(&fold(c.encode_utf8(&mut [0; 4])));
+            ends.push((folded.len(), i + c.len_utf8()));
+            chars.next();
+        }
+        let longest = terms.iter().filter(|t| folded.starts_with(t.as_str())).map(String::len).max();
+        if let Some(end) = longest.and_then(|len| ends.iter().find(|(f, _)| *f >= len).map(|(_, end)| *end)) {
+            marks.push(start..end);
+        }
+    }
+    marks
+}
+
+/// Lower case without diacritics, as both stores index text.
+pub fn fold(text: &str) -> String {
+    use unicode_normalization::char::is_combining_mark;
+    use unicode_normalization::UnicodeNormalization;
+    text.nfkd().filter(|c| !is_combining_mark(*c)).flat_map(char::to_lowercase).collect()
 }
 
 /// A task's place in the list, as one string that sorts like the list does:
@@ -202,6 +324,17 @@ impl TaskPage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn search_terms_are_folded_word_starts_and_matches_are_marked_where_they_are() {
+        let terms = search_terms(&["Crème".to_owned(), "brûl,\u{e9}e".to_owned(), "CREME".to_owned()]);
+        assert_eq!(terms, ["creme", "brul", "ee"]);
+        let text = "Crème brûlée, not crème anglaise";
+        let marked: Vec<&str> = highlights(text, &terms).into_iter().map(|r| &text[r]).collect();
+        assert_eq!(marked, ["Crème", "brûl", "crème"]);
+        assert!(highlights("Pay rent", &[]).is_empty());
+        assert!(highlights("present", &["rent".to_owned()]).is_empty(), "only the start of a word");
+    }
     use crate::account::TimeZone;
     use chrono::TimeZone as _;
     use proptest::prelude::*;
@@ -218,9 +351,27 @@ mod tests {
     #[test]
     fn filters_ignore_garbage_in_the_query_string() {
         let f = TaskFilter::from_query(Some("1"), Some("a/b"), Some("nope"));
-        assert!(f.show_completed);
-        assert_eq!(f.tag, None);
-        assert_eq!(f.priority, None);
+        assert_eq!(f, TaskFilter { status: Status::All, ..TaskFilter::default() });
+    }
+
+    #[test]
+    fn a_query_resolves_its_due_days_to_instants_of_the_users_zone_and_overdue_means_open() {
+        let berlin = TimeZone::parse("Europe/Berlin").unwrap();
+        let today = NaiveDate::from_ymd_opt(2026, 3, 29).unwrap();
+        let query = TaskQuery::parse("due:today is:all #home").unwrap();
+        let filter = TaskFilter::of(&query, today, berlin);
+        // The night the clocks go forward: midnight is 23:00 UTC before, 22:00 UTC after.
+        let (from, to) = (at(2026, 3, 28, 23), at(2026, 3, 29, 22));
+        assert_eq!(filter.due, Some(DueWindow::Between { from: Some(from), to: Some(to) }));
+        assert_eq!((filter.status, filter.tags_all.len()), (Status::All, 1));
+        let overdue = TaskFilter::of(&TaskQuery::parse("is:overdue is:done").unwrap(), today, berlin);
+        assert_eq!(overdue.status, Status::Open);
+        let legacy = TaskFilter::of(&TaskQuery::parse("!high").unwrap(), today, berlin).and_legacy(
+            Some("1"),
+            Some("work"),
+            Some("low"),
+        );
+        assert_eq!((legacy.status, legacy.priorities.len(), legacy.tags_all.len()), (Status::All, 2, 1));
     }
 
     #[test]

@@ -165,6 +165,9 @@ fn task_id(raw: &str) -> Result<domain::TaskId, AppError> {
     domain::TaskId::parse(raw).map_err(|_| AppError::NotFound)
 }
 
+/// The longest search the list reads; the rest of a longer one is ignored.
+pub const MAX_QUERY: usize = 500;
+
 #[server(endpoint = "list_tasks")]
 pub async fn list_tasks(
     #[server(default)] completed: String,
@@ -172,10 +175,16 @@ pub async fn list_tasks(
     #[server(default)] priority: String,
     #[server(default)] after: String,
     #[server(default)] before: String,
+    #[server(default)] q: String,
 ) -> Result<TaskList, AppError> {
     let session = crate::auth::current_session().ok_or(AppError::Unauthenticated)?;
     let user = &session.user;
-    let filter = domain::TaskFilter::from_query(Some(&completed), Some(&tag), Some(&priority));
+    // What the search box says, leniently: a stale link still shows a list (the page names what it skipped).
+    let q: String = q.chars().take(MAX_QUERY).collect();
+    let (query, _) = domain::query::TaskQuery::parse_lenient(&q);
+    let today = chrono::Utc::now().with_timezone(&user.time_zone.0).date_naive();
+    let filter =
+        domain::TaskFilter::of(&query, today, user.time_zone).and_legacy(Some(&completed), Some(&tag), Some(&priority));
     let request = domain::PageRequest::from_query(Some(&after), Some(&before));
     let st = crate::auth::state()?;
     let cached = st.list_cache.get(user.id, &filter, &request.cursor, session.list_version);

@@ -36,14 +36,32 @@ fn escape(out: &mut String, s: &str) {
 /// One `<li>` per row: a toggle form that works without JavaScript, then the
 /// task's title, priority, due date and tags.
 pub fn rows_html(rows: &[TaskRow]) -> String {
+    rows_html_marked(rows, &[])
+}
+
+/// `rows_html` with the start of each word a search matched marked in the titles.
+pub fn rows_html_marked(rows: &[TaskRow], terms: &[String]) -> String {
     let mut out = String::with_capacity(rows.len() * 640);
     for row in rows {
-        write_row(&mut out, row);
+        write_row(&mut out, row, terms);
     }
     out
 }
 
-fn write_row(out: &mut String, row: &TaskRow) {
+/// The title, escaped, with `<mark>` around what the search matched.
+fn write_title(out: &mut String, title: &str, terms: &[String]) {
+    let mut at = 0;
+    for range in domain::task_list::highlights(title, terms) {
+        escape(out, &title[at..range.start]);
+        out.push_str("<mark>");
+        escape(out, &title[range.clone()]);
+        out.push_str("</mark>");
+        at = range.end;
+    }
+    escape(out, &title[at..]);
+}
+
+fn write_row(out: &mut String, row: &TaskRow, terms: &[String]) {
     let pressing = row.priority != Priority::None;
     out.push_str("<li class=\"task\"");
     if pressing {
@@ -69,7 +87,7 @@ fn write_row(out: &mut String, row: &TaskRow) {
     out.push_str("\">\u{2713}</button></form><div><a href=\"/tasks/");
     escape(out, &row.id);
     out.push_str("\">");
-    escape(out, &row.title);
+    write_title(out, &row.title, terms);
     out.push_str("</a>");
     if !pressing && row.due_label.is_none() && row.tags.is_empty() && !row.recurring {
         out.push_str("</div></li>");
@@ -122,6 +140,13 @@ mod tests {
             "aria-label=\"Done: &lt;/li&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot; é✓\""
         ));
         assert!(html.contains("href=\"/tasks?tag=&quot;&gt;&lt;b&gt;\">#&quot;&gt;&lt;b&gt;</a>"), "{html}");
+    }
+
+    #[test]
+    fn search_matches_are_marked_in_titles_and_stay_escaped() {
+        let html = rows_html_marked(&[row("<b>Crème</b> & crème")], &["creme".to_owned()]);
+        assert!(html.contains("\">&lt;b&gt;<mark>Crème</mark>&lt;/b&gt; &amp; <mark>crème</mark></a>"), "{html}");
+        assert!(html.contains("aria-label=\"Done: &lt;b&gt;Crème&lt;/b&gt; &amp; crème\""), "labels stay plain text");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! (`task_rows`); the `TaskBoard` island around them makes quick-add and the
 //! complete toggles work without a reload.
 
+use domain::query::TaskQuery;
 use domain::{Priority, TaskFilter};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -10,7 +11,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use server_fn::ServerFn;
 
 use super::activity::ActivityList;
-use super::task_rows::rows_html;
+use super::task_rows::rows_html_marked;
 use super::{action_error, error_view, invalid, load_then, raw_text, signed_in, FieldError, FormError};
 use crate::api::{self, TaskDetail, TaskList};
 use crate::error::AppError;
@@ -20,6 +21,8 @@ use crate::islands::TaskBoard;
 /// The list's filter and page, as the query string gives them.
 #[derive(Clone, Default, PartialEq)]
 struct ListQuery {
+    /// The search box: words and filters in the compact text form.
+    q: String,
     completed: String,
     tag: String,
     priority: String,
@@ -34,6 +37,7 @@ pub fn TaskListPage() -> impl IntoView {
         let q = query.read();
         let get = |name: &str| q.get(name).unwrap_or_default();
         ListQuery {
+            q: get("q"),
             completed: get("completed"),
             tag: get("tag"),
             priority: get("priority"),
@@ -50,7 +54,7 @@ pub fn TaskListPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let q = key();
-                let list = api::list_tasks(q.completed.clone(), q.tag.clone(), q.priority.clone(), q.after.clone(), q.before.clone()).await;
+                let list = api::list_tasks(q.completed.clone(), q.tag.clone(), q.priority.clone(), q.after.clone(), q.before.clone(), q.q.clone()).await;
                 match list {
                     Ok(list) => task_list(q, list),
                     Err(e) => error_view(e),
@@ -62,13 +66,20 @@ pub fn TaskListPage() -> impl IntoView {
 
 fn task_list(q: ListQuery, list: TaskList) -> AnyView {
     let filter = TaskFilter::from_query(Some(&q.completed), Some(&q.tag), Some(&q.priority));
-    let filtered = filter.tag.is_some() || filter.priority.is_some();
+    let searched: String = q.q.chars().take(api::MAX_QUERY).collect();
+    let (query, problems) = TaskQuery::parse_lenient(&searched);
+    let filtered = !filter.tags_all.is_empty() || !filter.priorities.is_empty() || query != TaskQuery::default();
+    // Ordering by anything but the list's own order is not offered yet: say so rather than ignore it.
+    let unsorted = (query.sort != domain::query::Sort::default())
+        .then_some("The list keeps its own order (open first, soonest due) for now; other sorts are coming.");
+    let chips = query.chips();
+    let terms = domain::task_list::search_terms(&query.words);
     let past_the_end = list.rows.is_empty() && list.total > 0;
     let empty_message =
         if filtered { "No tasks match these filters." } else { "Nothing to do. Add your first task above." };
     let shown = list.rows.len() as u64;
     let pager = Pager {
-        filter: filter.clone(),
+        query: q.clone(),
         first: list.first,
         shown,
         total: list.total,
@@ -76,7 +87,31 @@ fn task_list(q: ListQuery, list: TaskList) -> AnyView {
         next: list.next,
     };
     view! {
+        <form method="get" action="/tasks" role="search" class="search" aria-label="Search tasks">
+            <label for="search-q">"Search"</label>
+            <input type="search" id="search-q" name="q" value=q.q.clone() maxlength=api::MAX_QUERY.to_string()
+                placeholder="rent #home !high due:<7d is:overdue -#someday" autocomplete="off" aria-describedby="search-help"/>
+            <button type="submit" class="secondary">"Search"</button>
+        </form>
+        <p id="search-help" class="hint">
+            "Words find tasks by title, description or tag (the start of a word is enough). Narrow with "
+            <code>"#tag"</code>", "<code>"#a,b"</code>" (either), "<code>"-#tag"</code>", "<code>"!high"</code>", "
+            <code>"due:today"</code>", "<code>"due:<7d"</code>", "<code>"due:none"</code>", "<code>"is:overdue"</code>", "
+            <code>"is:done"</code>", "<code>"is:recurring"</code>", "<code>"has:reminder"</code>"."
+        </p>
+        {(!chips.is_empty()).then(|| view! {
+            <ul class="chips" aria-label="Search filters">
+                {chips.into_iter().map(|chip| {
+                    let href = list_href(&ListQuery { q: chip.without.to_string(), ..q.clone() }, None);
+                    let remove = format!("Remove {}", chip.label);
+                    view! { <li class="chip"><span>{chip.label}</span><a href=href aria-label=remove>"\u{d7}"</a></li> }
+                }).collect_view()}
+            </ul>
+        })}
+        {problems.into_iter().map(|p| view! { <p class="field-error" role="alert">{p.message}</p> }).collect_view()}
+        {unsorted.map(|note| view! { <p class="hint" role="status">{note}</p> })}
         <form method="get" action="/tasks" class="filters" aria-label="Filter tasks">
+            <input type="hidden" name="q" value=q.q.clone()/>
             <label>"Tag "
                 <select name="tag">
                     <option value="" selected=q.tag.is_empty()>"Any"</option>
@@ -90,11 +125,11 @@ fn task_list(q: ListQuery, list: TaskList) -> AnyView {
                 </select>
             </label>
             <label class="check-label">
-                <input type="checkbox" name="completed" value="1" checked=filter.show_completed/>
+                <input type="checkbox" name="completed" value="1" checked=filter.status != domain::query::Status::Open/>
                 " Show completed"
             </label>
             <button type="submit" class="secondary">"Apply"</button>
-            {filtered.then(|| view! { <a href="/tasks">"Clear filters"</a> })}
+            {filtered.then(|| view! { <a href="/tasks">"Clear filters and search"</a> })}
         </form>
         <TaskBoard>
             <form method="post" action=api::QuickAdd::PATH class="quick-add-form" data-zone=list.time_zone.clone()>
@@ -111,9 +146,9 @@ fn task_list(q: ListQuery, list: TaskList) -> AnyView {
             </p>
             <ul id="quick-add-chips" class="chips" aria-label="What the new task will get" aria-live="polite" hidden></ul>
             <p id="quick-add-error" class="field-error" role="alert" hidden></p>
-            <ul class="task-list" id="task-list" aria-label="Tasks" inner_html=rows_html(&list.rows)></ul>
+            <ul class="task-list" id="task-list" aria-label="Tasks" inner_html=rows_html_marked(&list.rows, &terms)></ul>
             {if past_the_end {
-                view! { <p class="empty">"This page is past the end of the list. " <a href=list_href(&filter, None)>"Go to the first page"</a></p> }.into_any()
+                view! { <p class="empty">"This page is past the end of the list. " <a href=list_href(&q, None)>"Go to the first page"</a></p> }.into_any()
             } else {
                 view! { <p class="empty" id="task-list-empty" hidden={shown > 0}>{empty_message}</p> }.into_any()
             }}
@@ -129,18 +164,24 @@ enum PageLink<'a> {
     Before(&'a str),
 }
 
-/// The task list's address for a filter and page, with only the parameters
-/// that differ from the defaults, so links stay short and shareable.
-fn list_href(filter: &TaskFilter, page: Option<PageLink>) -> String {
+/// The task list's address for a search, filter and page, with only the
+/// parameters that differ from the defaults, so links stay short and shareable.
+fn list_href(q: &ListQuery, page: Option<PageLink>) -> String {
     let mut params = Vec::new();
-    if let Some(tag) = &filter.tag {
+    // The search in its canonical form: the same link for the same view.
+    let (query, _) = TaskQuery::parse_lenient(&q.q);
+    if query != TaskQuery::default() {
+        params.push(query.to_query_string());
+    }
+    let filter = TaskFilter::from_query(Some(&q.completed), Some(&q.tag), Some(&q.priority));
+    for tag in &filter.tags_all {
         // Tags are letters, digits, '-' and '_': nothing to escape.
         params.push(format!("tag={}", tag.as_str()));
     }
-    if let Some(priority) = filter.priority {
+    for priority in &filter.priorities {
         params.push(format!("priority={}", priority.as_str()));
     }
-    if filter.show_completed {
+    if filter.status != domain::query::Status::Open {
         params.push("completed=1".to_owned());
     }
     // Cursors are list keys: digits and lower-case letters only.
@@ -158,7 +199,7 @@ fn list_href(filter: &TaskFilter, page: Option<PageLink>) -> String {
 
 /// "Tasks 51–100 of 1000" with links to the neighbouring pages; hidden when one page holds everything.
 struct Pager {
-    filter: TaskFilter,
+    query: ListQuery,
     first: u64,
     shown: u64,
     total: u64,
@@ -168,14 +209,14 @@ struct Pager {
 
 impl Pager {
     fn view(self) -> Option<impl IntoView> {
-        let Self { filter, first, shown, total, previous, next } = self;
+        let Self { query, first, shown, total, previous, next } = self;
         (previous.is_some() || next.is_some()).then(|| {
             let last = first + shown.max(1) - 1;
             view! {
                 <nav class="pager" aria-label="Pages">
-                    {previous.map(|k| view! { <a rel="prev" href=list_href(&filter, Some(PageLink::Before(&k)))>"← Previous"</a> })}
+                    {previous.map(|k| view! { <a rel="prev" href=list_href(&query, Some(PageLink::Before(&k)))>"← Previous"</a> })}
                     <span class="pager-status">{format!("Tasks {first}–{last} of {total}")}</span>
-                    {next.map(|k| view! { <a rel="next" href=list_href(&filter, Some(PageLink::After(&k)))>"Next →"</a> })}
+                    {next.map(|k| view! { <a rel="next" href=list_href(&query, Some(PageLink::After(&k)))>"Next →"</a> })}
                 </nav>
             }
         })
@@ -368,7 +409,7 @@ pub fn TaskPage() -> impl IntoView {
             <h1 class="visually-hidden">{row.title.clone()}</h1>
             <article class="card task-detail">
                 <div class="page-head">
-                    <ul class="task-list single" inner_html=rows_html(std::slice::from_ref(&row))></ul>
+                    <ul class="task-list single" inner_html=super::task_rows::rows_html(std::slice::from_ref(&row))></ul>
                 </div>
                 {(!d.description.is_empty()).then(|| view! { <div class="markdown" inner_html=d.description_html.clone()></div> })}
                 <dl class="facts">

@@ -98,42 +98,113 @@ pub(crate) fn millis(at: chrono::DateTime<chrono::Utc>) -> i64 {
     at.timestamp_millis()
 }
 
-/// The `WHERE` clause of a task list, and the number of its last parameter:
-/// `$1` the user, `$2` and `$3` the list-key range (exclusive), then the
-/// priority and the tag, each only when the filter has one, so that an
-/// unfiltered list (and its count) reads nothing but the `(user_id, list_key)` index.
-pub(crate) fn list_matches(filter: &domain::TaskFilter) -> (String, usize) {
-    let mut sql = String::from("t.user_id = $1 AND t.list_key > $2 AND t.list_key < $3");
-    let mut last = 3;
-    if filter.priority.is_some() {
-        last += 1;
-        sql.push_str(&format!(" AND t.priority = ${last}"));
-    }
-    if filter.tag.is_some() {
-        last += 1;
-        sql.push_str(&format!(" AND EXISTS (SELECT 1 FROM task_tags g WHERE g.task_id = t.id AND g.tag = ${last})"));
-    }
-    (sql, last)
+/// The SQL spoken to a store where the two differ (full-text search).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite,
+    Postgres,
 }
 
-/// Binds the filter's optional parameters, in the order `list_matches` numbers them.
-pub(crate) fn bind_filter<'q, DB, O>(
-    query: sqlx::query::QueryAs<'q, DB, O, <DB as sqlx::Database>::Arguments<'q>>,
-    filter: &'q domain::TaskFilter,
+/// A value a task list's `WHERE` clause binds, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Param {
+    Int(i64),
+    Text(String),
+    Time(chrono::DateTime<chrono::Utc>),
+}
+
+/// The `WHERE` clause of a task list and what it binds after its first three
+/// parameters (`$1` the user, `$2` and `$3` the list-key range, exclusive).
+/// Each part of the filter adds its clause only when it is set, so an
+/// unfiltered list (and its count) reads nothing but the `(user_id, list_key)` index.
+pub(crate) fn list_matches(filter: &domain::TaskFilter, dialect: Dialect) -> (String, Vec<Param>) {
+    let mut sql = String::from("t.user_id = $1 AND t.list_key > $2 AND t.list_key < $3");
+    let mut params: Vec<Param> = Vec::new();
+    // Adds a parameter and names its placeholder.
+    fn next(params: &mut Vec<Param>, value: Param) -> String {
+        params.push(value);
+        format!("${}", params.len() + 3)
+    }
+    if !filter.priorities.is_empty() {
+        let list: Vec<String> = filter.priorities.iter().map(|p| next(&mut params, Param::Int(p.rank()))).collect();
+        sql.push_str(&format!(" AND t.priority IN ({})", list.join(", ")));
+    }
+    for tag in &filter.tags_all {
+        let p = next(&mut params, Param::Text(tag.as_str().to_owned()));
+        sql.push_str(&format!(" AND EXISTS (SELECT 1 FROM task_tags g WHERE g.task_id = t.id AND g.tag = {p})"));
+    }
+    for (set, negated) in [(&filter.tags_any, ""), (&filter.tags_none, "NOT ")] {
+        if !set.is_empty() {
+            let list: Vec<String> = set.iter().map(|t| next(&mut params, Param::Text(t.as_str().to_owned()))).collect();
+            sql.push_str(&format!(
+                " AND {negated}EXISTS (SELECT 1 FROM task_tags g WHERE g.task_id = t.id AND g.tag IN ({}))",
+                list.join(", ")
+            ));
+        }
+    }
+    match filter.due {
+        None => {}
+        Some(domain::task_list::DueWindow::Undated) => sql.push_str(" AND t.due_at IS NULL"),
+        Some(domain::task_list::DueWindow::Between { from, to }) => {
+            sql.push_str(" AND t.due_at IS NOT NULL");
+            if let Some(from) = from {
+                sql.push_str(&format!(" AND t.due_at >= {}", next(&mut params, Param::Time(from))));
+            }
+            if let Some(to) = to {
+                sql.push_str(&format!(" AND t.due_at < {}", next(&mut params, Param::Time(to))));
+            }
+        }
+    }
+    match filter.recurring {
+        Some(true) => sql.push_str(" AND t.series_id IS NOT NULL"),
+        Some(false) => sql.push_str(" AND t.series_id IS NULL"),
+        None => {}
+    }
+    match filter.has_reminders {
+        Some(true) => sql.push_str(" AND t.reminders <> ''"),
+        Some(false) => sql.push_str(" AND t.reminders = ''"),
+        None => {}
+    }
+    if !filter.terms.is_empty() {
+        // The terms are folded runs of letters and digits: nothing in them is syntax to either engine.
+        match dialect {
+            Dialect::Sqlite => {
+                let query = filter.terms.iter().map(|t| format!("\"{t}\"*")).collect::<Vec<_>>().join(" ");
+                let p = next(&mut params, Param::Text(query));
+                sql.push_str(&format!(
+                    " AND t.id IN (SELECT m.task_id FROM task_search s JOIN task_search_ids m ON m.id = s.rowid \
+                     WHERE task_search MATCH {p})"
+                ));
+            }
+            Dialect::Postgres => {
+                let query = filter.terms.iter().map(|t| format!("{t}:*")).collect::<Vec<_>>().join(" & ");
+                let p = next(&mut params, Param::Text(query));
+                sql.push_str(&format!(" AND t.search @@ to_tsquery('simple', cadence_fold({p}))"));
+            }
+        }
+    }
+    (sql, params)
+}
+
+/// Binds what `list_matches` numbered after its first three parameters.
+pub(crate) fn bind_params<'q, DB, O>(
+    mut query: sqlx::query::QueryAs<'q, DB, O, <DB as sqlx::Database>::Arguments<'q>>,
+    params: &'q [Param],
 ) -> sqlx::query::QueryAs<'q, DB, O, <DB as sqlx::Database>::Arguments<'q>>
 where
     DB: sqlx::Database,
     i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    chrono::DateTime<chrono::Utc>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
-    let query = match filter.priority {
-        Some(p) => query.bind(p.rank()),
-        None => query,
-    };
-    match &filter.tag {
-        Some(tag) => query.bind(tag.as_str()),
-        None => query,
+    for param in params {
+        query = match param {
+            Param::Int(n) => query.bind(*n),
+            Param::Text(text) => query.bind(text.as_str()),
+            Param::Time(at) => query.bind(*at),
+        };
     }
+    query
 }
 
 /// A user's distinct tags in order, one index probe per tag (a "loose index

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::{Duration, DurationRound, TimeZone as _, Utc};
 use domain::event::{DomainEvent, EventEnvelope};
 use domain::ports::{SessionRecord, Store};
+use domain::query::Status;
 use domain::spine::Lease;
 use domain::task::{Due, Priority, Tags, Task, TaskDescription, TaskId, TaskTitle};
 use domain::{
@@ -168,7 +169,7 @@ pub async fn the_list_puts_open_tasks_first_then_soonest_due(store: Arc<dyn Stor
     for t in [&later, &sooner, &undated_low, &undated_high, &done] {
         add_task(&store, t).await;
     }
-    let all = TaskFilter { show_completed: true, ..TaskFilter::default() };
+    let all = TaskFilter { status: Status::All, ..TaskFilter::default() };
     assert_eq!(titles(&list(&store, &u, &all).await), ["sooner", "later", "undated-high", "undated-low", "done"]);
     let open = list(&store, &u, &TaskFilter::default()).await;
     assert_eq!(open.len(), 4);
@@ -182,14 +183,128 @@ pub async fn filters_select_by_tag_and_priority(store: Arc<dyn Store>) {
     for t in [&a, &b, &c] {
         add_task(&store, t).await;
     }
-    let by_tag = TaskFilter { tag: Some(Tag::parse("WORK").unwrap()), ..TaskFilter::default() };
+    let by_tag = TaskFilter { tags_all: [Tag::parse("WORK").unwrap()].into(), ..TaskFilter::default() };
     let mut got = titles(&list(&store, &u, &by_tag).await);
     got.sort();
     assert_eq!(got, ["a", "c"]);
-    let both = TaskFilter { priority: Some(Priority::High), ..by_tag };
+    let both = TaskFilter { priorities: [Priority::High].into(), ..by_tag };
     let got = list(&store, &u, &both).await;
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].tags.len(), 2, "tags are loaded with filtered tasks");
+}
+
+/// The titles a search-box query selects on 10 January 2030 (UTC), sorted.
+async fn found(store: &Arc<dyn Store>, user: &User, query: &str) -> Vec<String> {
+    let today = chrono::NaiveDate::from_ymd_opt(2030, 1, 10).unwrap();
+    let query = domain::query::TaskQuery::parse(query).unwrap();
+    let filter = TaskFilter::of(&query, today, TimeZone::parse("UTC").unwrap());
+    let mut got = titles(&list(store, user, &filter).await);
+    got.sort();
+    got
+}
+
+pub async fn the_search_boxs_filters_select_by_status_priority_tags_due_and_reminders(store: Arc<dyn Store>) {
+    let u = add_user(&store, "query@example.com").await;
+    let z = TimeZone::parse("UTC").unwrap();
+    let due = |date: &str, time: &str| Due::parse(date, time, z).unwrap();
+    let tasks = [
+        Task {
+            tags: Tags::parse("home").unwrap(),
+            priority: Priority::High,
+            due: due("2030-01-10", "09:00"),
+            reminders: vec![domain::reminder::Reminder::BeforeDue { minutes: 0 }],
+            ..task(&u, "rent")
+        },
+        Task {
+            tags: Tags::parse("work").unwrap(),
+            priority: Priority::Medium,
+            due: due("2030-01-11", ""),
+            ..task(&u, "report")
+        },
+        Task { tags: Tags::parse("home").unwrap(), due: due("2030-01-09", "23:59"), ..task(&u, "bill") },
+        Task { tags: Tags::parse("someday").unwrap(), ..task(&u, "idea") },
+        Task {
+            tags: Tags::parse("work").unwrap(),
+            due: due("2030-01-10", ""),
+            completed_at: Some(now()),
+            ..task(&u, "done")
+        },
+    ];
+    for t in &tasks {
+        add_task(&store, t).await;
+    }
+    let other = add_user(&store, "query-other@example.com").await;
+    add_task(&store, &Task { tags: Tags::parse("home").unwrap(), ..task(&other, "not mine") }).await;
+    let cases: &[(&str, &[&str])] = &[
+        ("#home", &["bill", "rent"]),
+        ("#home,work", &["bill", "rent", "report"]),
+        ("#home #work", &[]),
+        ("-#home", &["idea", "report"]),
+        ("-#home,someday", &["report"]),
+        ("!high,medium", &["rent", "report"]),
+        ("!none", &["bill", "idea"]),
+        ("due:today", &["rent"]),
+        ("due:tomorrow", &["report"]),
+        ("is:overdue", &["bill"]),
+        ("is:overdue is:all", &["bill"]),
+        ("due:none", &["idea"]),
+        ("due:<7d", &["rent", "report"]),
+        ("due:2030-01-09..2030-01-10", &["bill", "rent"]),
+        ("due:..2030-01-09", &["bill"]),
+        ("is:done", &["done"]),
+        ("is:all #work", &["done", "report"]),
+        ("has:reminder", &["rent"]),
+        ("-has:reminder", &["bill", "idea", "report"]),
+        ("-is:recurring", &["bill", "idea", "rent", "report"]),
+        ("is:recurring", &[]),
+    ];
+    for (query, want) in cases {
+        assert_eq!(found(&store, &u, query).await, *want, "{query}");
+    }
+}
+
+pub async fn words_find_tasks_by_the_start_of_a_word_in_title_description_or_tags_ignoring_case_and_accents(
+    store: Arc<dyn Store>,
+) {
+    let u = add_user(&store, "search@example.com").await;
+    let creme = Task {
+        description: Some(TaskDescription::parse("For *Sunday* lunch").unwrap().unwrap()),
+        ..task(&u, "Crème brûlée")
+    };
+    let rent = task(&u, "Pay the RENT");
+    let zoe = Task { tags: Tags::parse("family").unwrap(), ..task(&u, "Call Zoë") };
+    for t in [&creme, &rent, &zoe] {
+        add_task(&store, t).await;
+    }
+    let other = add_user(&store, "search-other@example.com").await;
+    add_task(&store, &task(&other, "Pay rent too")).await;
+    let cases: &[(&str, &[&str])] = &[
+        ("creme", &["Crème brûlée"]),
+        ("BRUL", &["Crème brûlée"]),
+        ("sunday", &["Crème brûlée"]),
+        ("rent", &["Pay the RENT"]),
+        ("pay rent", &["Pay the RENT"]),
+        ("pay nothing", &[]),
+        ("fam", &["Call Zoë"]),
+        ("zoe", &["Call Zoë"]),
+        ("\"Zoë,\"", &["Call Zoë"]),
+        ("ent", &[]),
+    ];
+    for (query, want) in cases {
+        assert_eq!(found(&store, &u, query).await, *want, "{query}");
+    }
+    // The index follows every change, in the change's own transaction.
+    let mut uow = store.begin().await.unwrap();
+    uow.update_task(&Task { title: TaskTitle::parse("Pay the mortgage").unwrap(), ..rent.clone() }).await.unwrap();
+    uow.delete_task(u.id, zoe.id).await.unwrap();
+    uow.commit().await.unwrap();
+    assert!(found(&store, &u, "rent").await.is_empty());
+    assert_eq!(found(&store, &u, "mortg").await, ["Pay the mortgage"]);
+    assert!(found(&store, &u, "zoe").await.is_empty());
+    let mut uow = store.begin().await.unwrap();
+    uow.update_task(&Task { tags: Tags::parse("household").unwrap(), ..creme.clone() }).await.unwrap();
+    drop(uow);
+    assert!(found(&store, &u, "household").await.is_empty(), "a change rolled back leaves the index as it was");
 }
 
 pub async fn keyset_pages_walk_the_ordered_list_both_ways_and_count_every_match(store: Arc<dyn Store>) {
@@ -236,7 +351,7 @@ pub async fn keyset_pages_walk_the_ordered_list_both_ways_and_count_every_match(
     let past = page(&store, &u, &filter, Cursor::After(whole[7].list_key()), 3).await;
     assert!(past.tasks.is_empty());
     assert_eq!((past.total, past.offset), (8, 8));
-    let tagged = TaskFilter { tag: Some(Tag::parse("paged").unwrap()), ..TaskFilter::default() };
+    let tagged = TaskFilter { tags_all: [Tag::parse("paged").unwrap()].into(), ..TaskFilter::default() };
     let p = page(&store, &u, &tagged, Cursor::After(whole[1].list_key()), 2).await;
     assert_eq!((titles(&p.tasks), p.total, p.offset), (vec!["day 3".to_owned(), "day 4".to_owned()], 5, 2));
 }
@@ -633,6 +748,8 @@ macro_rules! contract_suite {
                 every_read_and_write_is_scoped_to_one_user,
                 the_list_puts_open_tasks_first_then_soonest_due,
                 filters_select_by_tag_and_priority,
+                the_search_boxs_filters_select_by_status_priority_tags_due_and_reminders,
+                words_find_tasks_by_the_start_of_a_word_in_title_description_or_tags_ignoring_case_and_accents,
                 keyset_pages_walk_the_ordered_list_both_ways_and_count_every_match,
                 a_duplicate_task_id_is_a_conflict,
                 every_change_to_a_task_raises_its_owners_list_version_and_no_one_elses,

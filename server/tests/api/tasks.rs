@@ -351,3 +351,39 @@ async fn a_list_read_on_one_replica_shows_a_change_made_on_another_at_once() {
     a.stop().await;
     b.stop().await;
 }
+
+#[tokio::test]
+async fn the_search_box_finds_words_and_filters_in_one_shareable_link_and_marks_what_matched() {
+    let app = spawn_app().await;
+    app.sign_up().await;
+    for (title, tags, priority) in
+        [("Pay the rent", "home", "high"), ("Rent a car", "trip", ""), ("Crème brûlée", "home", "")]
+    {
+        let res = create(&app, &[("title", title), ("tags", tags), ("priority", priority)]).await;
+        assert!(res.status().is_success() || res.status().is_redirection(), "{:?}", res.status());
+    }
+    let rows = |q: &'static str| {
+        let app = &app;
+        async move {
+            let list: Value = app.call("list_tasks", &[("q", q)]).await.json().await.unwrap();
+            let mut titles: Vec<String> =
+                list["rows"].as_array().unwrap().iter().map(|r| r["title"].as_str().unwrap().to_owned()).collect();
+            titles.sort();
+            titles
+        }
+    };
+    assert_eq!(rows("rent").await, ["Pay the rent", "Rent a car"]);
+    assert_eq!(rows("rent #home").await, ["Pay the rent"]);
+    assert_eq!(rows("ren -#home").await, ["Rent a car"]);
+    assert_eq!(rows("CREME").await, ["Crème brûlée"]);
+    assert_eq!(rows("!high,urgent").await, ["Pay the rent"]);
+    // A broken part is skipped, never a 500: the rest still filters, and the page says what it skipped.
+    assert_eq!(rows("rent due:tomorow").await, ["Pay the rent", "Rent a car"]);
+    let page = app.page("/tasks?q=rent+due%3Atomorow").await;
+    assert!(page.contains("<mark>rent</mark>") && page.contains("<mark>Rent</mark> a car"), "{page}");
+    assert!(page.contains("due:tomorow"), "the skipped part is named");
+    assert!(!page.contains("Crème brûlée</a>"), "what does not match is not listed");
+    // The chips remove one part each, by link.
+    let page = app.page("/tasks?q=rent+%23home").await;
+    assert!(page.contains("href=\"/tasks?q=rent\""), "removing the tag keeps the words: {page}");
+}

@@ -10,7 +10,7 @@ use sqlx::{SqliteConnection, SqlitePool};
 
 use super::{expect_one, SqliteStore};
 use crate::store::rows::{occurrence_text, repeat_text, tag, tags_text, SummaryRow, TaskRow, TASK_COLUMNS};
-use crate::store::{bind_filter, decode_all, list_matches, map_err, DISTINCT_TAGS};
+use crate::store::{bind_params, decode_all, list_matches, map_err, Dialect, DISTINCT_TAGS};
 
 /// A list row's columns, its tags among them.
 const SUMMARY: &str = "SELECT t.id, t.title, t.priority, t.due_at, t.due_tz, t.due_has_time, t.completed_at, \
@@ -24,19 +24,20 @@ impl TaskStore for SqliteStore {
     }
 
     async fn tasks(&self, user: UserId, filter: &TaskFilter, page: &PageRequest) -> Result<TaskPage, StoreError> {
-        let bound = filter.key_upper_bound();
+        let (lower, upper) = filter.key_bounds();
         let (low, high, descending) = match &page.cursor {
-            Cursor::Start => ("", bound, false),
-            Cursor::After(key) => (key.as_str(), bound, false),
-            Cursor::Before(key) => ("", key.as_str().min(bound), true),
+            Cursor::Start => (lower, upper, false),
+            Cursor::After(key) => (key.as_str().max(lower), upper, false),
+            Cursor::Before(key) => (lower, key.as_str().min(upper), true),
         };
-        let (matches, last) = list_matches(filter);
+        let (matches, params) = list_matches(filter, Dialect::Sqlite);
+        let last = params.len() + 3;
         let order = if descending { "DESC" } else { "ASC" };
         // One row more than the page shows, to know whether another page follows.
         let sql = format!("{SUMMARY} WHERE {matches} ORDER BY t.list_key {order} LIMIT ${}", last + 1);
         // One connection for the page's three reads: the pool checks a connection on every release.
         let mut conn = self.reader().acquire().await.map_err(map_err)?;
-        let rows: Vec<SummaryRow> = bind_filter(sqlx::query_as(&sql).bind(user.0).bind(low).bind(high), filter)
+        let rows: Vec<SummaryRow> = bind_params(sqlx::query_as(&sql).bind(user.0).bind(low).bind(high), &params)
             .bind(i64::from(page.size) + 1)
             .fetch_all(&mut *conn)
             .await
@@ -56,7 +57,7 @@ impl TaskStore for SqliteStore {
             format!("COALESCE(SUM(t.list_key < ${first_param}), 0)")
         };
         let sql = format!("SELECT COUNT(*), {place} FROM tasks t WHERE {matches}");
-        let mut count = bind_filter(sqlx::query_as(&sql).bind(user.0).bind("").bind(bound), filter);
+        let mut count = bind_params(sqlx::query_as(&sql).bind(user.0).bind(lower).bind(upper), &params);
         if page.cursor != Cursor::Start {
             count = count.bind(first.as_ref().map_or(high, ListKey::as_str));
         }
