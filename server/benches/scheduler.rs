@@ -5,6 +5,8 @@
 //! Prints a table. Run with `cargo bench -p server --bench scheduler`
 //! (PostgreSQL at `CADENCE_TEST_PG_URL`, default the local server).
 
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,7 +16,6 @@ use domain::task::{Priority, Tags, Task, TaskId, TaskTitle};
 use domain::timer::{Timer, TimerKind};
 use domain::{DisplayName, Email, TimeZone, User, UserId};
 use server::spine::scheduler::{Scheduler, Wake};
-use sqlx::Connection as _;
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -148,15 +149,8 @@ async fn measure(backend: &'static str, url: &str) -> Row {
 
 #[tokio::main]
 async fn main() {
-    let dir = std::env::temp_dir().join(format!("cadence-bench-{}", Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let sqlite_url = format!("sqlite://{}/bench.db", dir.display());
-    let admin_url =
-        std::env::var("CADENCE_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let name = format!("cadence_bench_{}", Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect(&admin_url).await.expect("PostgreSQL for the benchmark");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
-    let pg_url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
+    let dbs = support::Databases::create().await;
+    let (sqlite_url, pg_url) = (dbs.sqlite_url.clone(), dbs.pg_url.clone());
 
     let rows = vec![measure("SQLite", &sqlite_url).await, measure("PostgreSQL", &pg_url).await];
 
@@ -170,6 +164,5 @@ async fn main() {
             r.backend, r.spread_p50, r.spread_p99, r.burst_drain_ms, r.burst_p50, r.burst_p99
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await.ok();
+    dbs.remove().await;
 }

@@ -7,6 +7,8 @@
 //! `CADENCE_TEST_PG_URL`, default the local server; `CADENCE_BENCH_TASKS`
 //! sets the large user's task count, default 100,000).
 
+mod support;
+
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -18,7 +20,6 @@ use domain::{DisplayName, Email, PageRequest, TaskFilter, TimeZone, User, UserId
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use sqlx::Connection as _;
 use uuid::Uuid;
 
 const ROUNDS: usize = 200;
@@ -200,15 +201,8 @@ async fn measure(backend: &str, url: &str, large: usize) -> Vec<(String, String,
 #[tokio::main]
 async fn main() {
     let large: usize = std::env::var("CADENCE_BENCH_TASKS").ok().and_then(|n| n.parse().ok()).unwrap_or(100_000);
-    let dir = std::env::temp_dir().join(format!("cadence-bench-{}", Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let sqlite_url = format!("sqlite://{}/bench.db", dir.display());
-    let admin_url =
-        std::env::var("CADENCE_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let name = format!("cadence_bench_{}", Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect(&admin_url).await.expect("PostgreSQL for the benchmark");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
-    let pg_url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
+    let dbs = support::Databases::create().await;
+    let (sqlite_url, pg_url) = (dbs.sqlite_url.clone(), dbs.pg_url.clone());
 
     let mut rows = measure("SQLite", &sqlite_url, large).await;
     rows.extend(measure("PostgreSQL", &pg_url, large).await);
@@ -220,6 +214,5 @@ async fn main() {
     for (backend, what, p50, p99, total) in &rows {
         println!("| {backend:<10} | {what:<44} | {p50:>6.2} | {p99:>6.2} | {total:>7} |");
     }
-    let _ = std::fs::remove_dir_all(&dir);
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await.ok();
+    dbs.remove().await;
 }
