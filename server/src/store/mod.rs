@@ -125,22 +125,42 @@ pub(crate) fn list_matches(filter: &domain::TaskFilter, dialect: Dialect) -> (St
         params.push(value);
         format!("${}", params.len() + 3)
     }
-    if !filter.priorities.is_empty() {
-        let list: Vec<String> = filter.priorities.iter().map(|p| next(&mut params, Param::Int(p.rank()))).collect();
-        sql.push_str(&format!(" AND t.priority IN ({})", list.join(", ")));
-    }
+    // Sets of task ids first: with the list index holding the id, these are
+    // tested without reading the row, which only the later clauses need.
     for tag in &filter.tags_all {
         let p = next(&mut params, Param::Text(tag.as_str().to_owned()));
-        sql.push_str(&format!(" AND EXISTS (SELECT 1 FROM task_tags g WHERE g.task_id = t.id AND g.tag = {p})"));
+        sql.push_str(&format!(" AND t.id IN (SELECT g.task_id FROM task_tags g WHERE g.user_id = $1 AND g.tag = {p})"));
     }
     for (set, negated) in [(&filter.tags_any, ""), (&filter.tags_none, "NOT ")] {
         if !set.is_empty() {
             let list: Vec<String> = set.iter().map(|t| next(&mut params, Param::Text(t.as_str().to_owned()))).collect();
             sql.push_str(&format!(
-                " AND {negated}EXISTS (SELECT 1 FROM task_tags g WHERE g.task_id = t.id AND g.tag IN ({}))",
+                " AND t.id {negated}IN (SELECT g.task_id FROM task_tags g WHERE g.user_id = $1 AND g.tag IN ({}))",
                 list.join(", ")
             ));
         }
+    }
+    if !filter.terms.is_empty() {
+        // The terms are folded runs of letters and digits: nothing in them is syntax to either engine.
+        match dialect {
+            Dialect::Sqlite => {
+                let query = filter.terms.iter().map(|t| format!("\"{t}\"*")).collect::<Vec<_>>().join(" ");
+                let p = next(&mut params, Param::Text(query));
+                sql.push_str(&format!(
+                    " AND t.id IN (SELECT m.task_id FROM task_search s JOIN task_search_ids m ON m.id = s.rowid \
+                     WHERE task_search MATCH {p})"
+                ));
+            }
+            Dialect::Postgres => {
+                let query = filter.terms.iter().map(|t| format!("{t}:*")).collect::<Vec<_>>().join(" & ");
+                let p = next(&mut params, Param::Text(query));
+                sql.push_str(&format!(" AND t.search @@ to_tsquery('simple', cadence_fold({p}))"));
+            }
+        }
+    }
+    if !filter.priorities.is_empty() {
+        let list: Vec<String> = filter.priorities.iter().map(|p| next(&mut params, Param::Int(p.rank()))).collect();
+        sql.push_str(&format!(" AND t.priority IN ({})", list.join(", ")));
     }
     match filter.due {
         None => {}
@@ -164,24 +184,6 @@ pub(crate) fn list_matches(filter: &domain::TaskFilter, dialect: Dialect) -> (St
         Some(true) => sql.push_str(" AND t.reminders <> ''"),
         Some(false) => sql.push_str(" AND t.reminders = ''"),
         None => {}
-    }
-    if !filter.terms.is_empty() {
-        // The terms are folded runs of letters and digits: nothing in them is syntax to either engine.
-        match dialect {
-            Dialect::Sqlite => {
-                let query = filter.terms.iter().map(|t| format!("\"{t}\"*")).collect::<Vec<_>>().join(" ");
-                let p = next(&mut params, Param::Text(query));
-                sql.push_str(&format!(
-                    " AND t.id IN (SELECT m.task_id FROM task_search s JOIN task_search_ids m ON m.id = s.rowid \
-                     WHERE task_search MATCH {p})"
-                ));
-            }
-            Dialect::Postgres => {
-                let query = filter.terms.iter().map(|t| format!("{t}:*")).collect::<Vec<_>>().join(" & ");
-                let p = next(&mut params, Param::Text(query));
-                sql.push_str(&format!(" AND t.search @@ to_tsquery('simple', cadence_fold({p}))"));
-            }
-        }
     }
     (sql, params)
 }
