@@ -177,15 +177,52 @@ mod enhance {
         });
     }
 
-    /// What the quick-add sentence says now, read at the user's wall-clock time.
-    fn read_sentence(input: &HtmlInputElement, zone: Option<chrono_tz::Tz>) -> (String, domain::quick_add::QuickAdd) {
-        let utc = chrono::DateTime::from_timestamp_millis(js_sys::Date::now() as i64).unwrap_or_default();
-        let now = match zone {
-            Some(zone) => utc.with_timezone(&zone).naive_local(),
-            None => utc.naive_utc(),
+    /// The wall-clock time now in the IANA `zone`, from the browser's own
+    /// time zone data (`Intl`): the tz database itself stays out of the WASM,
+    /// where it would be most of its size.
+    fn local_now(zone: Option<&str>) -> chrono::NaiveDateTime {
+        let now = js_sys::Date::new_0();
+        let utc = chrono::DateTime::from_timestamp_millis(now.get_time() as i64).unwrap_or_default().naive_utc();
+        let Some(zone) = zone else { return utc };
+        let options = js_sys::Object::new();
+        let set = |key: &str, value: &str| js_sys::Reflect::set(&options, &key.into(), &value.into()).is_ok();
+        let fields = [("year", "numeric"), ("month", "numeric"), ("day", "numeric"), ("hour", "numeric")];
+        let ok = set("timeZone", zone)
+            && set("hourCycle", "h23")
+            && fields.iter().all(|(k, v)| set(k, v))
+            && set("minute", "numeric")
+            && set("second", "numeric");
+        if !ok {
+            return utc;
+        }
+        let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::of1(&"en-US".into()), &options);
+        let parts = format.format_to_parts(&now);
+        let part = |name: &str| -> Option<u32> {
+            parts.iter().find_map(|p| {
+                let kind = js_sys::Reflect::get(&p, &"type".into()).ok()?.as_string()?;
+                (kind == name).then(|| js_sys::Reflect::get(&p, &"value".into()).ok()?.as_string()?.parse().ok())?
+            })
         };
+        let date = chrono::NaiveDate::from_ymd_opt(
+            part("year").unwrap_or(0) as i32,
+            part("month").unwrap_or(0),
+            part("day").unwrap_or(0),
+        );
+        let time = chrono::NaiveTime::from_hms_opt(
+            part("hour").unwrap_or(99),
+            part("minute").unwrap_or(0),
+            part("second").unwrap_or(0),
+        );
+        match (date, time) {
+            (Some(date), Some(time)) => date.and_time(time),
+            _ => utc,
+        }
+    }
+
+    /// What the quick-add sentence says now, read at the user's wall-clock time.
+    fn read_sentence(input: &HtmlInputElement, zone: Option<&str>) -> (String, domain::quick_add::QuickAdd) {
         let text = input.value();
-        let read = domain::quick_add::understand(&text, now);
+        let read = domain::quick_add::understand(&text, local_now(zone));
         (text, read)
     }
 
@@ -233,11 +270,11 @@ mod enhance {
         ) else {
             return;
         };
-        let zone: Option<chrono_tz::Tz> = form.get_attribute("data-zone").and_then(|z| z.parse().ok());
+        let zone: Option<std::rc::Rc<str>> = form.get_attribute("data-zone").map(Into::into);
         let on_input = {
-            let (input, chips) = (input.clone(), chips.clone());
+            let (input, chips, zone) = (input.clone(), chips.clone(), zone.clone());
             Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
-                let (text, read) = read_sentence(&input, zone);
+                let (text, read) = read_sentence(&input, zone.as_deref());
                 render_chips(&chips, &text, &read);
             })
         };
@@ -248,11 +285,11 @@ mod enhance {
                 let Some(index) = button.get_attribute("data-part").and_then(|i| i.parse::<usize>().ok()) else {
                     return;
                 };
-                let (text, read) = read_sentence(&input, zone);
+                let (text, read) = read_sentence(&input, zone.as_deref());
                 if let Some(part) = read.parts.get(index) {
                     input.set_value(&domain::quick_add::keep_literal(&text, part));
                 }
-                let (text, read) = read_sentence(&input, zone);
+                let (text, read) = read_sentence(&input, zone.as_deref());
                 render_chips(&list, &text, &read);
                 let _ = input.focus();
             })
