@@ -138,8 +138,17 @@ fn seconds_since(at: DateTime<Utc>, now: DateTime<Utc>) -> f64 {
 #[derive(Clone)]
 struct RouteTemplate(String);
 
+/// Whether a recorder takes readings: until `install`, the HTTP middleware
+/// passes requests straight through rather than building labels for nothing.
+fn recording() -> bool {
+    RECORDER.get().is_some()
+}
+
 /// Inner middleware, on the router: notes the matched route on the response.
 pub async fn note_route(req: Request, next: Next) -> Response {
+    if !recording() {
+        return next.run(req).await;
+    }
     let route = req.extensions().get::<MatchedPath>().map(|p| RouteTemplate(p.as_str().to_owned()));
     let mut response = next.run(req).await;
     if let Some(route) = route {
@@ -151,6 +160,9 @@ pub async fn note_route(req: Request, next: Next) -> Response {
 /// Outer middleware: counts and times every request by method, route
 /// template (never the raw path, which would make a series per task id) and status.
 pub async fn track_http(req: Request, next: Next) -> Response {
+    if !recording() {
+        return next.run(req).await;
+    }
     let method = method_label(req.method());
     let started = Instant::now();
     let response = next.run(req).await;
