@@ -400,7 +400,41 @@ impl DueDays {
 }
 
 impl Sort {
-    fn label(&self) -> String {
+    /// Every order the list offers, in the order a menu lists them.
+    pub const ALL: [Sort; 10] = [
+        Sort { key: SortKey::Due, descending: false },
+        Sort { key: SortKey::Due, descending: true },
+        Sort { key: SortKey::Priority, descending: true },
+        Sort { key: SortKey::Priority, descending: false },
+        Sort { key: SortKey::Created, descending: true },
+        Sort { key: SortKey::Created, descending: false },
+        Sort { key: SortKey::Updated, descending: true },
+        Sort { key: SortKey::Updated, descending: false },
+        Sort { key: SortKey::Title, descending: false },
+        Sort { key: SortKey::Title, descending: true },
+    ];
+
+    /// Reads the value of a link's or menu's `sort` parameter (`priority`,
+    /// `-updated`); `None` for anything else.
+    pub fn from_param(value: &str) -> Option<Self> {
+        sort("sort", &value.trim().to_ascii_lowercase()).ok()
+    }
+
+    /// The value `from_param` reads back.
+    pub fn param(&self) -> String {
+        self.to_string().trim_start_matches("sort:").to_owned()
+    }
+
+    /// "Priority, highest first": the sort menu's words.
+    pub fn menu_label(&self) -> String {
+        let label = self.label();
+        let rest = label.trim_start_matches("Sorted by ");
+        let mut chars = rest.chars();
+        chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+    }
+
+    /// "Sorted by priority, highest first".
+    pub fn label(&self) -> String {
         let (name, ascending, descending) = match self.key {
             SortKey::Due => ("due date", "soonest first", "latest first"),
             SortKey::Priority => ("priority", "lowest first", "highest first"),
@@ -868,6 +902,17 @@ mod tests {
         let mut q = TaskQuery::default();
         change(&mut q);
         q
+    }
+
+    #[test]
+    fn every_sort_on_the_menu_reads_back_from_its_parameter() {
+        for sort in Sort::ALL {
+            assert_eq!(Sort::from_param(&sort.param()), Some(sort));
+        }
+        assert_eq!(Sort::from_param(" -Priority "), Some(Sort { key: SortKey::Priority, descending: true }));
+        assert_eq!(Sort::from_param("size"), None);
+        assert_eq!(Sort::ALL[2].menu_label(), "Priority, highest first");
+        assert_eq!(Sort::ALL.iter().collect::<std::collections::HashSet<_>>().len(), 10);
     }
 
     #[test]

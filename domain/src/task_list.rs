@@ -8,12 +8,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::account::TimeZone;
-use crate::query::{DueDays, Status, TaskQuery};
+use crate::query::{DueDays, Sort, Status, TaskQuery};
 use crate::task::{Due, Priority, Tag, Tags, Task, TaskId, TaskTitle};
 
-/// Which tasks a list shows, resolved for the store: the search box's query
-/// (`TaskQuery`) with its due dates turned into instants of the user's zone.
-/// Built anew per request, so "today" is always today.
+/// Which tasks a list shows and in which order, resolved for the store: the
+/// search box's query (`TaskQuery`) with its due dates turned into instants of
+/// the user's zone. Built anew per request, so "today" is always today.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TaskFilter {
     pub status: Status,
@@ -29,6 +29,10 @@ pub struct TaskFilter {
     /// Full-text search terms: every one must start a word of the task's
     /// title, description or tags, ignoring case and diacritics.
     pub terms: Vec<String>,
+    /// The order: the list's own (`Sort::default()`, which ranks title
+    /// matches first when there are terms) or one of the sort keys, ties
+    /// broken by the list's own order.
+    pub sort: Sort,
 }
 
 /// Which due instants a filter selects.
@@ -65,7 +69,14 @@ impl TaskFilter {
             recurring: query.recurring,
             has_reminders: query.has_reminders,
             terms: search_terms(&query.words),
+            sort: query.sort,
         }
+    }
+
+    /// Whether search results come ranked (title matches first): when there
+    /// are words to match and no other order was asked for.
+    pub fn ranked(&self) -> bool {
+        !self.terms.is_empty() && self.sort == Sort::default()
     }
 
     /// The list's older link parameters (`completed`, `tag`, `priority`):
@@ -212,6 +223,12 @@ impl ListKey {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The task whose key this is: every key ends with its task's id.
+    pub fn task_id(&self) -> Option<TaskId> {
+        let tail = self.0.len().checked_sub(32).and_then(|start| self.0.get(start..))?;
+        uuid::Uuid::try_parse(tail).ok().map(TaskId)
     }
 }
 
@@ -401,7 +418,9 @@ mod tests {
         }
         let k = key(false, None, Priority::High, at(2026, 1, 1, 0), 7);
         assert_eq!(PageRequest::from_query(Some(k.as_str()), None).cursor, Cursor::After(k.clone()));
-        assert_eq!(PageRequest::from_query(None, Some(k.as_str())).cursor, Cursor::Before(k));
+        assert_eq!(PageRequest::from_query(None, Some(k.as_str())).cursor, Cursor::Before(k.clone()));
+        assert_eq!(k.task_id(), Some(TaskId(Uuid::from_u128(7))), "a key names its task");
+        assert_eq!(ListKey::from_cursor("0n3zz").and_then(|k| k.task_id()), None);
     }
 
     #[test]

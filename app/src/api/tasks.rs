@@ -168,6 +168,18 @@ fn task_id(raw: &str) -> Result<domain::TaskId, AppError> {
 /// The longest search the list reads; the rest of a longer one is ignored.
 pub const MAX_QUERY: usize = 500;
 
+/// The list's search as a link gives it: the words of `q` (leniently, naming
+/// what it skipped) and the sort menu's choice, which wins over a `sort:` typed
+/// among the words.
+pub fn list_query(q: &str, sort: &str) -> (domain::query::TaskQuery, Vec<domain::query::QueryError>) {
+    let q: String = q.chars().take(MAX_QUERY).collect();
+    let (mut query, problems) = domain::query::TaskQuery::parse_lenient(&q);
+    if let Some(sort) = domain::query::Sort::from_param(sort) {
+        query.sort = sort;
+    }
+    (query, problems)
+}
+
 #[server(endpoint = "list_tasks")]
 pub async fn list_tasks(
     #[server(default)] completed: String,
@@ -176,12 +188,12 @@ pub async fn list_tasks(
     #[server(default)] after: String,
     #[server(default)] before: String,
     #[server(default)] q: String,
+    #[server(default)] sort: String,
 ) -> Result<TaskList, AppError> {
     let session = crate::auth::current_session().ok_or(AppError::Unauthenticated)?;
     let user = &session.user;
     // What the search box says, leniently: a stale link still shows a list (the page names what it skipped).
-    let q: String = q.chars().take(MAX_QUERY).collect();
-    let (query, _) = domain::query::TaskQuery::parse_lenient(&q);
+    let (query, _) = list_query(&q, &sort);
     let today = chrono::Utc::now().with_timezone(&user.time_zone.0).date_naive();
     let filter =
         domain::TaskFilter::of(&query, today, user.time_zone).and_legacy(Some(&completed), Some(&tag), Some(&priority));

@@ -3,7 +3,7 @@
 //! (`task_rows`); the `TaskBoard` island around them makes quick-add and the
 //! complete toggles work without a reload.
 
-use domain::query::TaskQuery;
+use domain::query::{Sort, TaskQuery};
 use domain::{Priority, TaskFilter};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -23,6 +23,8 @@ use crate::islands::TaskBoard;
 struct ListQuery {
     /// The search box: words and filters in the compact text form.
     q: String,
+    /// The sort menu's choice (`-priority`); links carry the order in `q` instead.
+    sort: String,
     completed: String,
     tag: String,
     priority: String,
@@ -38,6 +40,7 @@ pub fn TaskListPage() -> impl IntoView {
         let get = |name: &str| q.get(name).unwrap_or_default();
         ListQuery {
             q: get("q"),
+            sort: get("sort"),
             completed: get("completed"),
             tag: get("tag"),
             priority: get("priority"),
@@ -54,7 +57,7 @@ pub fn TaskListPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let q = key();
-                let list = api::list_tasks(q.completed.clone(), q.tag.clone(), q.priority.clone(), q.after.clone(), q.before.clone(), q.q.clone()).await;
+                let list = api::list_tasks(q.completed.clone(), q.tag.clone(), q.priority.clone(), q.after.clone(), q.before.clone(), q.q.clone(), q.sort.clone()).await;
                 match list {
                     Ok(list) => task_list(q, list),
                     Err(e) => error_view(e),
@@ -66,12 +69,13 @@ pub fn TaskListPage() -> impl IntoView {
 
 fn task_list(q: ListQuery, list: TaskList) -> AnyView {
     let filter = TaskFilter::from_query(Some(&q.completed), Some(&q.tag), Some(&q.priority));
-    let searched: String = q.q.chars().take(api::MAX_QUERY).collect();
-    let (query, problems) = TaskQuery::parse_lenient(&searched);
-    let filtered = !filter.tags_all.is_empty() || !filter.priorities.is_empty() || query != TaskQuery::default();
-    // Ordering by anything but the list's own order is not offered yet: say so rather than ignore it.
-    let unsorted = (query.sort != domain::query::Sort::default())
-        .then_some("The list keeps its own order (open first, soonest due) for now; other sorts are coming.");
+    let (query, problems) = api::list_query(&q.q, &q.sort);
+    let filtered = !filter.tags_all.is_empty()
+        || !filter.priorities.is_empty()
+        || TaskQuery { sort: Sort::default(), ..query.clone() } != TaskQuery::default();
+    let sort = query.sort;
+    // The filter form's search without its order: the form's sort menu says that.
+    let unsorted = TaskQuery { sort: Sort::default(), ..query.clone() }.to_string();
     let chips = query.chips();
     let terms = domain::task_list::search_terms(&query.words);
     let past_the_end = list.rows.is_empty() && list.total > 0;
@@ -91,6 +95,7 @@ fn task_list(q: ListQuery, list: TaskList) -> AnyView {
             <label for="search-q">"Search"</label>
             <input type="search" id="search-q" name="q" value=q.q.clone() maxlength=api::MAX_QUERY.to_string()
                 placeholder="rent #home !high due:<7d is:overdue -#someday" autocomplete="off" aria-describedby="search-help"/>
+            <input type="hidden" name="sort" value=q.sort.clone()/>
             <button type="submit" class="secondary">"Search"</button>
         </form>
         <p id="search-help" class="hint">
@@ -102,16 +107,15 @@ fn task_list(q: ListQuery, list: TaskList) -> AnyView {
         {(!chips.is_empty()).then(|| view! {
             <ul class="chips" aria-label="Search filters">
                 {chips.into_iter().map(|chip| {
-                    let href = list_href(&ListQuery { q: chip.without.to_string(), ..q.clone() }, None);
+                    let href = list_href(&ListQuery { q: chip.without.to_string(), sort: String::new(), ..q.clone() }, None);
                     let remove = format!("Remove {}", chip.label);
                     view! { <li class="chip"><span>{chip.label}</span><a href=href aria-label=remove>"\u{d7}"</a></li> }
                 }).collect_view()}
             </ul>
         })}
         {problems.into_iter().map(|p| view! { <p class="field-error" role="alert">{p.message}</p> }).collect_view()}
-        {unsorted.map(|note| view! { <p class="hint" role="status">{note}</p> })}
         <form method="get" action="/tasks" class="filters" aria-label="Filter tasks">
-            <input type="hidden" name="q" value=q.q.clone()/>
+            <input type="hidden" name="q" value=unsorted/>
             <label>"Tag "
                 <select name="tag">
                     <option value="" selected=q.tag.is_empty()>"Any"</option>
@@ -122,6 +126,13 @@ fn task_list(q: ListQuery, list: TaskList) -> AnyView {
                 <select name="priority">
                     <option value="" selected=q.priority.is_empty()>"Any"</option>
                     {Priority::ALL.iter().map(|p| view! { <option value=p.as_str() selected=p.as_str() == q.priority>{p.label()}</option> }).collect_view()}
+                </select>
+            </label>
+            <label>"Order "
+                <select name="sort">
+                    {Sort::ALL.iter().map(|s| {
+                        view! { <option value=s.param() selected=*s == sort>{s.menu_label()}</option> }
+                    }).collect_view()}
                 </select>
             </label>
             <label class="check-label">
@@ -169,7 +180,7 @@ enum PageLink<'a> {
 fn list_href(q: &ListQuery, page: Option<PageLink>) -> String {
     let mut params = Vec::new();
     // The search in its canonical form: the same link for the same view.
-    let (query, _) = TaskQuery::parse_lenient(&q.q);
+    let (query, _) = api::list_query(&q.q, &q.sort);
     if query != TaskQuery::default() {
         params.push(query.to_query_string());
     }

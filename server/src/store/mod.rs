@@ -105,12 +105,19 @@ pub(crate) enum Dialect {
     Postgres,
 }
 
-/// A value a task list's `WHERE` clause binds, in order.
+/// A value a task list's query binds, in order.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Param {
     Int(i64),
     Text(String),
     Time(chrono::DateTime<chrono::Utc>),
+    Id(uuid::Uuid),
+}
+
+/// Adds a parameter after the user and the list-key range (`$1` to `$3`) and names its placeholder.
+fn push(params: &mut Vec<Param>, value: Param) -> String {
+    params.push(value);
+    format!("${}", params.len() + 3)
 }
 
 /// The `WHERE` clause of a task list and what it binds after its first three
@@ -120,11 +127,7 @@ pub(crate) enum Param {
 pub(crate) fn list_matches(filter: &domain::TaskFilter, dialect: Dialect) -> (String, Vec<Param>) {
     let mut sql = String::from("t.user_id = $1 AND t.list_key > $2 AND t.list_key < $3");
     let mut params: Vec<Param> = Vec::new();
-    // Adds a parameter and names its placeholder.
-    fn next(params: &mut Vec<Param>, value: Param) -> String {
-        params.push(value);
-        format!("${}", params.len() + 3)
-    }
+    let next = push;
     // Sets of task ids first: with the list index holding the id, these are
     // tested without reading the row, which only the later clauses need.
     for tag in &filter.tags_all {
@@ -144,12 +147,8 @@ pub(crate) fn list_matches(filter: &domain::TaskFilter, dialect: Dialect) -> (St
         // The terms are folded runs of letters and digits: nothing in them is syntax to either engine.
         match dialect {
             Dialect::Sqlite => {
-                let query = filter.terms.iter().map(|t| format!("\"{t}\"*")).collect::<Vec<_>>().join(" ");
-                let p = next(&mut params, Param::Text(query));
-                sql.push_str(&format!(
-                    " AND t.id IN (SELECT m.task_id FROM task_search s JOIN task_search_ids m ON m.id = s.rowid \
-                     WHERE task_search MATCH {p})"
-                ));
+                let p = next(&mut params, Param::Text(fts5_query(&filter.terms)));
+                sql.push_str(&format!(" AND t.id IN ({FTS5_HITS} {p})"));
             }
             Dialect::Postgres => {
                 let query = filter.terms.iter().map(|t| format!("{t}:*")).collect::<Vec<_>>().join(" & ");
@@ -188,7 +187,217 @@ pub(crate) fn list_matches(filter: &domain::TaskFilter, dialect: Dialect) -> (St
     (sql, params)
 }
 
-/// Binds what `list_matches` numbered after its first three parameters.
+/// The tasks whose search row matches an FTS5 query (bound after `MATCH`).
+const FTS5_HITS: &str =
+    "SELECT m.task_id FROM task_search s JOIN task_search_ids m ON m.id = s.rowid WHERE task_search MATCH";
+
+/// Every term as a prefix, all required.
+fn fts5_query(terms: &[String]) -> String {
+    terms.iter().map(|t| format!("\"{t}\"*")).collect::<Vec<_>>().join(" ")
+}
+
+/// What a list is ordered by ahead of its list key, when it is not the list's
+/// own order: an expression of the row (`{a}` stands for its alias).
+struct Lead {
+    expr: String,
+    descending: bool,
+    /// Whether an index reads in this order (migration 0009); a search's rank has none.
+    indexed: bool,
+}
+
+impl Lead {
+    /// The lead for a filter's order; `None` for the list's own order.
+    /// Ranked searches add the parameter their rank reads.
+    fn of(filter: &domain::TaskFilter, dialect: Dialect, params: &mut Vec<Param>) -> Option<Self> {
+        use domain::query::SortKey;
+        let sort = filter.sort;
+        let expr = match sort.key {
+            _ if filter.ranked() => {
+                // Every term in the title ranks 0, the rest 1: title hits above description hits.
+                let expr = match dialect {
+                    Dialect::Sqlite => {
+                        let title = format!("title : ({})", fts5_query(&filter.terms));
+                        let p = push(params, Param::Text(title));
+                        format!("(CASE WHEN {{a}}.id IN ({FTS5_HITS} {p}) THEN 0 ELSE 1 END)")
+                    }
+                    Dialect::Postgres => {
+                        // Weight A is the title's (migration 0007).
+                        let title = filter.terms.iter().map(|t| format!("{t}:*A")).collect::<Vec<_>>().join(" & ");
+                        let p = push(params, Param::Text(title));
+                        format!("(CASE WHEN {{a}}.search @@ to_tsquery('simple', cadence_fold({p})) THEN 0 ELSE 1 END)")
+                    }
+                };
+                return Some(Self { expr, descending: false, indexed: false });
+            }
+            SortKey::Due if !sort.descending => return None,
+            // Undated tasks stay last either way: the smallest value, read backwards.
+            SortKey::Due => match dialect {
+                Dialect::Sqlite => "COALESCE({a}.due_at, '')",
+                Dialect::Postgres => "COALESCE({a}.due_at, '-infinity'::timestamptz)",
+            },
+            SortKey::Priority => "{a}.priority",
+            SortKey::Created => "{a}.created_at",
+            SortKey::Updated => "{a}.updated_at",
+            SortKey::Title => "lower({a}.title)",
+        };
+        Some(Self { expr: expr.to_owned(), descending: sort.descending, indexed: true })
+    }
+
+    fn on(&self, alias: &str) -> String {
+        self.expr.replace("{a}", alias)
+    }
+
+    /// `compare` with the lead alone first, a bound an index can seek to
+    /// (planners do not seek on a row value over an expression).
+    fn seek(&self, op: &str, p: &str) -> String {
+        format!(
+            "{} {op}= (SELECT {} FROM tasks c WHERE c.user_id = $1 AND c.id = {p}) AND {}",
+            self.on("t"),
+            self.on("c"),
+            self.compare(op, p)
+        )
+    }
+
+    /// The row's place, compared with the place of the task `id` names (bound as `p`).
+    fn compare(&self, op: &str, p: &str) -> String {
+        format!(
+            "({}, t.list_key) {op} (SELECT {}, c.list_key FROM tasks c WHERE c.user_id = $1 AND c.id = {p})",
+            self.on("t"),
+            self.on("c")
+        )
+    }
+}
+
+/// The two reads of a list page, built once for either backend: the rows
+/// (one more than the page shows, to know whether another follows) and then
+/// the count of every match and of those before the page.
+///
+/// In the list's own order a cursor is a list key, compared as it is. In any
+/// other order the list is read by an expression and then the list key, and a
+/// cursor names its row by the task id every key ends with: the row's place is
+/// read afresh, so a task changed since the page was shown still anchors it.
+pub(crate) struct ListPlan {
+    matches: String,
+    /// What `matches` binds, then what the lead binds.
+    params: Vec<Param>,
+    matched: usize,
+    lead: Option<Lead>,
+    bounds: (&'static str, &'static str),
+    cursor: domain::Cursor,
+    size: u32,
+    dialect: Dialect,
+}
+
+/// One read: its SQL, the list-key range it binds as `$2` and `$3` after the
+/// user, and the parameters after those.
+pub(crate) struct ListRead {
+    pub sql: String,
+    pub low: String,
+    pub high: String,
+    pub params: Vec<Param>,
+}
+
+impl ListPlan {
+    pub(crate) fn new(filter: &domain::TaskFilter, page: &domain::PageRequest, dialect: Dialect) -> Self {
+        let (matches, mut params) = list_matches(filter, dialect);
+        let matched = params.len();
+        let lead = Lead::of(filter, dialect, &mut params);
+        let mut cursor = page.cursor.clone();
+        // A cursor that names no task cannot anchor an ordered read: start from the top.
+        if let (Some(_), domain::Cursor::After(key) | domain::Cursor::Before(key)) = (&lead, &page.cursor) {
+            if key.task_id().is_none() {
+                cursor = domain::Cursor::Start;
+            }
+        }
+        Self { matches, params, matched, lead, bounds: filter.key_bounds(), cursor, size: page.size, dialect }
+    }
+
+    /// Whether the rows come last first (a previous page), to be reversed.
+    pub(crate) fn backwards(&self) -> bool {
+        matches!(self.cursor, domain::Cursor::Before(_))
+    }
+
+    /// Whether this is the first page, before which nothing comes.
+    pub(crate) fn at_start(&self) -> bool {
+        self.cursor == domain::Cursor::Start
+    }
+
+    /// The page's rows, selected by `columns` (aliased `t`).
+    pub(crate) fn rows(&self, columns: &str) -> ListRead {
+        let (lower, upper) = self.bounds;
+        let mut params = self.params.clone();
+        let mut matches = self.matches.clone();
+        let backwards = self.backwards();
+        let (low, high, order) = match &self.lead {
+            None => {
+                let (low, high) = match &self.cursor {
+                    domain::Cursor::Start => (lower, upper),
+                    domain::Cursor::After(key) => (key.as_str().max(lower), upper),
+                    domain::Cursor::Before(key) => (lower, key.as_str().min(upper)),
+                };
+                let dir = if backwards { "DESC" } else { "ASC" };
+                (low.to_owned(), high.to_owned(), format!("t.list_key {dir}"))
+            }
+            Some(lead) => {
+                let reversed = lead.descending != backwards;
+                if let domain::Cursor::After(key) | domain::Cursor::Before(key) = &self.cursor {
+                    let id = key.task_id().map(|id| id.0).unwrap_or_default();
+                    let p = push(&mut params, Param::Id(id));
+                    matches.push_str(&format!(" AND {}", lead.seek(if reversed { "<" } else { ">" }, &p)));
+                }
+                if lead.indexed && self.dialect == Dialect::Sqlite {
+                    // The status's key range selects most rows: a unary `+` keeps SQLite from
+                    // choosing the list index for it and sorting, rather than reading the sort's index.
+                    matches = matches.replacen(
+                        "t.list_key > $2 AND t.list_key < $3",
+                        "+t.list_key > $2 AND +t.list_key < $3",
+                        1,
+                    );
+                }
+                let dir = if reversed { "DESC" } else { "ASC" };
+                (lower.to_owned(), upper.to_owned(), format!("{} {dir}, t.list_key {dir}", lead.on("t")))
+            }
+        };
+        let limit = push(&mut params, Param::Int(i64::from(self.size) + 1));
+        ListRead { sql: format!("{columns} WHERE {matches} ORDER BY {order} LIMIT {limit}"), low, high, params }
+    }
+
+    /// Every match, and how many come before the page's `first` row (all of
+    /// them when the page is empty): `SELECT total, before`.
+    pub(crate) fn count(&self, first: Option<&domain::TaskSummary>) -> ListRead {
+        let (lower, upper) = self.bounds;
+        // Only what the statement names: a statement is prepared once per text, with its parameters.
+        let mut params = self.params[..self.matched].to_vec();
+        let before = match (&self.lead, first) {
+            // Nothing before the first page, nor before an empty previous page.
+            _ if self.at_start() || (first.is_none() && self.backwards()) => None,
+            (_, None) => Some("1 = 1".to_owned()),
+            (None, Some(first)) => {
+                let p = push(&mut params, Param::Text(first.list_key().as_str().to_owned()));
+                Some(format!("t.list_key < {p}"))
+            }
+            (Some(lead), Some(first)) => {
+                params = self.params.clone();
+                let p = push(&mut params, Param::Id(first.id.0));
+                Some(lead.compare(if lead.descending { ">" } else { "<" }, &p))
+            }
+        };
+        let place = match (before, self.dialect) {
+            (None, Dialect::Sqlite) => "0".to_owned(),
+            (None, Dialect::Postgres) => "0::BIGINT".to_owned(),
+            (Some(cond), Dialect::Sqlite) => format!("COALESCE(SUM(CASE WHEN {cond} THEN 1 ELSE 0 END), 0)"),
+            (Some(cond), Dialect::Postgres) => format!("COUNT(*) FILTER (WHERE {cond})"),
+        };
+        ListRead {
+            sql: format!("SELECT COUNT(*), {place} FROM tasks t WHERE {}", self.matches),
+            low: lower.to_owned(),
+            high: upper.to_owned(),
+            params,
+        }
+    }
+}
+
+/// Binds what a list read numbered after its first three parameters.
 pub(crate) fn bind_params<'q, DB, O>(
     mut query: sqlx::query::QueryAs<'q, DB, O, <DB as sqlx::Database>::Arguments<'q>>,
     params: &'q [Param],
@@ -198,12 +407,14 @@ where
     i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     chrono::DateTime<chrono::Utc>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    uuid::Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
     for param in params {
         query = match param {
             Param::Int(n) => query.bind(*n),
             Param::Text(text) => query.bind(text.as_str()),
             Param::Time(at) => query.bind(*at),
+            Param::Id(id) => query.bind(*id),
         };
     }
     query

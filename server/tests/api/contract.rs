@@ -356,6 +356,154 @@ pub async fn keyset_pages_walk_the_ordered_list_both_ways_and_count_every_match(
     assert_eq!((titles(&p.tasks), p.total, p.offset), (vec!["day 3".to_owned(), "day 4".to_owned()], 5, 2));
 }
 
+/// Every page of a list, walked forwards with `size` rows a page, then back
+/// again from the last page; checks the places each page reports.
+async fn walk(store: &Arc<dyn Store>, u: &User, filter: &TaskFilter, size: u32) -> Vec<TaskSummary> {
+    let mut forward: Vec<TaskSummary> = Vec::new();
+    let mut pages = Vec::new();
+    let mut cursor = Cursor::Start;
+    loop {
+        let p = page(store, u, filter, cursor, size).await;
+        assert_eq!(p.offset, forward.len() as u64, "a page knows how many rows come before it");
+        forward.extend(p.tasks.clone());
+        assert_eq!(p.total, list(store, u, filter).await.len() as u64);
+        let next = p.next();
+        pages.push(p);
+        match next {
+            Some(key) => cursor = Cursor::After(key),
+            None => break,
+        }
+    }
+    // Back from the last page: each previous page is the one seen on the way forward.
+    for i in (1..pages.len()).rev() {
+        let back = page(store, u, filter, Cursor::Before(pages[i].previous().unwrap()), size).await;
+        assert_eq!(back.tasks, pages[i - 1].tasks, "previous goes back one page");
+        assert_eq!(back.offset, pages[i - 1].offset);
+    }
+    assert_eq!(pages[0].previous(), None);
+    forward
+}
+
+pub async fn every_sort_key_pages_both_ways_in_its_order_with_ties_broken_by_the_lists_own(store: Arc<dyn Store>) {
+    use domain::query::{Sort, SortKey};
+    let u = add_user(&store, "sorts@example.com").await;
+    let z = TimeZone::parse("UTC").unwrap();
+    let t0 = now();
+    let specs = [
+        ("banana", Priority::High, Some("2030-01-02"), 1, 5),
+        ("Apple", Priority::Low, None, 2, 4),
+        ("cherry", Priority::High, Some("2030-01-01"), 3, 3),
+        ("apple", Priority::None, Some("2030-01-02"), 4, 2),
+        ("Date", Priority::Urgent, None, 5, 1),
+        ("elder", Priority::Low, Some("2030-01-03"), 5, 1),
+        ("fig", Priority::None, None, 6, 6),
+    ];
+    let mut tasks = Vec::new();
+    for (title, priority, due, created, updated) in specs {
+        let t = Task {
+            priority,
+            due: due.and_then(|d| Due::parse(d, "", z).unwrap()),
+            created_at: t0 + Duration::seconds(created),
+            updated_at: t0 + Duration::seconds(updated),
+            ..task(&u, title)
+        };
+        add_task(&store, &t).await;
+        tasks.push(t);
+    }
+    add_task(&store, &task(&add_user(&store, "sorts-other@example.com").await, "aardvark")).await;
+    for key in [SortKey::Due, SortKey::Priority, SortKey::Created, SortKey::Updated, SortKey::Title] {
+        for descending in [false, true] {
+            let sort = Sort { key, descending };
+            let filter = TaskFilter { sort, ..TaskFilter::default() };
+            // The order asked for, then the list's own order for ties, all reversed when descending.
+            let mut expected: Vec<&Task> = tasks.iter().collect();
+            expected.sort_by(|a, b| {
+                let lead = match key {
+                    SortKey::Due => {
+                        // Undated last both ways.
+                        let (da, db) = (a.due.map(|d| d.at), b.due.map(|d| d.at));
+                        let undated = da.is_none().cmp(&db.is_none());
+                        let at = if descending { db.cmp(&da) } else { da.cmp(&db) };
+                        return undated.then(at).then_with(|| {
+                            let keys = domain::ListKey::for_task(a).cmp(&domain::ListKey::for_task(b));
+                            if descending {
+                                keys.reverse()
+                            } else {
+                                keys
+                            }
+                        });
+                    }
+                    SortKey::Priority => a.priority.rank().cmp(&b.priority.rank()),
+                    SortKey::Created => a.created_at.cmp(&b.created_at),
+                    SortKey::Updated => a.updated_at.cmp(&b.updated_at),
+                    SortKey::Title => a.title.as_str().to_lowercase().cmp(&b.title.as_str().to_lowercase()),
+                };
+                let order = lead.then_with(|| domain::ListKey::for_task(a).cmp(&domain::ListKey::for_task(b)));
+                if descending {
+                    order.reverse()
+                } else {
+                    order
+                }
+            });
+            let expected: Vec<&str> = expected.iter().map(|t| t.title.as_str()).collect();
+            assert_eq!(titles(&list(&store, &u, &filter).await), expected, "{sort:?}");
+            for size in [1, 2, 3] {
+                assert_eq!(titles(&walk(&store, &u, &filter, size).await), expected, "{sort:?} in pages of {size}");
+            }
+        }
+    }
+    // A task changed after its page was shown still anchors the next page, at its new place.
+    let by_title = TaskFilter { sort: Sort { key: SortKey::Title, descending: false }, ..TaskFilter::default() };
+    let first = page(&store, &u, &by_title, Cursor::Start, 2).await;
+    // Equal titles but for case: the dated one first, as in the list's own order.
+    assert_eq!(titles(&first.tasks), ["apple", "Apple"]);
+    let anchor = tasks.iter().find(|t| t.title.as_str() == "Apple").unwrap();
+    let mut uow = store.begin().await.unwrap();
+    uow.update_task(&Task { title: TaskTitle::parse("dewberry").unwrap(), ..anchor.clone() }).await.unwrap();
+    uow.commit().await.unwrap();
+    let next = page(&store, &u, &by_title, Cursor::After(first.next().unwrap()), 2).await;
+    assert_eq!((titles(&next.tasks), next.offset), (vec!["elder".to_owned(), "fig".to_owned()], 5));
+    // A cursor whose task is gone is past the end, not an error.
+    let mut uow = store.begin().await.unwrap();
+    uow.delete_task(u.id, anchor.id).await.unwrap();
+    uow.commit().await.unwrap();
+    let gone = page(&store, &u, &by_title, Cursor::After(first.next().unwrap()), 2).await;
+    assert!(gone.tasks.is_empty());
+    assert_eq!(gone.total, 6);
+}
+
+pub async fn a_search_ranks_tasks_with_every_word_in_the_title_above_the_rest(store: Arc<dyn Store>) {
+    let u = add_user(&store, "rank@example.com").await;
+    let z = TimeZone::parse("UTC").unwrap();
+    let body = |text: &str| Some(TaskDescription::parse(text).unwrap().unwrap());
+    let specs = [
+        // Sooner due dates, so the list's own order alone would put them first.
+        ("Bills", body("rent and water"), Some("2030-01-01")),
+        ("Pay rent", None, Some("2030-01-05")),
+        ("Landlord", body("call about the rent"), Some("2030-01-02")),
+        ("Rent car", body("for the trip"), None),
+        ("Water", None, Some("2030-01-01")),
+        ("Pay the rent again", None, Some("2030-01-09")),
+        ("Rental", Some(TaskDescription::parse("pay").unwrap().unwrap()), Some("2030-01-03")),
+    ];
+    for (title, description, due) in specs {
+        let t = Task { description, due: due.and_then(|d| Due::parse(d, "", z).unwrap()), ..task(&u, title) };
+        add_task(&store, &t).await;
+    }
+    let today = chrono::NaiveDate::from_ymd_opt(2030, 1, 1).unwrap();
+    let search = |q: &str| TaskFilter::of(&domain::query::TaskQuery::parse(q).unwrap(), today, z);
+    // Title hits by the list's own order (soonest due, undated last), then the rest by it too.
+    let expected = ["Rental", "Pay rent", "Pay the rent again", "Rent car", "Bills", "Landlord"];
+    assert_eq!(titles(&list(&store, &u, &search("rent")).await), expected);
+    for size in [1, 2, 4] {
+        assert_eq!(titles(&walk(&store, &u, &search("rent"), size).await), expected, "pages of {size}");
+    }
+    // Every word must be in the title to rank first; one in the title and one in the body is not enough.
+    assert_eq!(titles(&list(&store, &u, &search("pay rent")).await), ["Pay rent", "Pay the rent again", "Rental"]);
+    // An explicit order wins over the rank.
+    assert_eq!(titles(&list(&store, &u, &search("rent sort:title")).await)[..2], ["Bills", "Landlord"]);
+}
+
 /// The owner's list version, as a signed-in request reads it.
 async fn list_version(store: &Arc<dyn Store>, u: &User) -> i64 {
     let hash = format!("version-{}", u.id);
@@ -751,6 +899,8 @@ macro_rules! contract_suite {
                 the_search_boxs_filters_select_by_status_priority_tags_due_and_reminders,
                 words_find_tasks_by_the_start_of_a_word_in_title_description_or_tags_ignoring_case_and_accents,
                 keyset_pages_walk_the_ordered_list_both_ways_and_count_every_match,
+                every_sort_key_pages_both_ways_in_its_order_with_ties_broken_by_the_lists_own,
+                a_search_ranks_tasks_with_every_word_in_the_title_above_the_rest,
                 a_duplicate_task_id_is_a_conflict,
                 every_change_to_a_task_raises_its_owners_list_version_and_no_one_elses,
                 a_change_to_a_task_waits_for_the_unit_of_work_that_holds_it,

@@ -387,3 +387,33 @@ async fn the_search_box_finds_words_and_filters_in_one_shareable_link_and_marks_
     let page = app.page("/tasks?q=rent+%23home").await;
     assert!(page.contains("href=\"/tasks?q=rent\""), "removing the tag keeps the words: {page}");
 }
+
+#[tokio::test]
+async fn the_sort_menu_orders_the_list_and_its_page_links_keep_the_order_in_the_search() {
+    let app = spawn_app().await;
+    app.sign_up().await;
+    for (title, priority) in [("b middle", "medium"), ("a low", "low"), ("c urgent", "urgent"), ("d none", "")] {
+        let res = create(&app, &[("title", title), ("priority", priority)]).await;
+        assert!(res.status().is_success() || res.status().is_redirection(), "{:?}", res.status());
+    }
+    let titles = |params: &'static [(&'static str, &'static str)]| {
+        let app = &app;
+        async move {
+            let list: Value = app.call("list_tasks", params).await.json().await.unwrap();
+            list["rows"].as_array().unwrap().iter().map(|r| r["title"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(titles(&[("sort", "-priority")]).await, ["c urgent", "b middle", "a low", "d none"]);
+    assert_eq!(titles(&[("q", "sort:title")]).await, ["a low", "b middle", "c urgent", "d none"]);
+    // The menu wins over a sort typed in the search, and nonsense in it is ignored.
+    assert_eq!(titles(&[("q", "sort:title"), ("sort", "-title")]).await, ["d none", "c urgent", "b middle", "a low"]);
+    assert_eq!(titles(&[("sort", "size")]).await.len(), 4);
+    let page = app.page("/tasks?sort=-priority").await;
+    assert!(page.contains(r#"<option value="-priority" selected"#), "the menu shows the order: {page}");
+    assert!(page.contains("Sorted by priority, highest first"), "and a chip names it");
+    // Removing another part of the search keeps the order, now carried in the search itself.
+    let page = app.page("/tasks?q=%23home&sort=-priority").await;
+    assert!(page.contains(r#"aria-label="Search filters""#));
+    let removal = page.split("aria-label=\"Remove Tag: home\"").next().unwrap().rsplit("href=\"").next().unwrap();
+    assert!(removal.starts_with("/tasks?q=sort:-priority\""), "{removal}");
+}

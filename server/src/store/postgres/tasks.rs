@@ -6,12 +6,12 @@ use async_trait::async_trait;
 use domain::ports::TaskStore;
 use domain::reminder;
 use domain::task::{Tag, Task, TaskId};
-use domain::{Cursor, ListKey, PageRequest, StoreError, TaskFilter, TaskPage, UserId};
+use domain::{ListKey, PageRequest, StoreError, TaskFilter, TaskPage, UserId};
 use sqlx::{PgConnection, PgPool};
 
 use super::{expect_one, PgStore};
 use crate::store::rows::{occurrence_text, repeat_text, tag, tags_text, SummaryRow, TaskRow, TASK_COLUMNS};
-use crate::store::{bind_params, decode_all, list_matches, map_err, Dialect, DISTINCT_TAGS};
+use crate::store::{bind_params, decode_all, map_err, Dialect, ListPlan, DISTINCT_TAGS};
 
 /// A list row's columns, its tags among them.
 const SUMMARY: &str = "SELECT t.id, t.title, t.priority, t.due_at, t.due_tz, t.due_has_time, t.completed_at, \
@@ -25,48 +25,31 @@ impl TaskStore for PgStore {
     }
 
     async fn tasks(&self, user: UserId, filter: &TaskFilter, page: &PageRequest) -> Result<TaskPage, StoreError> {
-        let (lower, upper) = filter.key_bounds();
-        let (low, high, descending) = match &page.cursor {
-            Cursor::Start => (lower, upper, false),
-            Cursor::After(key) => (key.as_str().max(lower), upper, false),
-            Cursor::Before(key) => (lower, key.as_str().min(upper), true),
-        };
-        let (matches, params) = list_matches(filter, Dialect::Postgres);
-        let last = params.len() + 3;
-        let order = if descending { "DESC" } else { "ASC" };
-        // One row more than the page shows, to know whether another page follows.
-        let sql = format!("{SUMMARY} WHERE {matches} ORDER BY t.list_key {order} LIMIT ${}", last + 1);
+        let plan = ListPlan::new(filter, page, Dialect::Postgres);
+        let read = plan.rows(SUMMARY);
         // One connection for the page's three reads: the pool checks a connection on every release.
         let mut conn = self.reader().acquire().await.map_err(map_err)?;
-        let rows: Vec<SummaryRow> = bind_params(sqlx::query_as(&sql).bind(user.0).bind(low).bind(high), &params)
-            .bind(i64::from(page.size) + 1)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(map_err)?;
+        let rows: Vec<SummaryRow> =
+            bind_params(sqlx::query_as(&read.sql).bind(user.0).bind(&read.low).bind(&read.high), &read.params)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(map_err)?;
         let mut tasks = decode_all(rows, SummaryRow::into_summary)?;
         let more = tasks.len() > page.size as usize;
         tasks.truncate(page.size as usize);
-        if descending {
+        if plan.backwards() {
             tasks.reverse();
         }
-        let first = tasks.first().map(|t| t.list_key());
-        let first_param = last + 1;
-        // On the first page nothing comes before it; elsewhere, count what does.
-        let place = if page.cursor == Cursor::Start {
-            "0::BIGINT".to_owned()
-        } else {
-            format!("COUNT(*) FILTER (WHERE t.list_key < ${first_param})")
-        };
-        let sql = format!("SELECT COUNT(*), {place} FROM tasks t WHERE {matches}");
-        let mut count = bind_params(sqlx::query_as(&sql).bind(user.0).bind(lower).bind(upper), &params);
-        if page.cursor != Cursor::Start {
-            count = count.bind(first.as_ref().map_or(high, ListKey::as_str));
-        }
-        let (total, before): (i64, i64) = count.fetch_one(&mut *conn).await.map_err(map_err)?;
+        let count = plan.count(tasks.first());
+        let (total, before): (i64, i64) =
+            bind_params(sqlx::query_as(&count.sql).bind(user.0).bind(&count.low).bind(&count.high), &count.params)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(map_err)?;
         let tags = distinct_tags(&mut conn, user).await?;
         Ok(TaskPage {
             tags,
-            more_after: if descending { !tasks.is_empty() } else { more },
+            more_after: if plan.backwards() { !tasks.is_empty() } else { more },
             tasks,
             total: u64::try_from(total).unwrap_or(0),
             offset: u64::try_from(before).unwrap_or(0),
