@@ -19,7 +19,7 @@ use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
-use pages::{accounts, activity, layout, notifications, tasks};
+use pages::{accounts, activity, layout, notifications, tags, tasks, views};
 
 /// The Content-Security-Policy: only our own scripts (pages add their nonce),
 /// WASM compilation, our own styles and same-origin requests.
@@ -76,6 +76,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/tasks/:id") view=tasks::TaskPage ssr=SsrMode::Async/>
                     <Route path=path!("/tasks/:id/edit") view=tasks::EditTask ssr=SsrMode::Async/>
                     <Route path=path!("/tasks/:id/delete") view=tasks::DeleteTask ssr=SsrMode::Async/>
+                    <Route path=path!("/tags") view=tags::TagsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/tags/delete") view=tags::DeleteTag ssr=SsrMode::Async/>
+                    <Route path=path!("/upcoming") view=views::UpcomingPage ssr=SsrMode::Async/>
+                    <Route path=path!("/views") view=views::ViewsPage ssr=SsrMode::Async/>
                     <Route path=path!("/activity") view=activity::Activity ssr=SsrMode::Async/>
                     <Route path=path!("/notifications") view=notifications::Notifications ssr=SsrMode::Async/>
                     <Route path=path!("/settings") view=accounts::Settings ssr=SsrMode::Async/>

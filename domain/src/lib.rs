@@ -18,9 +18,11 @@ pub mod repeat;
 #[cfg(feature = "services")]
 pub mod services;
 pub mod spine;
+pub mod tag;
 pub mod task;
 pub mod task_list;
 pub mod timer;
+pub mod views;
 
 pub use account::{DisplayName, Email, Password, TimeZone, User, UserId};
 pub use error::{ServiceError, StoreError, ValidationError};

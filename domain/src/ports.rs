@@ -13,9 +13,11 @@ use crate::live::LiveEvent;
 use crate::notification::{NewNotification, Notification, NotificationPage};
 use crate::repeat::SeriesId;
 use crate::spine::{Delivery, DeliveryStats, Lease, SubscriberStats};
+use crate::tag::{TagColour, TagCount};
 use crate::task::{Tag, Task, TaskId};
 use crate::task_list::{PageRequest, TaskFilter, TaskPage};
 use crate::timer::{Timer, TimerId, TimerKind};
+use crate::views::{SavedView, ViewId};
 
 /// A server-side session; the browser only ever holds the token, the store only its hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +62,23 @@ pub trait TaskStore: Send + Sync {
     /// One page of the tasks the filter selects, in list-key order.
     async fn tasks(&self, user: UserId, filter: &TaskFilter, page: &PageRequest) -> Result<TaskPage, StoreError>;
     async fn tags(&self, user: UserId) -> Result<Vec<Tag>, StoreError>;
+    /// The user's open tasks that repeat, for projecting their occurrences.
+    async fn repeating_tasks(&self, user: UserId) -> Result<Vec<Task>, StoreError>;
+}
+
+/// The views a user saved.
+#[async_trait]
+pub trait ViewStore: Send + Sync {
+    /// In the sidebar's order.
+    async fn saved_views(&self, user: UserId) -> Result<Vec<SavedView>, StoreError>;
+}
+
+/// A user's tags as the tags page sees them.
+#[async_trait]
+pub trait TagStore: Send + Sync {
+    /// Each tag the user's tasks carry, with how many of those tasks are open
+    /// and how many there are in all, and its colour; in name order.
+    async fn tag_counts(&self, user: UserId) -> Result<Vec<TagCount>, StoreError>;
 }
 
 /// The audit log that the audit consumer keeps.
@@ -206,7 +225,16 @@ pub type FeedHook = std::sync::Arc<dyn Fn(UserId) + Send + Sync>;
 /// Everything the services read, and the door to atomic writes.
 #[async_trait]
 pub trait Store:
-    AccountStore + TaskStore + AuditStore + OutboxStore + TimerStore + TimerJobStore + NotificationStore + FeedStore
+    AccountStore
+    + TaskStore
+    + TagStore
+    + ViewStore
+    + AuditStore
+    + OutboxStore
+    + TimerStore
+    + TimerJobStore
+    + NotificationStore
+    + FeedStore
 {
     /// Starts a unit of work: its writes and outbox events commit together or not at all.
     async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StoreError>;
@@ -262,6 +290,21 @@ pub trait UnitOfWork: Send {
     async fn series_end(&mut self, user: UserId, series: SeriesId) -> Result<Option<NaiveDate>, StoreError>;
     /// Cuts a series short: no instance on or after `before`.
     async fn end_series(&mut self, user: UserId, series: SeriesId, before: NaiveDate) -> Result<(), StoreError>;
+
+    /// The ids of the user's tasks that carry `tag`, in id order, each locked
+    /// as `task_for_update` locks one, so a change across them queues behind
+    /// (and ahead of) edits of those tasks.
+    async fn tagged_task_ids(&mut self, user: UserId, tag: &Tag) -> Result<Vec<TaskId>, StoreError>;
+    /// The colour the user gave `tag`, if any.
+    async fn tag_colour(&mut self, user: UserId, tag: &Tag) -> Result<Option<TagColour>, StoreError>;
+    /// Sets the colour of the user's `tag`, or forgets it (`None`).
+    async fn set_tag_colour(&mut self, user: UserId, tag: &Tag, colour: Option<TagColour>) -> Result<(), StoreError>;
+
+    /// Saves a new view; a name the user already gave another is a `Conflict` on `name`.
+    async fn insert_view(&mut self, view: &SavedView) -> Result<(), StoreError>;
+    async fn delete_view(&mut self, user: UserId, id: ViewId) -> Result<(), StoreError>;
+    /// Puts the user's views in this order (each id's index is its position).
+    async fn set_view_order(&mut self, user: UserId, order: &[ViewId]) -> Result<(), StoreError>;
 
     /// Replaces a task's unfired timers of `kind` with `timers`.
     async fn replace_timers(&mut self, task: TaskId, kind: TimerKind, timers: &[Timer]) -> Result<(), StoreError>;

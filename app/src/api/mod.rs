@@ -7,12 +7,16 @@ use serde::{Deserialize, Serialize};
 mod accounts;
 mod activity;
 mod notifications;
+mod tags;
 mod tasks;
+mod views;
 
 pub use accounts::*;
 pub use activity::*;
 pub use notifications::*;
+pub use tags::*;
 pub use tasks::*;
+pub use views::*;
 
 /// The signed-in user, as the header and the settings page show them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

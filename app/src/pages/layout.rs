@@ -23,6 +23,7 @@ pub fn Header() -> impl IntoView {
                             view! {
                                 <nav aria-label="Main">
                                     <a href="/tasks">"Tasks"</a>
+                                    <a href="/tags">"Tags"</a>
                                     <a href="/activity">"Activity"</a>
                                     <Bell unread=me.unread cursor=me.feed_seq/>
                                     <Toasts cursor=me.feed_seq/>

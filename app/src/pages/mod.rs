@@ -12,8 +12,10 @@ pub mod accounts;
 pub mod activity;
 pub mod layout;
 pub mod notifications;
+pub mod tags;
 pub mod task_rows;
 pub mod tasks;
+pub mod views;
 
 /// Renders an error as a page, with its HTTP status; an anonymous visitor is sent to sign in.
 pub fn error_view(e: AppError) -> AnyView {

@@ -12,6 +12,7 @@ use server_fn::ServerFn;
 
 use super::activity::ActivityList;
 use super::task_rows::rows_html_marked;
+use super::views::{SaveView, ViewsNav};
 use super::{action_error, error_view, invalid, load_then, raw_text, signed_in, FieldError, FormError};
 use crate::api::{self, TaskDetail, TaskList};
 use crate::error::AppError;
@@ -50,6 +51,9 @@ pub fn TaskListPage() -> impl IntoView {
     };
     view! {
         <Title text="Tasks"/>
+        <div class="with-sidebar">
+        <ViewsNav/>
+        <div class="main-col">
         <div class="page-head">
             <h1>"Tasks"</h1>
             <a class="button secondary" href="/tasks/new">"New task with details"</a>
@@ -64,6 +68,8 @@ pub fn TaskListPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        </div>
+        </div>
     }
 }
 
@@ -114,6 +120,7 @@ fn task_list(q: ListQuery, list: TaskList) -> AnyView {
             </ul>
         })}
         {problems.into_iter().map(|p| view! { <p class="field-error" role="alert">{p.message}</p> }).collect_view()}
+        {(query != TaskQuery::default()).then(|| view! { <SaveView q=query.to_string()/> })}
         <form method="get" action="/tasks" class="filters" aria-label="Filter tasks">
             <input type="hidden" name="q" value=unsorted/>
             <label>"Tag "

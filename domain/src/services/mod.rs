@@ -1,5 +1,5 @@
-//! The application services: every use case of accounts, tasks and the
-//! activity log, parsing raw input once, changing state in one unit of work
+//! The application services: every use case of accounts, tasks, tags and
+//! the activity log, parsing raw input once, changing state in one unit of work
 //! and emitting its event there.
 
 use std::sync::Arc;
@@ -15,10 +15,13 @@ use crate::timer::Timer;
 mod accounts;
 mod activity;
 mod notifications;
+mod tags;
 mod tasks;
+mod views;
 
 pub use accounts::{SignUp, SESSION_TTL_DAYS};
 pub use tasks::DeleteScope;
+pub use views::MAX_VIEWS;
 
 /// The services, sharing their ports. Cheap to clone.
 #[derive(Clone)]

@@ -100,14 +100,32 @@ impl Services {
             updated_at: now,
             ..before.clone()
         };
-        let timers = Timer::for_task(&after, now);
-        uow.update_task(&after).await?;
-        uow.replace_timers(after.id, TimerKind::Reminder, &timers).await?;
-        let event = self
-            .envelope(user.id, DomainEvent::TaskUpdated { before: Box::new(before), after: Box::new(after.clone()) });
-        commit_with(uow, event).await?;
+        let timers = self.write_edit(&mut *uow, before, &after, now).await?;
+        uow.commit().await?;
         self.timers_set(&timers);
         Ok(after)
+    }
+
+    /// Writes an edited task in `uow` as every edit does: the task, its
+    /// reminder timers as the task now places them, and its `TaskUpdated`
+    /// event. The task form takes this path, and so does a change to a tag
+    /// across many tasks. Returns the timers set, for `timers_set` after the commit.
+    pub(super) async fn write_edit(
+        &self,
+        uow: &mut dyn UnitOfWork,
+        before: Task,
+        after: &Task,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Timer>, ServiceError> {
+        let timers = Timer::for_task(after, now);
+        uow.update_task(after).await?;
+        uow.replace_timers(after.id, TimerKind::Reminder, &timers).await?;
+        let event = self.envelope(
+            after.user_id,
+            DomainEvent::TaskUpdated { before: Box::new(before), after: Box::new(after.clone()) },
+        );
+        uow.append_event(&event).await?;
+        Ok(timers)
     }
 
     /// Completes or reopens a task. Asking for the state it already has changes

@@ -78,6 +78,8 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
             let text = format!("{} {}", db.constraint().unwrap_or_default(), db.message());
             let field = if text.contains("email") {
                 "email"
+            } else if text.contains("saved_views") {
+                "name"
             } else if text.contains("task_tags") {
                 "tags"
             } else if text.contains("event_id") {

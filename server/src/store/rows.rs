@@ -373,3 +373,60 @@ pub fn subscriber_stats(
         oldest_pending,
     }
 }
+
+/// A tag with its task counts and colour, as both backends count them.
+#[derive(sqlx::FromRow)]
+pub struct TagCountRow {
+    tag: String,
+    total_count: i64,
+    open_count: i64,
+    colour: Option<String>,
+}
+
+impl TagCountRow {
+    /// Decodes the rows in name order, byte by byte, so both backends (and
+    /// any database collation) list tags alike. A colour the palette no
+    /// longer has reads as none.
+    pub fn into_counts(rows: Vec<Self>) -> Result<Vec<domain::tag::TagCount>, StoreError> {
+        let mut counts = rows
+            .into_iter()
+            .map(|row| {
+                Ok(domain::tag::TagCount {
+                    tag: tag(row.tag)?,
+                    open: u64::try_from(row.open_count).unwrap_or(0),
+                    total: u64::try_from(row.total_count).unwrap_or(0),
+                    colour: row.colour.as_deref().and_then(domain::tag::TagColour::from_name),
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        counts.sort_by(|a, b| a.tag.as_str().cmp(b.tag.as_str()));
+        Ok(counts)
+    }
+}
+
+pub const VIEW_COLUMNS: &str = "id, user_id, name, query, position, created_at";
+
+#[derive(sqlx::FromRow)]
+pub struct ViewRow {
+    id: Uuid,
+    user_id: Uuid,
+    name: String,
+    query: String,
+    position: i64,
+    created_at: DateTime<Utc>,
+}
+
+impl ViewRow {
+    pub fn into_view(self) -> Result<domain::views::SavedView, StoreError> {
+        let query = domain::query::TaskQuery::parse(&self.query)
+            .map_err(|e| corrupt("view query", ValidationError::new("query", e.message)))?;
+        Ok(domain::views::SavedView {
+            id: domain::views::ViewId(self.id),
+            user_id: UserId(self.user_id),
+            name: domain::views::ViewName::parse(&self.name).map_err(|e| corrupt("view name", e))?,
+            query,
+            position: self.position,
+            created_at: self.created_at,
+        })
+    }
+}

@@ -504,6 +504,68 @@ pub async fn a_search_ranks_tasks_with_every_word_in_the_title_above_the_rest(st
     assert_eq!(titles(&list(&store, &u, &search("rent sort:title")).await)[..2], ["Bills", "Landlord"]);
 }
 
+fn view(owner: &User, name: &str, query: &str, position: i64) -> domain::views::SavedView {
+    domain::views::SavedView {
+        id: domain::views::ViewId(Uuid::now_v7()),
+        user_id: owner.id,
+        name: domain::views::ViewName::parse(name).unwrap(),
+        query: domain::query::TaskQuery::parse(query).unwrap(),
+        position,
+        created_at: now(),
+    }
+}
+
+pub async fn saved_views_keep_their_search_in_the_owners_order_and_names_are_unique_per_owner(store: Arc<dyn Store>) {
+    let u = add_user(&store, "views@example.com").await;
+    let other = add_user(&store, "views-other@example.com").await;
+    let work = view(&u, "Work", "#work !high sort:-priority", 0);
+    let home = view(&u, "Home", "#home due:<7d", 1);
+    let mut uow = store.begin().await.unwrap();
+    uow.insert_view(&work).await.unwrap();
+    uow.insert_view(&home).await.unwrap();
+    uow.insert_view(&view(&other, "Work", "is:done", 0)).await.unwrap();
+    uow.commit().await.unwrap();
+    assert_eq!(store.saved_views(u.id).await.unwrap(), [work.clone(), home.clone()], "round trip, in order");
+    let mut uow = store.begin().await.unwrap();
+    let taken = uow.insert_view(&view(&u, "Work", "#other", 2)).await;
+    assert!(matches!(taken, Err(StoreError::Conflict { field: "name" })), "{taken:?}");
+    drop(uow);
+    let mut uow = store.begin().await.unwrap();
+    uow.set_view_order(u.id, &[home.id, work.id]).await.unwrap();
+    uow.commit().await.unwrap();
+    let names: Vec<String> =
+        store.saved_views(u.id).await.unwrap().iter().map(|v| v.name.as_str().to_owned()).collect();
+    assert_eq!(names, ["Home", "Work"]);
+    let mut uow = store.begin().await.unwrap();
+    assert!(matches!(uow.delete_view(other.id, work.id).await, Err(StoreError::NotFound)), "only the owner deletes");
+    assert!(matches!(uow.set_view_order(other.id, &[home.id]).await, Err(StoreError::NotFound)));
+    drop(uow);
+    let mut uow = store.begin().await.unwrap();
+    uow.delete_view(u.id, work.id).await.unwrap();
+    uow.commit().await.unwrap();
+    assert_eq!(store.saved_views(u.id).await.unwrap().len(), 1);
+    assert_eq!(store.saved_views(other.id).await.unwrap().len(), 1);
+}
+
+pub async fn repeating_tasks_are_the_owners_open_instances_of_a_series(store: Arc<dyn Store>) {
+    let u = add_user(&store, "repeating@example.com").await;
+    let z = TimeZone::parse("UTC").unwrap();
+    let due = Due::parse("2030-01-01", "09:00", z).unwrap().unwrap();
+    let repeat = |t: Task| {
+        let rule = domain::recurrence::RecurrenceRule::parse("FREQ=DAILY").unwrap();
+        let draft = domain::repeat::RepeatDraft { rule, anchor: Default::default(), skipped: None };
+        let series = domain::repeat::SeriesId(Uuid::now_v7());
+        Task { due: Some(due), repeat: Some(domain::repeat::Repeat::first(series, draft, &due)), ..t }
+    };
+    let open = repeat(task(&u, "Stretch"));
+    let done = Task { completed_at: Some(now()), ..repeat(task(&u, "Done stretch")) };
+    for t in [&open, &done, &task(&u, "Once")] {
+        add_task(&store, t).await;
+    }
+    add_task(&store, &repeat(task(&add_user(&store, "repeating-other@example.com").await, "Theirs"))).await;
+    assert_eq!(store.repeating_tasks(u.id).await.unwrap(), [open]);
+}
+
 /// The owner's list version, as a signed-in request reads it.
 async fn list_version(store: &Arc<dyn Store>, u: &User) -> i64 {
     let hash = format!("version-{}", u.id);
@@ -901,6 +963,8 @@ macro_rules! contract_suite {
                 keyset_pages_walk_the_ordered_list_both_ways_and_count_every_match,
                 every_sort_key_pages_both_ways_in_its_order_with_ties_broken_by_the_lists_own,
                 a_search_ranks_tasks_with_every_word_in_the_title_above_the_rest,
+                saved_views_keep_their_search_in_the_owners_order_and_names_are_unique_per_owner,
+                repeating_tasks_are_the_owners_open_instances_of_a_series,
                 a_duplicate_task_id_is_a_conflict,
                 every_change_to_a_task_raises_its_owners_list_version_and_no_one_elses,
                 a_change_to_a_task_waits_for_the_unit_of_work_that_holds_it,

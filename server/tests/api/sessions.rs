@@ -14,7 +14,7 @@ use domain::event::{AuditEntry, EventEnvelope};
 use domain::live::LiveEvent;
 use domain::notification::{Notification, NotificationPage};
 use domain::ports::{
-    AccountStore, ActiveSession, AuditStore, FeedStore, NotificationStore, OutboxStore, Store, TaskStore,
+    AccountStore, ActiveSession, AuditStore, FeedStore, NotificationStore, OutboxStore, Store, TagStore, TaskStore,
     TimerJobStore, TimerStore, UnitOfWork,
 };
 use domain::spine::{DeadLetter, Delivery, DeliveryStats, Lease, SubscriberStats};
@@ -63,6 +63,23 @@ impl TaskStore for CountingStore {
     }
     async fn tags(&self, user: UserId) -> Result<Vec<Tag>, StoreError> {
         self.inner.tags(user).await
+    }
+    async fn repeating_tasks(&self, user: UserId) -> Result<Vec<Task>, StoreError> {
+        self.inner.repeating_tasks(user).await
+    }
+}
+
+#[async_trait]
+impl domain::ports::ViewStore for CountingStore {
+    async fn saved_views(&self, user: UserId) -> Result<Vec<domain::views::SavedView>, StoreError> {
+        self.inner.saved_views(user).await
+    }
+}
+
+#[async_trait]
+impl TagStore for CountingStore {
+    async fn tag_counts(&self, user: UserId) -> Result<Vec<domain::tag::TagCount>, StoreError> {
+        self.inner.tag_counts(user).await
     }
 }
 

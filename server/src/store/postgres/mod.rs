@@ -12,7 +12,8 @@ use domain::event::EventEnvelope;
 use domain::notification::{NewNotification, Notification};
 use domain::ports::{FeedHook, PoolUsage, SessionRecord, Store, UnitOfWork};
 use domain::repeat::SeriesId;
-use domain::task::{Task, TaskId};
+use domain::tag::TagColour;
+use domain::task::{Tag, Task, TaskId};
 use domain::timer::{Timer, TimerKind};
 use domain::{StoreError, User, UserId};
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -23,7 +24,9 @@ use super::{map_err, Migrations};
 mod accounts;
 mod audit;
 mod outbox;
+mod tags;
 mod tasks;
+mod views;
 
 // Replicas listening hear whose feed moved when a write commits (ids only).
 crate::store::time_engine::time_engine_sql!(
@@ -169,6 +172,30 @@ impl UnitOfWork for PgUnitOfWork {
 
     async fn end_series(&mut self, user: UserId, series: SeriesId, before: NaiveDate) -> Result<(), StoreError> {
         time_engine::end_series(&mut self.tx, user, series, before).await
+    }
+
+    async fn insert_view(&mut self, view: &domain::views::SavedView) -> Result<(), StoreError> {
+        views::insert_view(&mut self.tx, view).await
+    }
+
+    async fn delete_view(&mut self, user: UserId, id: domain::views::ViewId) -> Result<(), StoreError> {
+        views::delete_view(&mut self.tx, user, id).await
+    }
+
+    async fn set_view_order(&mut self, user: UserId, order: &[domain::views::ViewId]) -> Result<(), StoreError> {
+        views::set_view_order(&mut self.tx, user, order).await
+    }
+
+    async fn tagged_task_ids(&mut self, user: UserId, tag: &Tag) -> Result<Vec<TaskId>, StoreError> {
+        tags::tagged_task_ids(&mut self.tx, user, tag).await
+    }
+
+    async fn tag_colour(&mut self, user: UserId, tag: &Tag) -> Result<Option<TagColour>, StoreError> {
+        tags::tag_colour(&mut self.tx, user, tag).await
+    }
+
+    async fn set_tag_colour(&mut self, user: UserId, tag: &Tag, colour: Option<TagColour>) -> Result<(), StoreError> {
+        tags::set_tag_colour(&mut self.tx, user, tag, colour).await
     }
 
     async fn replace_timers(&mut self, task: TaskId, kind: TimerKind, timers: &[Timer]) -> Result<(), StoreError> {

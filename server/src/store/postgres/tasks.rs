@@ -56,6 +56,20 @@ impl TaskStore for PgStore {
         })
     }
 
+    async fn repeating_tasks(&self, user: UserId) -> Result<Vec<Task>, StoreError> {
+        // Open tasks only, so the list index's open range bounds the read; a
+        // series has one open instance, so this is one row per series.
+        let rows: Vec<TaskRow> = sqlx::query_as(&format!(
+            "SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = $1 AND list_key < '1' AND series_id IS NOT NULL \
+             ORDER BY list_key LIMIT 1000"
+        ))
+        .bind(user.0)
+        .fetch_all(self.reader())
+        .await
+        .map_err(map_err)?;
+        decode_all(rows, TaskRow::into_task)
+    }
+
     async fn tags(&self, user: UserId) -> Result<Vec<Tag>, StoreError> {
         let mut conn = self.reader().acquire().await.map_err(map_err)?;
         distinct_tags(&mut conn, user).await
