@@ -4,6 +4,7 @@
 //! I/O, so it also builds for wasm32 and the UI shares it.
 
 pub mod account;
+pub mod bulk;
 pub mod error;
 pub mod event;
 pub mod live;

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::account::{Email, User, UserId};
+use crate::bulk::{UndoId, UndoRecord};
 use crate::error::StoreError;
 use crate::event::{AuditEntry, EventEnvelope};
 use crate::live::LiveEvent;
@@ -64,6 +65,10 @@ pub trait TaskStore: Send + Sync {
     async fn tags(&self, user: UserId) -> Result<Vec<Tag>, StoreError>;
     /// The user's open tasks that repeat, for projecting their occurrences.
     async fn repeating_tasks(&self, user: UserId) -> Result<Vec<Task>, StoreError>;
+    /// Forgets undo records made before `before`; returns how many went.
+    async fn prune_undo(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// The user's undo record, if it is still kept (read, not taken).
+    async fn undo_record(&self, user: UserId, id: UndoId) -> Result<Option<UndoRecord>, StoreError>;
 }
 
 /// The views a user saved.
@@ -305,6 +310,11 @@ pub trait UnitOfWork: Send {
     async fn delete_view(&mut self, user: UserId, id: ViewId) -> Result<(), StoreError>;
     /// Puts the user's views in this order (each id's index is its position).
     async fn set_view_order(&mut self, user: UserId, order: &[ViewId]) -> Result<(), StoreError>;
+
+    /// Keeps what undoing a bulk action needs.
+    async fn insert_undo(&mut self, record: &UndoRecord) -> Result<(), StoreError>;
+    /// The user's undo record, taken (deleted) so it is used once.
+    async fn take_undo(&mut self, user: UserId, id: UndoId) -> Result<Option<UndoRecord>, StoreError>;
 
     /// Replaces a task's unfired timers of `kind` with `timers`.
     async fn replace_timers(&mut self, task: TaskId, kind: TimerKind, timers: &[Timer]) -> Result<(), StoreError>;

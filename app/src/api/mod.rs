@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 mod accounts;
 mod activity;
+mod bulk;
 mod notifications;
 mod tags;
 mod tasks;
@@ -13,6 +14,7 @@ mod views;
 
 pub use accounts::*;
 pub use activity::*;
+pub use bulk::*;
 pub use notifications::*;
 pub use tags::*;
 pub use tasks::*;

@@ -26,6 +26,7 @@ pub fn TaskBoard(children: Children) -> impl IntoView {
                 enhance::listen(&el);
                 enhance::live_rows(&el);
                 enhance::preview(&el);
+                enhance::selection(&el);
             }
             #[cfg(not(feature = "hydrate"))]
             let _ = el;
@@ -70,6 +71,46 @@ mod enhance {
         if root.add_event_listener_with_callback("submit", on_submit.as_ref().unchecked_ref()).is_ok() {
             // The listener lives as long as the page.
             on_submit.forget();
+        }
+    }
+
+    /// Shift-click on a row's box sets every box from the one clicked before
+    /// it to this one alike, and the bulk bar counts what is selected.
+    pub fn selection(root: &HtmlElement) {
+        let board: Element = root.clone().into();
+        let last: std::rc::Rc<std::cell::RefCell<Option<Element>>> = Default::default();
+        let on_click = Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
+            let Some(target) = ev.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) else { return };
+            if !target.class_list().contains("select") {
+                return;
+            }
+            let shift = js_sys::Reflect::get(&ev, &JsValue::from_str("shiftKey")).ok().and_then(|v| v.as_bool());
+            let boxes: Vec<HtmlInputElement> = all(&board, "#task-list .select");
+            let here = boxes.iter().position(|b| *b == target);
+            let before =
+                last.borrow().as_ref().and_then(|l| boxes.iter().position(|b| b.unchecked_ref::<Element>() == l));
+            if let (Some(true), Some(here), Some(before)) = (shift, here, before) {
+                for b in &boxes[here.min(before)..=here.max(before)] {
+                    b.set_checked(target.checked());
+                }
+            }
+            *last.borrow_mut() = Some(target.into());
+            count_selected(&board);
+        });
+        if root.add_event_listener_with_callback("click", on_click.as_ref().unchecked_ref()).is_ok() {
+            on_click.forget();
+        }
+    }
+
+    fn all<T: JsCast>(within: &Element, selector: &str) -> Vec<T> {
+        let Ok(nodes) = within.query_selector_all(selector) else { return Vec::new() };
+        (0..nodes.length()).filter_map(|i| nodes.item(i)?.dyn_into::<T>().ok()).collect()
+    }
+
+    fn count_selected(board: &Element) {
+        let n = all::<Element>(board, "#task-list .select:checked").len();
+        if let Some(label) = leptos::prelude::document().get_element_by_id("bulk-count") {
+            label.set_text_content(Some(&format!("Selected tasks: {n}")));
         }
     }
 

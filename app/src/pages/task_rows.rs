@@ -68,11 +68,17 @@ fn write_row(out: &mut String, row: &TaskRow, terms: &[String]) {
         // Priorities are fixed words; nothing to escape.
         let _ = write!(out, " data-priority=\"{}\"", row.priority.as_str());
     }
+    // The selection box belongs to the bulk bar's form (`form=`), outside the row:
+    // forms cannot nest, and the row has its own.
+    out.push_str("><input type=\"checkbox\" class=\"select\" form=\"bulk-form\" name=\"ids[]\" value=\"");
+    escape(out, &row.id);
+    out.push_str("\" aria-label=\"Select: ");
+    escape(out, &row.title);
     // The button carries what it asks for: a browser posts the submitter's
     // name and value with the form, so no hidden field is needed for it.
     let _ = write!(
         out,
-        "><form method=\"post\" action=\"{}\"><input type=\"hidden\" name=\"id\" value=\"",
+        "\"><form method=\"post\" action=\"{}\"><input type=\"hidden\" name=\"id\" value=\"",
         SetCompleted::PATH
     );
     escape(out, &row.id);
@@ -139,6 +145,7 @@ mod tests {
         assert!(html.contains(
             "aria-label=\"Done: &lt;/li&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot; é✓\""
         ));
+        assert!(html.contains("aria-label=\"Select: &lt;/li&gt;&lt;script&gt;"), "{html}");
         assert!(html.contains("href=\"/tasks?tag=&quot;&gt;&lt;b&gt;\">#&quot;&gt;&lt;b&gt;</a>"), "{html}");
     }
 
@@ -153,7 +160,9 @@ mod tests {
     fn a_row_has_its_toggle_form_title_link_and_facts() {
         let html = rows_html(&[row("Buy milk")]);
         assert!(html.starts_with(
-            "<li class=\"task\" data-priority=\"high\"><form method=\"post\" action=\"/api/set_completed\">"
+            "<li class=\"task\" data-priority=\"high\"><input type=\"checkbox\" class=\"select\" form=\"bulk-form\" \
+             name=\"ids[]\" value=\"0193a5c4-0000-7000-8000-000000000001\" aria-label=\"Select: Buy milk\"><form \
+             method=\"post\" action=\"/api/set_completed\">"
         ));
         assert!(html.contains("<button class=\"check\" name=\"completed\" value=\"true\" aria-pressed=\"false\""));
         assert!(html.contains("<div><a href=\"/tasks/0193a5c4-0000-7000-8000-000000000001\">Buy milk</a>"));
@@ -162,7 +171,7 @@ mod tests {
         assert!(html.ends_with("</p></div></li>"));
         let plain = TaskRow { priority: Priority::None, due_label: None, tags: Vec::new(), ..row("Plain") };
         let html = rows_html(&[plain]);
-        assert!(html.starts_with("<li class=\"task\"><form"), "no priority attribute for no priority: {html}");
+        assert!(html.starts_with("<li class=\"task\"><input"), "no priority attribute for no priority: {html}");
         assert!(html.ends_with("Plain</a></div></li>"), "no facts, no paragraph for them: {html}");
     }
 

@@ -49,6 +49,8 @@ pub fn TaskListPage() -> impl IntoView {
             before: get("before"),
         }
     };
+    // The action a bulk post just made, to offer its undo; not part of the list's key.
+    let undo = query.get_untracked().get("undo").unwrap_or_default();
     view! {
         <Title text="Tasks"/>
         <div class="with-sidebar">
@@ -59,21 +61,22 @@ pub fn TaskListPage() -> impl IntoView {
             <a class="button secondary" href="/tasks/new">"New task with details"</a>
         </div>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {move || { let undo = undo.clone(); Suspend::new(async move {
                 let q = key();
+                let done = if undo.is_empty() { None } else { api::undo_summary(undo.clone()).await.ok().flatten().map(|s| (undo, s)) };
                 let list = api::list_tasks(q.completed.clone(), q.tag.clone(), q.priority.clone(), q.after.clone(), q.before.clone(), q.q.clone(), q.sort.clone()).await;
                 match list {
-                    Ok(list) => task_list(q, list),
+                    Ok(list) => task_list(q, list, done),
                     Err(e) => error_view(e),
                 }
-            })}
+            })}}
         </Suspense>
         </div>
         </div>
     }
 }
 
-fn task_list(q: ListQuery, list: TaskList) -> AnyView {
+fn task_list(q: ListQuery, list: TaskList, done: Option<(String, String)>) -> AnyView {
     let filter = TaskFilter::from_query(Some(&q.completed), Some(&q.tag), Some(&q.priority));
     let (query, problems) = api::list_query(&q.q, &q.sort);
     let filtered = !filter.tags_all.is_empty()
@@ -149,6 +152,17 @@ fn task_list(q: ListQuery, list: TaskList) -> AnyView {
             <button type="submit" class="secondary">"Apply"</button>
             {filtered.then(|| view! { <a href="/tasks">"Clear filters and search"</a> })}
         </form>
+        {done.map(|(undo, summary)| view! {
+            <div class="undo-toast" role="status">
+                <span>{summary} "."</span>
+                <form method="post" action=api::UndoBulk::PATH>
+                    <input type="hidden" name="undo" value=undo/>
+                    <input type="hidden" name="back" value=list_href(&q, None)/>
+                    <button type="submit" class="secondary small">"Undo"</button>
+                </form>
+            </div>
+        })}
+        {(shown > 0).then(|| bulk_bar(&q, list.total))}
         <TaskBoard>
             <form method="post" action=api::QuickAdd::PATH class="quick-add-form" data-zone=list.time_zone.clone()>
                 <label for="quick-add-title" class="visually-hidden">"New task title"</label>
@@ -174,6 +188,53 @@ fn task_list(q: ListQuery, list: TaskList) -> AnyView {
         {pager.view()}
     }
     .into_any()
+}
+
+/// The bar that changes the selected rows (their boxes post with this form),
+/// or with "all matching" every task the list's search selects.
+fn bulk_bar(q: &ListQuery, total: u64) -> impl IntoView {
+    let page = if !q.after.is_empty() {
+        Some(PageLink::After(&q.after))
+    } else if !q.before.is_empty() {
+        Some(PageLink::Before(&q.before))
+    } else {
+        None
+    };
+    let back = list_href(q, page);
+    // The search with the filter form's choices folded in: one `q` says what "all matching" is.
+    let (mut query, _) = api::list_query(&q.q, &q.sort);
+    let legacy = TaskFilter::from_query(Some(&q.completed), Some(&q.tag), Some(&q.priority));
+    query.tags_all.extend(legacy.tags_all);
+    query.priorities.extend(legacy.priorities);
+    if legacy.status == domain::query::Status::All && query.status == domain::query::Status::Open {
+        query.status = domain::query::Status::All;
+    }
+    let all_label = if total == 1 { "The 1 matching task".to_owned() } else { format!("All {total} matching tasks") };
+    view! {
+        <form id="bulk-form" method="post" action=api::BulkTasks::PATH class="bulk-bar" aria-label="Change selected tasks">
+            <input type="hidden" name="back" value=back/>
+            <input type="hidden" name="q" value=query.to_string()/>
+            <span class="bulk-count" id="bulk-count" aria-live="polite">"Selected tasks:"</span>
+            <label class="check-label"><input type="checkbox" name="all" value="1"/>" " {all_label}</label>
+            <label>"Action "
+                <select name="action">
+                    <option value="complete">"Complete"</option>
+                    <option value="reopen">"Reopen"</option>
+                    <option value="priority">"Set priority"</option>
+                    <option value="tag">"Add tag"</option>
+                    <option value="untag">"Remove tag"</option>
+                    <option value="delete">"Delete"</option>
+                </select>
+            </label>
+            <label>"Priority "
+                <select name="priority">
+                    {Priority::ALL.iter().map(|p| view! { <option value=p.as_str()>{p.label()}</option> }).collect_view()}
+                </select>
+            </label>
+            <label>"Tag " <input name="tag" maxlength="32" size="10" autocomplete="off"/></label>
+            <button type="submit" class="secondary small">"Apply"</button>
+        </form>
+    }
 }
 
 /// Where a page link points: after or before a row's list key.

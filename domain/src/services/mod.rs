@@ -14,6 +14,7 @@ use crate::timer::Timer;
 
 mod accounts;
 mod activity;
+mod bulk;
 mod notifications;
 mod tags;
 mod tasks;

@@ -141,12 +141,30 @@ impl Services {
         }
         let now = self.clock.now();
         let after = Task { completed_at: completed.then_some(now), updated_at: now, ..before.clone() };
-        uow.update_task(&after).await?;
+        let timers = self.write_completion(&mut *uow, before, &after, now).await?;
+        uow.commit().await?;
+        self.timers_set(&timers);
+        Ok(after)
+    }
+
+    /// Writes a task completed or reopened (`after` says which) in `uow`, as
+    /// every completion does: the task, its timers (cancelled, or those still
+    /// ahead set again) and its `TaskCompleted` or `TaskReopened` event.
+    /// Returns the timers set.
+    pub(super) async fn write_completion(
+        &self,
+        uow: &mut dyn UnitOfWork,
+        before: Task,
+        after: &Task,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Timer>, ServiceError> {
+        uow.update_task(after).await?;
+        let completed = after.is_completed();
         let timers = if completed {
             uow.cancel_timers(after.id).await?;
             Vec::new()
         } else {
-            let timers = Timer::for_task(&after, now);
+            let timers = Timer::for_task(after, now);
             uow.replace_timers(after.id, TimerKind::Reminder, &timers).await?;
             timers
         };
@@ -156,10 +174,8 @@ impl Services {
         } else {
             DomainEvent::TaskReopened { before, after: after_boxed }
         };
-        let event = self.envelope(user.id, event);
-        commit_with(uow, event).await?;
-        self.timers_set(&timers);
-        Ok(after)
+        uow.append_event(&self.envelope(after.user_id, event)).await?;
+        Ok(timers)
     }
 
     /// Deletes a task. For an instance of a repeating task, `This` lets the
@@ -168,6 +184,23 @@ impl Services {
     pub async fn delete_task(&self, user: &User, id: TaskId, scope: DeleteScope) -> Result<Task, ServiceError> {
         let mut uow = self.store.begin().await?;
         let before = uow.task_for_update(user.id, id).await?;
+        let (_, next) = self.write_delete(&mut *uow, user, &before, scope).await?;
+        uow.commit().await?;
+        if let Some(next) = &next {
+            self.timers_set(&Timer::for_task(next, self.clock.now()));
+        }
+        Ok(before)
+    }
+
+    /// Deletes `before` (read for update in `uow`) as every delete does, with
+    /// its events; returns the tasks deleted and the next instance made, if any.
+    pub(super) async fn write_delete(
+        &self,
+        uow: &mut dyn UnitOfWork,
+        user: &User,
+        before: &Task,
+        scope: DeleteScope,
+    ) -> Result<(Vec<Task>, Option<Task>), ServiceError> {
         let mut doomed = vec![before.clone()];
         let mut next = None;
         match (&before.repeat, scope) {
@@ -181,7 +214,7 @@ impl Services {
             }
             (Some(_), DeleteScope::This) if !before.is_completed() => {
                 let today = local_day(self.clock.now(), before.due.map_or(user.time_zone, |d| d.zone));
-                next = self.next_instance(&mut *uow, &before, today).await?;
+                next = self.next_instance(uow, before, today).await?;
             }
             _ => {}
         }
@@ -195,11 +228,7 @@ impl Services {
             let event = self.envelope(user.id, DomainEvent::TaskCreated { after: Box::new(next.clone()) });
             uow.append_event(&event).await?;
         }
-        uow.commit().await?;
-        if let Some(next) = &next {
-            self.timers_set(&Timer::for_task(next, self.clock.now()));
-        }
-        Ok(before)
+        Ok((doomed, next))
     }
 
     /// Makes the instance that follows a completed one of a repeating task

@@ -52,6 +52,13 @@ impl Maintenance {
             Ok(n) => tracing::info!(timers = n, "fired timers pruned"),
             Err(e) => tracing::warn!(error = %e, "pruning fired timers failed"),
         }
+        // An undo record is of no use once its action can no longer be undone.
+        let stale = self.services.clock.now() - chrono::Duration::minutes(domain::bulk::UNDO_MINUTES);
+        match self.services.store.prune_undo(stale).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(records = n, "expired undo records pruned"),
+            Err(e) => tracing::warn!(error = %e, "pruning undo records failed"),
+        }
         match self.services.store.delivery_stats().await {
             Ok(stats) if stats.dead > 0 => {
                 tracing::error!(

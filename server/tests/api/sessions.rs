@@ -67,6 +67,16 @@ impl TaskStore for CountingStore {
     async fn repeating_tasks(&self, user: UserId) -> Result<Vec<Task>, StoreError> {
         self.inner.repeating_tasks(user).await
     }
+    async fn prune_undo(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.inner.prune_undo(before).await
+    }
+    async fn undo_record(
+        &self,
+        user: UserId,
+        id: domain::bulk::UndoId,
+    ) -> Result<Option<domain::bulk::UndoRecord>, StoreError> {
+        self.inner.undo_record(user, id).await
+    }
 }
 
 #[async_trait]

@@ -70,6 +70,20 @@ impl TaskStore for PgStore {
         decode_all(rows, TaskRow::into_task)
     }
 
+    async fn prune_undo(&self, before: chrono::DateTime<chrono::Utc>) -> Result<u64, StoreError> {
+        let mut conn = self.writer().acquire().await.map_err(map_err)?;
+        super::undo::prune_undo(&mut conn, before).await
+    }
+
+    async fn undo_record(
+        &self,
+        user: UserId,
+        id: domain::bulk::UndoId,
+    ) -> Result<Option<domain::bulk::UndoRecord>, StoreError> {
+        let mut conn = self.reader().acquire().await.map_err(map_err)?;
+        super::undo::undo_record(&mut conn, user, id).await
+    }
+
     async fn tags(&self, user: UserId) -> Result<Vec<Tag>, StoreError> {
         let mut conn = self.reader().acquire().await.map_err(map_err)?;
         distinct_tags(&mut conn, user).await

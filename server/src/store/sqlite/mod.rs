@@ -29,6 +29,7 @@ mod audit;
 mod outbox;
 mod tags;
 mod tasks;
+mod undo;
 mod views;
 
 crate::store::time_engine::time_engine_sql!(super::SqliteStore, sqlx::SqliteConnection, begin_immediate, "", "", None);
@@ -203,6 +204,18 @@ impl UnitOfWork for SqliteUnitOfWork {
 
     async fn set_view_order(&mut self, user: UserId, order: &[domain::views::ViewId]) -> Result<(), StoreError> {
         views::set_view_order(&mut self.tx, user, order).await
+    }
+
+    async fn insert_undo(&mut self, record: &domain::bulk::UndoRecord) -> Result<(), StoreError> {
+        undo::insert_undo(&mut self.tx, record).await
+    }
+
+    async fn take_undo(
+        &mut self,
+        user: UserId,
+        id: domain::bulk::UndoId,
+    ) -> Result<Option<domain::bulk::UndoRecord>, StoreError> {
+        undo::take_undo(&mut self.tx, user, id).await
     }
 
     async fn tagged_task_ids(&mut self, user: UserId, tag: &Tag) -> Result<Vec<TaskId>, StoreError> {
