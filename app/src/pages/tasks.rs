@@ -232,7 +232,7 @@ fn bulk_bar(q: &ListQuery, total: u64) -> impl IntoView {
                 </select>
             </label>
             <label>"Tag " <input name="tag" maxlength="32" size="10" autocomplete="off"/></label>
-            <button type="submit" class="secondary small">"Apply"</button>
+            <button type="submit" class="secondary small">"Change selected"</button>
         </form>
     }
 }
