@@ -311,13 +311,17 @@ impl From<&Task> for TaskSummary {
     }
 }
 
+/// How far a list counts its matches: past this many it says "more than",
+/// rather than reading every match of a huge list on every page.
+pub const COUNT_CAP: u64 = 1000;
+
 /// A page of tasks, with where it sits in the whole filtered list.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskPage {
     pub tasks: Vec<TaskSummary>,
-    /// Tasks the filter selects on all pages.
+    /// Tasks the filter selects on all pages, up to one past `COUNT_CAP`.
     pub total: u64,
-    /// Tasks the filter selects before this page's first row.
+    /// Tasks the filter selects before this page's first row, up to one past `COUNT_CAP`.
     pub offset: u64,
     /// Whether rows follow this page.
     pub more_after: bool,
@@ -327,6 +331,16 @@ pub struct TaskPage {
 }
 
 impl TaskPage {
+    /// Whether `total` is the exact count (not cut off at `COUNT_CAP`).
+    pub fn total_exact(&self) -> bool {
+        self.total <= COUNT_CAP
+    }
+
+    /// Whether `offset` is the exact place of the first row.
+    pub fn offset_exact(&self) -> bool {
+        self.offset <= COUNT_CAP
+    }
+
     /// The cursor of the page before this one, if there is one.
     pub fn previous(&self) -> Option<ListKey> {
         (self.offset > 0).then(|| self.tasks.first().map(TaskSummary::list_key)).flatten()

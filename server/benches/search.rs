@@ -5,7 +5,9 @@
 //! tasks. Prints a table of p50 and p99 in milliseconds. Run with
 //! `cargo bench -p server --bench search` (PostgreSQL at
 //! `CADENCE_TEST_PG_URL`, default the local server; `CADENCE_BENCH_TASKS`
-//! sets the large user's task count, default 100,000). PostgreSQL is
+//! sets the large user's task count, default 100,000; `CADENCE_BENCH_ONLY`
+//! `sqlite` or `postgres` measures one backend; `CADENCE_BENCH_KEEP=1`
+//! keeps the databases). PostgreSQL is
 //! vacuumed and analysed after seeding, as autovacuum would; SQLite runs
 //! without statistics, as the app leaves it.
 
@@ -24,7 +26,10 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use uuid::Uuid;
 
-const ROUNDS: usize = 200;
+/// Timed rounds per query; `CADENCE_BENCH_ROUNDS` sets it.
+fn rounds() -> usize {
+    std::env::var("CADENCE_BENCH_ROUNDS").ok().and_then(|n| n.parse().ok()).unwrap_or(200)
+}
 const SMALL: usize = 1_000;
 
 /// Words the seeded titles and descriptions are made of.
@@ -165,8 +170,8 @@ async fn time_page(store: &Arc<dyn Store>, owner: &User, query: &str) -> (f64, f
     for _ in 0..10 {
         store.tasks(owner.id, &filter, &PageRequest::first()).await.unwrap();
     }
-    let mut ms = Vec::with_capacity(ROUNDS);
-    for _ in 0..ROUNDS {
+    let mut ms = Vec::with_capacity(rounds());
+    for _ in 0..rounds() {
         let started = Instant::now();
         let page = store.tasks(owner.id, &filter, &PageRequest::first()).await.unwrap();
         ms.push(started.elapsed().as_secs_f64() * 1000.0);
@@ -211,15 +216,27 @@ async fn main() {
     let dbs = support::Databases::create().await;
     let (sqlite_url, pg_url) = (dbs.sqlite_url.clone(), dbs.pg_url.clone());
 
-    let mut rows = measure("SQLite", &sqlite_url, large).await;
-    rows.extend(measure("PostgreSQL", &pg_url, large).await);
+    // `CADENCE_BENCH_ONLY=sqlite` (or `postgres`) measures one backend.
+    let only = std::env::var("CADENCE_BENCH_ONLY").unwrap_or_default();
+    let mut rows = Vec::new();
+    if only != "postgres" {
+        rows.extend(measure("SQLite", &sqlite_url, large).await);
+    }
+    if only != "sqlite" {
+        rows.extend(measure("PostgreSQL", &pg_url, large).await);
+    }
 
     println!();
-    println!("One list page (rows, count, tags), ms over {ROUNDS} rounds");
+    println!("One list page (rows, count, tags), ms over {} rounds", rounds());
     println!("| backend    | query                                        |    p50 |    p99 | matches |");
     println!("|------------|----------------------------------------------|-------:|-------:|--------:|");
     for (backend, what, p50, p99, total) in &rows {
         println!("| {backend:<10} | {what:<44} | {p50:>6.2} | {p99:>6.2} | {total:>7} |");
     }
-    dbs.remove().await;
+    // `CADENCE_BENCH_KEEP=1` leaves the databases for `EXPLAIN`ing the queries.
+    if std::env::var("CADENCE_BENCH_KEEP").is_ok() {
+        eprintln!("kept {sqlite_url} and {pg_url}");
+    } else {
+        dbs.remove().await;
+    }
 }

@@ -33,8 +33,12 @@ pub struct TaskList {
     pub tags: Vec<String>,
     /// Tasks matching the filter on all pages.
     pub total: u64,
+    /// Whether `total` is exact; past `domain::task_list::COUNT_CAP` the list says "more than".
+    pub total_exact: bool,
     /// The 1-based position of this page's first row.
     pub first: u64,
+    /// Whether `first` is exact (the page starts within the counted part).
+    pub first_exact: bool,
     /// Cursors of the neighbouring pages, where there are any.
     pub previous: Option<String>,
     pub next: Option<String>,
@@ -212,8 +216,10 @@ pub async fn list_tasks(
     Ok(TaskList {
         rows: page.tasks.iter().map(|t| task_row(t, user, now)).collect(),
         tags: page.tags.iter().map(|t| t.as_str().to_owned()).collect(),
-        total: page.total,
+        total: page.total.min(domain::task_list::COUNT_CAP),
+        total_exact: page.total_exact(),
         first: page.offset + 1,
+        first_exact: page.offset_exact(),
         previous: page.previous().map(|k| k.as_str().to_owned()),
         next: page.next().map(|k| k.as_str().to_owned()),
         time_zone: user.time_zone.name().to_owned(),

@@ -96,6 +96,8 @@ fn task_list(q: ListQuery, list: TaskList, done: Option<(String, String)>) -> An
         first: list.first,
         shown,
         total: list.total,
+        total_exact: list.total_exact,
+        first_exact: list.first_exact,
         previous: list.previous,
         next: list.next,
     };
@@ -162,7 +164,7 @@ fn task_list(q: ListQuery, list: TaskList, done: Option<(String, String)>) -> An
                 </form>
             </div>
         })}
-        {(shown > 0).then(|| bulk_bar(&q, list.total))}
+        {(shown > 0).then(|| bulk_bar(&q, list.total, list.total_exact))}
         <TaskBoard>
             <form method="post" action=api::QuickAdd::PATH class="quick-add-form" data-zone=list.time_zone.clone()>
                 <label for="quick-add-title" class="visually-hidden">"New task title"</label>
@@ -192,7 +194,7 @@ fn task_list(q: ListQuery, list: TaskList, done: Option<(String, String)>) -> An
 
 /// The bar that changes the selected rows (their boxes post with this form),
 /// or with "all matching" every task the list's search selects.
-fn bulk_bar(q: &ListQuery, total: u64) -> impl IntoView {
+fn bulk_bar(q: &ListQuery, total: u64, exact: bool) -> impl IntoView {
     let page = if !q.after.is_empty() {
         Some(PageLink::After(&q.after))
     } else if !q.before.is_empty() {
@@ -209,7 +211,11 @@ fn bulk_bar(q: &ListQuery, total: u64) -> impl IntoView {
     if legacy.status == domain::query::Status::All && query.status == domain::query::Status::Open {
         query.status = domain::query::Status::All;
     }
-    let all_label = if total == 1 { "The 1 matching task".to_owned() } else { format!("All {total} matching tasks") };
+    let all_label = match (total, exact) {
+        (1, true) => "The 1 matching task".to_owned(),
+        (n, true) => format!("All {n} matching tasks"),
+        (n, false) => format!("All matching tasks (more than {n})"),
+    };
     view! {
         <form id="bulk-form" method="post" action=api::BulkTasks::PATH class="bulk-bar" aria-label="Change selected tasks">
             <input type="hidden" name="back" value=back/>
@@ -282,19 +288,25 @@ struct Pager {
     first: u64,
     shown: u64,
     total: u64,
+    total_exact: bool,
+    first_exact: bool,
     previous: Option<String>,
     next: Option<String>,
 }
 
 impl Pager {
     fn view(self) -> Option<impl IntoView> {
-        let Self { query, first, shown, total, previous, next } = self;
+        let Self { query, first, shown, total, total_exact, first_exact, previous, next } = self;
         (previous.is_some() || next.is_some()).then(|| {
             let last = first + shown.max(1) - 1;
             view! {
                 <nav class="pager" aria-label="Pages">
                     {previous.map(|k| view! { <a rel="prev" href=list_href(&query, Some(PageLink::Before(&k)))>"← Previous"</a> })}
-                    <span class="pager-status">{format!("Tasks {first}–{last} of {total}")}</span>
+                    <span class="pager-status">{match (first_exact, total_exact) {
+                        (true, true) => format!("Tasks {first}–{last} of {total}"),
+                        (true, false) => format!("Tasks {first}–{last} of more than {total}"),
+                        (false, _) => format!("Tasks past the first {total}"),
+                    }}</span>
                     {next.map(|k| view! { <a rel="next" href=list_href(&query, Some(PageLink::After(&k)))>"Next →"</a> })}
                 </nav>
             }

@@ -203,8 +203,9 @@ fn fts5_query(terms: &[String]) -> String {
 struct Lead {
     expr: String,
     descending: bool,
-    /// Whether an index reads in this order (migration 0009); a search's rank has none.
-    indexed: bool,
+    /// For a search's rank: whether the row's title holds every term (`{a}`
+    /// for its alias). The rank is 0 for those, 1 for the rest.
+    title_hit: Option<String>,
 }
 
 impl Lead {
@@ -216,20 +217,21 @@ impl Lead {
         let expr = match sort.key {
             _ if filter.ranked() => {
                 // Every term in the title ranks 0, the rest 1: title hits above description hits.
-                let expr = match dialect {
+                let hit = match dialect {
                     Dialect::Sqlite => {
                         let title = format!("title : ({})", fts5_query(&filter.terms));
                         let p = push(params, Param::Text(title));
-                        format!("(CASE WHEN {{a}}.id IN ({FTS5_HITS} {p}) THEN 0 ELSE 1 END)")
+                        format!("{{a}}.id IN ({FTS5_HITS} {p})")
                     }
                     Dialect::Postgres => {
                         // Weight A is the title's (migration 0007).
                         let title = filter.terms.iter().map(|t| format!("{t}:*A")).collect::<Vec<_>>().join(" & ");
                         let p = push(params, Param::Text(title));
-                        format!("(CASE WHEN {{a}}.search @@ to_tsquery('simple', cadence_fold({p})) THEN 0 ELSE 1 END)")
+                        format!("{{a}}.search @@ to_tsquery('simple', cadence_fold({p}))")
                     }
                 };
-                return Some(Self { expr, descending: false, indexed: false });
+                let expr = format!("(CASE WHEN {hit} THEN 0 ELSE 1 END)");
+                return Some(Self { expr, descending: false, title_hit: Some(hit) });
             }
             SortKey::Due if !sort.descending => return None,
             // Undated tasks stay last either way: the smallest value, read backwards.
@@ -242,7 +244,7 @@ impl Lead {
             SortKey::Updated => "{a}.updated_at",
             SortKey::Title => "lower({a}.title)",
         };
-        Some(Self { expr: expr.to_owned(), descending: sort.descending, indexed: true })
+        Some(Self { expr: expr.to_owned(), descending: sort.descending, title_hit: None })
     }
 
     fn on(&self, alias: &str) -> String {
@@ -340,6 +342,7 @@ impl ListPlan {
                 let dir = if backwards { "DESC" } else { "ASC" };
                 (low.to_owned(), high.to_owned(), format!("t.list_key {dir}"))
             }
+            Some(Lead { title_hit: Some(hit), .. }) => return self.ranked_rows(columns, hit, params),
             Some(lead) => {
                 let reversed = lead.descending != backwards;
                 if let domain::Cursor::After(key) | domain::Cursor::Before(key) = &self.cursor {
@@ -347,7 +350,7 @@ impl ListPlan {
                     let p = push(&mut params, Param::Id(id));
                     matches.push_str(&format!(" AND {}", lead.seek(if reversed { "<" } else { ">" }, &p)));
                 }
-                if lead.indexed && self.dialect == Dialect::Sqlite {
+                if self.dialect == Dialect::Sqlite {
                     // The status's key range selects most rows: a unary `+` keeps SQLite from
                     // choosing the list index for it and sorting, rather than reading the sort's index.
                     matches = matches.replacen(
@@ -357,15 +360,62 @@ impl ListPlan {
                     );
                 }
                 let dir = if reversed { "DESC" } else { "ASC" };
-                (lower.to_owned(), upper.to_owned(), format!("{} {dir}, t.list_key {dir}", lead.on("t")))
+                let order = format!("{} {dir}, t.list_key {dir}", lead.on("t"));
+                (lower.to_owned(), upper.to_owned(), order)
             }
         };
         let limit = push(&mut params, Param::Int(i64::from(self.size) + 1));
         ListRead { sql: format!("{columns} WHERE {matches} ORDER BY {order} LIMIT {limit}"), low, high, params }
     }
 
+    /// A ranked search's page in two ordered reads that each stop at a page:
+    /// the title hits in the list's order, then the rest, joined by rank. Each
+    /// walks the list index only until it has a page, where one sort of every
+    /// match would read them all. A cursor's rank is read once: a group the
+    /// cursor is past yields nothing, the cursor's own group starts after it.
+    fn ranked_rows(&self, columns: &str, hit: &str, mut params: Vec<Param>) -> ListRead {
+        let (lower, upper) = self.bounds;
+        let backwards = self.backwards();
+        let (first_rank, dir, past) = if backwards { (1, "DESC", "<") } else { (0, "ASC", ">") };
+        let mut groups: [(i32, String); 2] = [(0, format!(" AND {}", hit.replace("{a}", "t"))), (1, String::new())];
+        groups[1].1 = format!(" AND NOT ({})", hit.replace("{a}", "t"));
+        if let domain::Cursor::After(key) | domain::Cursor::Before(key) = &self.cursor {
+            let id = push(&mut params, Param::Id(key.task_id().map(|id| id.0).unwrap_or_default()));
+            let of_cursor = |what: &str| format!("(SELECT {what} FROM tasks c WHERE c.user_id = $1 AND c.id = {id})");
+            let (rank, key) = (
+                of_cursor(&format!("CASE WHEN {} THEN 0 ELSE 1 END", hit.replace("{a}", "c"))),
+                of_cursor("c.list_key"),
+            );
+            for (group, clause) in &mut groups {
+                if *group == first_rank {
+                    // The cursor's group, read first: only when the cursor is in it, after it.
+                    clause.push_str(&format!(" AND {rank} = {group} AND t.list_key {past} {key}"));
+                } else {
+                    // Read second: whole when the cursor was in the first group, else after it.
+                    clause.push_str(&format!(" AND ({rank} = {first_rank} OR t.list_key {past} {key})"));
+                }
+            }
+        }
+        let limit = push(&mut params, Param::Int(i64::from(self.size) + 1));
+        let read = |(group, clause): &(i32, String)| {
+            format!(
+                "SELECT * FROM (SELECT t.id AS rid, {group} AS rnk, t.list_key AS lk FROM tasks t WHERE {}{clause} \
+                 ORDER BY t.list_key {dir} LIMIT {limit}) g{group}",
+                self.matches
+            )
+        };
+        let sql = format!(
+            "{columns} JOIN (SELECT * FROM ({} UNION ALL {}) ranked ORDER BY rnk {dir}, lk {dir} LIMIT {limit}) r \
+             ON r.rid = t.id WHERE t.user_id = $1 ORDER BY r.rnk {dir}, r.lk {dir}",
+            read(&groups[0]),
+            read(&groups[1])
+        );
+        ListRead { sql, low: lower.to_owned(), high: upper.to_owned(), params }
+    }
+
     /// Every match, and how many come before the page's `first` row (all of
-    /// them when the page is empty): `SELECT total, before`.
+    /// them when the page is empty): `SELECT total, before`, each counted to
+    /// one past `COUNT_CAP` at most.
     pub(crate) fn count(&self, first: Option<&domain::TaskSummary>) -> ListRead {
         let (lower, upper) = self.bounds;
         // Only what the statement names: a statement is prepared once per text, with its parameters.
@@ -384,14 +434,23 @@ impl ListPlan {
                 Some(lead.compare(if lead.descending { ">" } else { "<" }, &p))
             }
         };
-        let place = match (before, self.dialect) {
-            (None, Dialect::Sqlite) => "0".to_owned(),
-            (None, Dialect::Postgres) => "0::BIGINT".to_owned(),
-            (Some(cond), Dialect::Sqlite) => format!("COALESCE(SUM(CASE WHEN {cond} THEN 1 ELSE 0 END), 0)"),
-            (Some(cond), Dialect::Postgres) => format!("COUNT(*) FILTER (WHERE {cond})"),
+        let before_cond = before;
+        // Each count stops one past the cap: a list's place beyond it is "more than", not a number
+        // worth reading every match for.
+        let capped = |extra: &str| {
+            format!(
+                "(SELECT COUNT(*) FROM (SELECT 1 FROM tasks t WHERE {}{extra} LIMIT {}) capped)",
+                self.matches,
+                domain::task_list::COUNT_CAP + 1
+            )
+        };
+        let before_sql = match before_cond {
+            None if self.dialect == Dialect::Postgres => "0::BIGINT".to_owned(),
+            None => "0".to_owned(),
+            Some(cond) => capped(&format!(" AND {cond}")),
         };
         ListRead {
-            sql: format!("SELECT COUNT(*), {place} FROM tasks t WHERE {}", self.matches),
+            sql: format!("SELECT {}, {before_sql}", capped("")),
             low: lower.to_owned(),
             high: upper.to_owned(),
             params,

@@ -566,6 +566,28 @@ pub async fn repeating_tasks_are_the_owners_open_instances_of_a_series(store: Ar
     assert_eq!(store.repeating_tasks(u.id).await.unwrap(), [open]);
 }
 
+pub async fn a_list_longer_than_the_count_cap_says_more_than_rather_than_counting_every_match(store: Arc<dyn Store>) {
+    let u = add_user(&store, "long@example.com").await;
+    let cap = domain::task_list::COUNT_CAP as usize;
+    let mut uow = store.begin().await.unwrap();
+    for n in 0..cap + 5 {
+        uow.insert_task(&task(&u, &format!("task {n:04}"))).await.unwrap();
+    }
+    uow.commit().await.unwrap();
+    let filter = TaskFilter::default();
+    let first = page(&store, &u, &filter, Cursor::Start, 50).await;
+    assert_eq!((first.total, first.total_exact(), first.offset_exact()), (cap as u64 + 1, false, true));
+    let all = page(&store, &u, &filter, Cursor::Start, cap as u32 + 5).await;
+    let deep = page(&store, &u, &filter, Cursor::After(all.tasks[cap + 1].list_key()), 50).await;
+    assert_eq!(deep.tasks.len(), 3, "pages still reach the end");
+    assert!(!deep.offset_exact(), "a place past the cap is not counted");
+    let near = page(&store, &u, &filter, Cursor::After(all.tasks[10].list_key()), 50).await;
+    assert_eq!((near.offset, near.offset_exact()), (11, true));
+    let few = TaskFilter { terms: vec!["0004".to_owned()], ..TaskFilter::default() };
+    let found = page(&store, &u, &few, Cursor::Start, 50).await;
+    assert_eq!((found.total, found.total_exact()), (1, true), "a short list is counted exactly");
+}
+
 /// The owner's list version, as a signed-in request reads it.
 async fn list_version(store: &Arc<dyn Store>, u: &User) -> i64 {
     let hash = format!("version-{}", u.id);
@@ -965,6 +987,7 @@ macro_rules! contract_suite {
                 a_search_ranks_tasks_with_every_word_in_the_title_above_the_rest,
                 saved_views_keep_their_search_in_the_owners_order_and_names_are_unique_per_owner,
                 repeating_tasks_are_the_owners_open_instances_of_a_series,
+                a_list_longer_than_the_count_cap_says_more_than_rather_than_counting_every_match,
                 a_duplicate_task_id_is_a_conflict,
                 every_change_to_a_task_raises_its_owners_list_version_and_no_one_elses,
                 a_change_to_a_task_waits_for_the_unit_of_work_that_holds_it,
