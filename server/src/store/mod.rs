@@ -342,7 +342,10 @@ impl ListPlan {
                 let dir = if backwards { "DESC" } else { "ASC" };
                 (low.to_owned(), high.to_owned(), format!("t.list_key {dir}"))
             }
-            Some(Lead { title_hit: Some(hit), .. }) => return self.ranked_rows(columns, hit, params),
+            // PostgreSQL's planner sorts a bitmap scan of the matches faster than it walks the list twice.
+            Some(Lead { title_hit: Some(hit), .. }) if self.dialect == Dialect::Sqlite => {
+                return self.ranked_rows(columns, hit, params)
+            }
             Some(lead) => {
                 let reversed = lead.descending != backwards;
                 if let domain::Cursor::After(key) | domain::Cursor::Before(key) = &self.cursor {
@@ -368,7 +371,7 @@ impl ListPlan {
         ListRead { sql: format!("{columns} WHERE {matches} ORDER BY {order} LIMIT {limit}"), low, high, params }
     }
 
-    /// A ranked search's page in two ordered reads that each stop at a page:
+    /// A ranked search's page on SQLite in two ordered reads that each stop at a page:
     /// the title hits in the list's order, then the rest, joined by rank. Each
     /// walks the list index only until it has a page, where one sort of every
     /// match would read them all. A cursor's rank is read once: a group the
