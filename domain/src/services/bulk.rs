@@ -92,7 +92,8 @@ impl Services {
         }
         for before in &record.restore {
             match uow.task_for_update(user.id, before.id).await {
-                Ok(current) if current.updated_at != record.at => {}
+                // Compared to the microsecond, as both stores keep instants.
+                Ok(current) if current.updated_at.timestamp_micros() != record.at.timestamp_micros() => {}
                 Ok(current) => {
                     let back = Task { updated_at: now, ..before.clone() };
                     let set = if current.is_completed() != back.is_completed() {
