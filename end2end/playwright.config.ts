@@ -44,6 +44,8 @@ export default defineConfig({
       CADENCE_BIND: `127.0.0.1:${port}`,
       LEPTOS_SITE_ROOT: process.env.CADENCE_SITE_ROOT ?? '../target/site',
       RUST_LOG: process.env.RUST_LOG ?? 'warn',
+      // Every test signs up its own accounts, all from 127.0.0.1: more than a real address makes in an hour.
+      CADENCE_SIGN_UP_MAX_PER_IP: '1000',
     },
   },
 });

@@ -60,11 +60,11 @@ pub struct Limits {
 }
 
 impl Limits {
-    pub fn new(window: Duration, per_address: usize, per_account: usize) -> Self {
+    pub fn new(window: Duration, per_address: usize, per_account: usize, sign_ups_per_address: usize) -> Self {
         Self {
             sign_in_per_address: Throttle::new(window, per_address),
             sign_in_per_account: Throttle::new(window, per_account),
-            sign_up_per_address: Throttle::new(Duration::from_secs(3600), 20),
+            sign_up_per_address: Throttle::new(Duration::from_secs(3600), sign_ups_per_address),
             password_change: Throttle::new(window, per_account),
         }
     }

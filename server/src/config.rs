@@ -204,6 +204,8 @@ pub struct Config {
     pub sign_in_window_secs: u64,
     pub sign_in_max_per_ip: usize,
     pub sign_in_max_per_account: usize,
+    /// Accounts one client address may create per hour.
+    pub sign_up_max_per_ip: usize,
 }
 
 impl Default for Config {
@@ -236,6 +238,7 @@ impl Default for Config {
             sign_in_window_secs: 15 * 60,
             sign_in_max_per_ip: 50,
             sign_in_max_per_account: 10,
+            sign_up_max_per_ip: 20,
         }
     }
 }
@@ -313,6 +316,7 @@ impl Config {
         env_parse("CADENCE_RELAY_FIRST_BACKOFF_MS", &mut config.relay_first_backoff_ms)?;
         env_parse("CADENCE_OUTBOX_RETENTION_DAYS", &mut config.outbox_retention_days)?;
         env_parse("CADENCE_LIST_CACHE_PAGES", &mut config.list_cache_pages)?;
+        env_parse("CADENCE_SIGN_UP_MAX_PER_IP", &mut config.sign_up_max_per_ip)?;
         env_parse("LEPTOS_SITE_ROOT", &mut config.site_root)?;
         config.check()?;
         Ok(config)

@@ -125,6 +125,7 @@ impl Application {
                 Duration::from_secs(config.sign_in_window_secs),
                 config.sign_in_max_per_ip,
                 config.sign_in_max_per_account,
+                config.sign_up_max_per_ip,
             )),
             public_origin: config.public_origin(),
             list_cache: Arc::new(ListCache::new(config.list_cache_pages)),
