@@ -192,7 +192,10 @@ mod enhance {
         spawn_local(async move {
             match quick_add(title).await {
                 Ok(added) => {
-                    if let Some(list) = find::<Element>(&board, "#task-list") {
+                    // The live stream may have shown this tab's own new task already.
+                    let shown = format!("#task-list a[href=\"/tasks/{}\"]", added.row.id);
+                    if let (None, Some(list)) = (find::<Element>(&board, &shown), find::<Element>(&board, "#task-list"))
+                    {
                         let _ = list.insert_adjacent_html("afterbegin", &added.html);
                     }
                     if let Some(empty) = find::<HtmlElement>(&board, "#task-list-empty") {
