@@ -129,16 +129,15 @@ fn push(params: &mut Vec<Param>, value: Param) -> String {
 pub(crate) fn list_matches(filter: &domain::TaskFilter, dialect: Dialect) -> (String, Vec<Param>) {
     let mut sql = String::from("t.user_id = $1 AND t.list_key > $2 AND t.list_key < $3");
     let mut params: Vec<Param> = Vec::new();
-    let next = push;
     // Sets of task ids first: with the list index holding the id, these are
     // tested without reading the row, which only the later clauses need.
     for tag in &filter.tags_all {
-        let p = next(&mut params, Param::Text(tag.as_str().to_owned()));
+        let p = push(&mut params, Param::Text(tag.as_str().to_owned()));
         sql.push_str(&format!(" AND t.id IN (SELECT g.task_id FROM task_tags g WHERE g.user_id = $1 AND g.tag = {p})"));
     }
     for (set, negated) in [(&filter.tags_any, ""), (&filter.tags_none, "NOT ")] {
         if !set.is_empty() {
-            let list: Vec<String> = set.iter().map(|t| next(&mut params, Param::Text(t.as_str().to_owned()))).collect();
+            let list: Vec<String> = set.iter().map(|t| push(&mut params, Param::Text(t.as_str().to_owned()))).collect();
             sql.push_str(&format!(
                 " AND t.id {negated}IN (SELECT g.task_id FROM task_tags g WHERE g.user_id = $1 AND g.tag IN ({}))",
                 list.join(", ")
@@ -149,18 +148,18 @@ pub(crate) fn list_matches(filter: &domain::TaskFilter, dialect: Dialect) -> (St
         // The terms are folded runs of letters and digits: nothing in them is syntax to either engine.
         match dialect {
             Dialect::Sqlite => {
-                let p = next(&mut params, Param::Text(fts5_query(&filter.terms)));
+                let p = push(&mut params, Param::Text(fts5_query(&filter.terms)));
                 sql.push_str(&format!(" AND t.id IN ({FTS5_HITS} {p})"));
             }
             Dialect::Postgres => {
                 let query = filter.terms.iter().map(|t| format!("{t}:*")).collect::<Vec<_>>().join(" & ");
-                let p = next(&mut params, Param::Text(query));
+                let p = push(&mut params, Param::Text(query));
                 sql.push_str(&format!(" AND t.search @@ to_tsquery('simple', cadence_fold({p}))"));
             }
         }
     }
     if !filter.priorities.is_empty() {
-        let list: Vec<String> = filter.priorities.iter().map(|p| next(&mut params, Param::Int(p.rank()))).collect();
+        let list: Vec<String> = filter.priorities.iter().map(|p| push(&mut params, Param::Int(p.rank()))).collect();
         sql.push_str(&format!(" AND t.priority IN ({})", list.join(", ")));
     }
     match filter.due {
@@ -169,10 +168,10 @@ pub(crate) fn list_matches(filter: &domain::TaskFilter, dialect: Dialect) -> (St
         Some(domain::task_list::DueWindow::Between { from, to }) => {
             sql.push_str(" AND t.due_at IS NOT NULL");
             if let Some(from) = from {
-                sql.push_str(&format!(" AND t.due_at >= {}", next(&mut params, Param::Time(from))));
+                sql.push_str(&format!(" AND t.due_at >= {}", push(&mut params, Param::Time(from))));
             }
             if let Some(to) = to {
-                sql.push_str(&format!(" AND t.due_at < {}", next(&mut params, Param::Time(to))));
+                sql.push_str(&format!(" AND t.due_at < {}", push(&mut params, Param::Time(to))));
             }
         }
     }
@@ -380,8 +379,8 @@ impl ListPlan {
         let (lower, upper) = self.bounds;
         let backwards = self.backwards();
         let (first_rank, dir, past) = if backwards { (1, "DESC", "<") } else { (0, "ASC", ">") };
-        let mut groups: [(i32, String); 2] = [(0, format!(" AND {}", hit.replace("{a}", "t"))), (1, String::new())];
-        groups[1].1 = format!(" AND NOT ({})", hit.replace("{a}", "t"));
+        let on_row = hit.replace("{a}", "t");
+        let mut groups = [(0, format!(" AND {on_row}")), (1, format!(" AND NOT ({on_row})"))];
         if let domain::Cursor::After(key) | domain::Cursor::Before(key) = &self.cursor {
             let id = push(&mut params, Param::Id(key.task_id().map(|id| id.0).unwrap_or_default()));
             let of_cursor = |what: &str| format!("(SELECT {what} FROM tasks c WHERE c.user_id = $1 AND c.id = {id})");
@@ -437,7 +436,6 @@ impl ListPlan {
                 Some(lead.compare(if lead.descending { ">" } else { "<" }, &p))
             }
         };
-        let before_cond = before;
         // Each count stops one past the cap: a list's place beyond it is "more than", not a number
         // worth reading every match for.
         let capped = |extra: &str| {
@@ -447,7 +445,7 @@ impl ListPlan {
                 domain::task_list::COUNT_CAP + 1
             )
         };
-        let before_sql = match before_cond {
+        let before_sql = match before {
             None if self.dialect == Dialect::Postgres => "0::BIGINT".to_owned(),
             None => "0".to_owned(),
             Some(cond) => capped(&format!(" AND {cond}")),
