@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use super::error_view;
 use crate::api;
 use crate::error::AppError;
-use crate::islands::{Bell, Toasts};
+use crate::islands::{Bell, SearchBox, Shortcuts, ShortcutsDialog, Toasts};
 
 #[component]
 pub fn Header() -> impl IntoView {
@@ -21,10 +21,19 @@ pub fn Header() -> impl IntoView {
                     match api::me().await {
                         Ok(Some(me)) => {
                             view! {
+                                <SearchBox>
+                                    <form method="get" action="/tasks" role="search" aria-label="Find tasks">
+                                        <label for="header-search" class="visually-hidden">"Find tasks"</label>
+                                        <input type="search" id="header-search" name="q" autocomplete="off"
+                                            maxlength=api::MAX_QUERY.to_string() placeholder="Find tasks" aria-keyshortcuts="/"/>
+                                        <ul id="header-search-results" role="listbox" aria-label="Matching tasks" hidden></ul>
+                                    </form>
+                                </SearchBox>
                                 <nav aria-label="Main">
                                     <a href="/tasks">"Tasks"</a>
                                     <a href="/tags">"Tags"</a>
                                     <a href="/activity">"Activity"</a>
+                                    <Shortcuts><ShortcutsDialog/></Shortcuts>
                                     <Bell unread=me.unread cursor=me.feed_seq/>
                                     <Toasts cursor=me.feed_seq/>
                                     <a href="/settings" title=me.email.clone()>{me.display_name.clone()}</a>
