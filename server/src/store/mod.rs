@@ -124,12 +124,41 @@ fn push(params: &mut Vec<Param>, value: Param) -> String {
 
 /// The `WHERE` clause of a task list and what it binds after its first three
 /// parameters (`$1` the user, `$2` and `$3` the list-key range, exclusive).
-/// Each part of the filter adds its clause only when it is set, so an
-/// unfiltered list (and its count) reads nothing but the `(user_id, list_key)` index.
-pub(crate) fn list_matches(filter: &domain::TaskFilter, dialect: Dialect) -> (String, Vec<Param>) {
+pub(crate) struct Matches {
+    pub sql: String,
+    pub params: Vec<Param>,
+    /// The search's own clause in `sql`, when there are words (its terms are `$4`).
+    search: Option<String>,
+    /// Whether the search is all there is to the filter.
+    only_search: bool,
+}
+
+/// A list's `Matches`. Each part of the filter adds its clause only when it
+/// is set, so an unfiltered list (and its count) reads nothing but the
+/// `(user_id, list_key)` index.
+pub(crate) fn list_matches(filter: &domain::TaskFilter, dialect: Dialect) -> Matches {
     let mut sql = String::from("t.user_id = $1 AND t.list_key > $2 AND t.list_key < $3");
     let mut params: Vec<Param> = Vec::new();
-    // Sets of task ids first: with the list index holding the id, these are
+    // The search first, so its terms are `$4`.
+    let search = (!filter.terms.is_empty()).then(|| {
+        // The terms are folded runs of letters and digits: nothing in them is syntax to either engine.
+        match dialect {
+            Dialect::Sqlite => {
+                // Never the scope column: a word must not find its writer's own id.
+                let query = format!("{{title body}} : ({})", fts5_query(&filter.terms));
+                let p = push(&mut params, Param::Text(query));
+                format!(" AND t.search_id IN ({})", fts5_hits(filter.status, &p))
+            }
+            Dialect::Postgres => {
+                let query = filter.terms.iter().map(|t| format!("{t}:*")).collect::<Vec<_>>().join(" & ");
+                let p = push(&mut params, Param::Text(query));
+                format!(" AND t.search @@ {}", pg_tsquery(&p))
+            }
+        }
+    });
+    sql.push_str(search.as_deref().unwrap_or_default());
+    let searched = sql.len();
+    // Sets of task ids next: with the list index holding the id, these are
     // tested without reading the row, which only the later clauses need.
     for tag in &filter.tags_all {
         let p = push(&mut params, Param::Text(tag.as_str().to_owned()));
@@ -142,20 +171,6 @@ pub(crate) fn list_matches(filter: &domain::TaskFilter, dialect: Dialect) -> (St
                 " AND t.id {negated}IN (SELECT g.task_id FROM task_tags g WHERE g.user_id = $1 AND g.tag IN ({}))",
                 list.join(", ")
             ));
-        }
-    }
-    if !filter.terms.is_empty() {
-        // The terms are folded runs of letters and digits: nothing in them is syntax to either engine.
-        match dialect {
-            Dialect::Sqlite => {
-                let p = push(&mut params, Param::Text(fts5_query(&filter.terms)));
-                sql.push_str(&format!(" AND t.id IN ({FTS5_HITS} {p})"));
-            }
-            Dialect::Postgres => {
-                let query = filter.terms.iter().map(|t| format!("{t}:*")).collect::<Vec<_>>().join(" & ");
-                let p = push(&mut params, Param::Text(query));
-                sql.push_str(&format!(" AND t.search @@ to_tsquery('simple', cadence_fold({p}))"));
-            }
         }
     }
     if !filter.priorities.is_empty() {
@@ -185,12 +200,30 @@ pub(crate) fn list_matches(filter: &domain::TaskFilter, dialect: Dialect) -> (St
         Some(false) => sql.push_str(" AND t.reminders = ''"),
         None => {}
     }
-    (sql, params)
+    let only_search = search.is_some() && sql.len() == searched;
+    Matches { sql, params, search, only_search }
 }
 
-/// The tasks whose search row matches an FTS5 query (bound after `MATCH`).
-const FTS5_HITS: &str =
-    "SELECT m.task_id FROM task_search s JOIN task_search_ids m ON m.id = s.rowid WHERE task_search MATCH";
+/// The search rows (each task's `search_id`) of the user's (`$1`) tasks with
+/// the status that match the FTS5 query `query` (an SQL text expression). The
+/// query names the scope tokens of migration 0013, so FTS5 reads this user's
+/// hits only.
+fn fts5_hits(status: domain::query::Status, query: &str) -> String {
+    use domain::query::Status;
+    let suffix = match status {
+        Status::Open => "o",
+        Status::Done => "d",
+        Status::All => "",
+    };
+    format!("SELECT rowid FROM task_search WHERE task_search MATCH 'scope : u' || lower(hex($1)) || '{suffix} AND (' || {query} || ')'")
+}
+
+/// A tsquery from the text bound as `p`. List reads are planned for their
+/// values (unnamed statements), so the planner folds it once and knows how
+/// many rows it matches.
+fn pg_tsquery(p: &str) -> String {
+    format!("to_tsquery('simple', cadence_fold({p}))")
+}
 
 /// Every term as a prefix, all required.
 fn fts5_query(terms: &[String]) -> String {
@@ -205,6 +238,9 @@ struct Lead {
     /// For a search's rank: whether the row's title holds every term (`{a}`
     /// for its alias). The rank is 0 for those, 1 for the rest.
     title_hit: Option<String>,
+    /// On SQLite, for a search's rank: whether the row is a match of rank 1,
+    /// in one FTS5 query (the matches `NOT` the title hits).
+    rest: Option<String>,
 }
 
 impl Lead {
@@ -216,21 +252,25 @@ impl Lead {
         let expr = match sort.key {
             _ if filter.ranked() => {
                 // Every term in the title ranks 0, the rest 1: title hits above description hits.
-                let hit = match dialect {
+                let (hit, rest) = match dialect {
                     Dialect::Sqlite => {
                         let title = format!("title : ({})", fts5_query(&filter.terms));
                         let p = push(params, Param::Text(title));
-                        format!("{{a}}.id IN ({FTS5_HITS} {p})")
+                        let rest = fts5_hits(filter.status, &format!("'(' || $4 || ') NOT (' || {p} || ')'"));
+                        (
+                            format!("{{a}}.search_id IN ({})", fts5_hits(filter.status, &p)),
+                            Some(format!("{{a}}.search_id IN ({rest})")),
+                        )
                     }
                     Dialect::Postgres => {
                         // Weight A is the title's (migration 0007).
                         let title = filter.terms.iter().map(|t| format!("{t}:*A")).collect::<Vec<_>>().join(" & ");
                         let p = push(params, Param::Text(title));
-                        format!("{{a}}.search @@ to_tsquery('simple', cadence_fold({p}))")
+                        (format!("{{a}}.search @@ {}", pg_tsquery(&p)), None)
                     }
                 };
                 let expr = format!("(CASE WHEN {hit} THEN 0 ELSE 1 END)");
-                return Some(Self { expr, descending: false, title_hit: Some(hit) });
+                return Some(Self { expr, descending: false, title_hit: Some(hit), rest });
             }
             SortKey::Due if !sort.descending => return None,
             // Undated tasks stay last either way: the smallest value, read backwards.
@@ -243,7 +283,7 @@ impl Lead {
             SortKey::Updated => "{a}.updated_at",
             SortKey::Title => "lower({a}.title)",
         };
-        Some(Self { expr: expr.to_owned(), descending: sort.descending, title_hit: None })
+        Some(Self { expr: expr.to_owned(), descending: sort.descending, title_hit: None, rest: None })
     }
 
     fn on(&self, alias: &str) -> String {
@@ -284,6 +324,10 @@ pub(crate) struct ListPlan {
     /// What `matches` binds, then what the lead binds.
     params: Vec<Param>,
     matched: usize,
+    /// The search's own clause in `matches`, if any.
+    search: Option<String>,
+    /// On SQLite, when the filter is a search and nothing else: its hits, which count the whole list.
+    search_hits: Option<String>,
     lead: Option<Lead>,
     bounds: (&'static str, &'static str),
     cursor: domain::Cursor,
@@ -302,8 +346,9 @@ pub(crate) struct ListRead {
 
 impl ListPlan {
     pub(crate) fn new(filter: &domain::TaskFilter, page: &domain::PageRequest, dialect: Dialect) -> Self {
-        let (matches, mut params) = list_matches(filter, dialect);
+        let Matches { sql: matches, mut params, search, only_search } = list_matches(filter, dialect);
         let matched = params.len();
+        let search_hits = (only_search && dialect == Dialect::Sqlite).then(|| fts5_hits(filter.status, "$4"));
         let lead = Lead::of(filter, dialect, &mut params);
         let mut cursor = page.cursor.clone();
         // A cursor that names no task cannot anchor an ordered read: start from the top.
@@ -312,7 +357,8 @@ impl ListPlan {
                 cursor = domain::Cursor::Start;
             }
         }
-        Self { matches, params, matched, lead, bounds: filter.key_bounds(), cursor, size: page.size, dialect }
+        let bounds = filter.key_bounds();
+        Self { matches, params, matched, search, search_hits, lead, bounds, cursor, size: page.size, dialect }
     }
 
     /// Whether the rows come last first (a previous page), to be reversed.
@@ -342,8 +388,8 @@ impl ListPlan {
                 (low.to_owned(), high.to_owned(), format!("t.list_key {dir}"))
             }
             // PostgreSQL's planner sorts a bitmap scan of the matches faster than it walks the list twice.
-            Some(Lead { title_hit: Some(hit), .. }) if self.dialect == Dialect::Sqlite => {
-                return self.ranked_rows(columns, hit, params)
+            Some(Lead { title_hit: Some(hit), rest: Some(rest), .. }) => {
+                return self.ranked_rows(columns, hit, rest, params)
             }
             Some(lead) => {
                 let reversed = lead.descending != backwards;
@@ -373,14 +419,20 @@ impl ListPlan {
     /// A ranked search's page on SQLite in two ordered reads that each stop at a page:
     /// the title hits in the list's order, then the rest, joined by rank. Each
     /// walks the list index only until it has a page, where one sort of every
-    /// match would read them all. A cursor's rank is read once: a group the
+    /// match would read them all, and each tests its rows against one FTS5 hit
+    /// list of its own (the title hits; the matches `NOT` those). A cursor's rank is read once: a group the
     /// cursor is past yields nothing, the cursor's own group starts after it.
-    fn ranked_rows(&self, columns: &str, hit: &str, mut params: Vec<Param>) -> ListRead {
+    fn ranked_rows(&self, columns: &str, hit: &str, rest: &str, mut params: Vec<Param>) -> ListRead {
         let (lower, upper) = self.bounds;
         let backwards = self.backwards();
         let (first_rank, dir, past) = if backwards { (1, "DESC", "<") } else { (0, "ASC", ">") };
-        let on_row = hit.replace("{a}", "t");
-        let mut groups = [(0, format!(" AND {on_row}")), (1, format!(" AND NOT ({on_row})"))];
+        // Each group's own hits stand for the search's: the title hits, and the matches that are not.
+        let base = match &self.search {
+            Some(clause) => self.matches.replacen(clause.as_str(), "", 1),
+            None => self.matches.clone(),
+        };
+        let mut groups =
+            [(0, format!(" AND {}", hit.replace("{a}", "t"))), (1, format!(" AND {}", rest.replace("{a}", "t")))];
         if let domain::Cursor::After(key) | domain::Cursor::Before(key) = &self.cursor {
             let id = push(&mut params, Param::Id(key.task_id().map(|id| id.0).unwrap_or_default()));
             let of_cursor = |what: &str| format!("(SELECT {what} FROM tasks c WHERE c.user_id = $1 AND c.id = {id})");
@@ -401,9 +453,8 @@ impl ListPlan {
         let limit = push(&mut params, Param::Int(i64::from(self.size) + 1));
         let read = |(group, clause): &(i32, String)| {
             format!(
-                "SELECT * FROM (SELECT t.id AS rid, {group} AS rnk, t.list_key AS lk FROM tasks t WHERE {}{clause} \
-                 ORDER BY t.list_key {dir} LIMIT {limit}) g{group}",
-                self.matches
+                "SELECT * FROM (SELECT t.id AS rid, {group} AS rnk, t.list_key AS lk FROM tasks t WHERE {base}{clause} \
+                 ORDER BY t.list_key {dir} LIMIT {limit}) g{group}"
             )
         };
         let sql = format!(
@@ -445,17 +496,20 @@ impl ListPlan {
                 domain::task_list::COUNT_CAP + 1
             )
         };
+        // FTS5 counts a plain search's hits from its own index, scoped to the user and status.
+        let total = match &self.search_hits {
+            Some(hits) => format!(
+                "(SELECT COUNT(*) FROM (SELECT 1 FROM ({hits}) h LIMIT {}) capped)",
+                domain::task_list::COUNT_CAP + 1
+            ),
+            None => capped(""),
+        };
         let before_sql = match before {
             None if self.dialect == Dialect::Postgres => "0::BIGINT".to_owned(),
             None => "0".to_owned(),
             Some(cond) => capped(&format!(" AND {cond}")),
         };
-        ListRead {
-            sql: format!("SELECT {}, {before_sql}", capped("")),
-            low: lower.to_owned(),
-            high: upper.to_owned(),
-            params,
-        }
+        ListRead { sql: format!("SELECT {total}, {before_sql}"), low: lower.to_owned(), high: upper.to_owned(), params }
     }
 }
 

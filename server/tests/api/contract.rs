@@ -307,6 +307,43 @@ pub async fn words_find_tasks_by_the_start_of_a_word_in_title_description_or_tag
     assert!(found(&store, &u, "household").await.is_empty(), "a change rolled back leaves the index as it was");
 }
 
+pub async fn a_search_follows_a_task_between_open_and_done_and_counts_only_its_owners_tasks(store: Arc<dyn Store>) {
+    let u = add_user(&store, "scope@example.com").await;
+    let other = add_user(&store, "scope-other@example.com").await;
+    let mine: Vec<Task> = (0..3).map(|i| task(&u, &format!("Invoice {i}"))).collect();
+    for t in &mine {
+        add_task(&store, t).await;
+    }
+    for i in 0..4 {
+        add_task(&store, &task(&other, &format!("Invoice theirs {i}"))).await;
+    }
+    // `found` checks each page's count against its rows: a plain search is counted by the index alone.
+    assert_eq!(found(&store, &u, "invoice").await, ["Invoice 0", "Invoice 1", "Invoice 2"]);
+    assert_eq!(found(&store, &other, "inv is:all").await.len(), 4);
+    // The index knows each row's owner, but a search never finds it.
+    let own_id = format!("u{}", &u.id.0.simple().to_string()[..6]);
+    assert!(found(&store, &u, &own_id).await.is_empty(), "{own_id}");
+    let done = Task { completed_at: Some(now()), ..mine[1].clone() };
+    let mut uow = store.begin().await.unwrap();
+    uow.update_task(&done).await.unwrap();
+    uow.commit().await.unwrap();
+    assert_eq!(found(&store, &u, "invoice").await, ["Invoice 0", "Invoice 2"]);
+    assert_eq!(found(&store, &u, "invoice is:done").await, ["Invoice 1"]);
+    assert_eq!(found(&store, &u, "invoice is:all").await.len(), 3);
+    // A new due date keeps the task's status, and its search row.
+    let due = Due::parse("2030-01-12", "", TimeZone::parse("UTC").unwrap()).unwrap();
+    let mut uow = store.begin().await.unwrap();
+    uow.update_task(&Task { due, ..done }).await.unwrap();
+    uow.commit().await.unwrap();
+    assert_eq!(found(&store, &u, "invoice is:done").await, ["Invoice 1"]);
+    let mut uow = store.begin().await.unwrap();
+    uow.update_task(&mine[1]).await.unwrap();
+    uow.commit().await.unwrap();
+    assert_eq!(found(&store, &u, "invoice").await, ["Invoice 0", "Invoice 1", "Invoice 2"]);
+    assert!(found(&store, &u, "invoice is:done").await.is_empty());
+    assert_eq!(found(&store, &other, "invoice").await.len(), 4, "another user's search is untouched");
+}
+
 pub async fn keyset_pages_walk_the_ordered_list_both_ways_and_count_every_match(store: Arc<dyn Store>) {
     let u = add_user(&store, "pages@example.com").await;
     let z = TimeZone::parse("UTC").unwrap();
@@ -982,6 +1019,7 @@ macro_rules! contract_suite {
                 filters_select_by_tag_and_priority,
                 the_search_boxs_filters_select_by_status_priority_tags_due_and_reminders,
                 words_find_tasks_by_the_start_of_a_word_in_title_description_or_tags_ignoring_case_and_accents,
+                a_search_follows_a_task_between_open_and_done_and_counts_only_its_owners_tasks,
                 keyset_pages_walk_the_ordered_list_both_ways_and_count_every_match,
                 every_sort_key_pages_both_ways_in_its_order_with_ties_broken_by_the_lists_own,
                 a_search_ranks_tasks_with_every_word_in_the_title_above_the_rest,

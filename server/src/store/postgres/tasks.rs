@@ -29,8 +29,11 @@ impl TaskStore for PgStore {
         let read = plan.rows(SUMMARY);
         // One connection for the page's three reads: the pool checks a connection on every release.
         let mut conn = self.reader().acquire().await.map_err(map_err)?;
+        // Unnamed statements, planned for their values each time: a cached generic plan cannot tell
+        // a search that matches a tenth of the list from one that matches three tasks.
         let rows: Vec<SummaryRow> =
             bind_params(sqlx::query_as(&read.sql).bind(user.0).bind(&read.low).bind(&read.high), &read.params)
+                .persistent(false)
                 .fetch_all(&mut *conn)
                 .await
                 .map_err(map_err)?;
@@ -43,6 +46,7 @@ impl TaskStore for PgStore {
         let count = plan.count(tasks.first());
         let (total, before): (i64, i64) =
             bind_params(sqlx::query_as(&count.sql).bind(user.0).bind(&count.low).bind(&count.high), &count.params)
+                .persistent(false)
                 .fetch_one(&mut *conn)
                 .await
                 .map_err(map_err)?;
