@@ -87,7 +87,14 @@ mod tests {
     use uuid::Uuid;
 
     fn page(total: u64) -> Arc<TaskPage> {
-        Arc::new(TaskPage { tasks: Vec::new(), total, offset: 0, more_after: false, tags: Vec::new() })
+        Arc::new(TaskPage {
+            tasks: Vec::new(),
+            total,
+            offset: 0,
+            more_after: false,
+            tags: Vec::new(),
+            colours: Default::default(),
+        })
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::live::LiveEvent;
 use crate::notification::{NewNotification, Notification, NotificationPage};
 use crate::repeat::SeriesId;
 use crate::spine::{Delivery, DeliveryStats, Lease, SubscriberStats};
-use crate::tag::{TagColour, TagCount};
+use crate::tag::{TagColour, TagColours, TagCount};
 use crate::task::{Tag, Task, TaskId};
 use crate::task_list::{PageRequest, TaskFilter, TaskPage};
 use crate::timer::{Timer, TimerId, TimerKind};
@@ -84,6 +84,9 @@ pub trait TagStore: Send + Sync {
     /// Each tag the user's tasks carry, with how many of those tasks are open
     /// and how many there are in all, and its colour; in name order.
     async fn tag_counts(&self, user: UserId) -> Result<Vec<TagCount>, StoreError>;
+    /// The colours of the tags the user's task `task` carries, for its row's
+    /// chips when the row is rendered alone (the list reads every colour with its page).
+    async fn task_tag_colours(&self, user: UserId, task: TaskId) -> Result<TagColours, StoreError>;
 }
 
 /// The audit log that the audit consumer keeps.
@@ -302,7 +305,9 @@ pub trait UnitOfWork: Send {
     async fn tagged_task_ids(&mut self, user: UserId, tag: &Tag) -> Result<Vec<TaskId>, StoreError>;
     /// The colour the user gave `tag`, if any.
     async fn tag_colour(&mut self, user: UserId, tag: &Tag) -> Result<Option<TagColour>, StoreError>;
-    /// Sets the colour of the user's `tag`, or forgets it (`None`).
+    /// Sets the colour of the user's `tag`, or forgets it (`None`), and raises
+    /// their list version at commit as a task change does: the list's rows
+    /// show the colour, so a cached page must not outlive it.
     async fn set_tag_colour(&mut self, user: UserId, tag: &Tag, colour: Option<TagColour>) -> Result<(), StoreError>;
 
     /// Saves a new view; a name the user already gave another is a `Conflict` on `name`.

@@ -1,6 +1,8 @@
 //! What the tags page knows of a tag beyond its name: a colour from a fixed
 //! palette, and how many tasks carry it.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::ValidationError;
@@ -83,6 +85,28 @@ impl TagColour {
             Self::Pink => "Pink",
             Self::Grey => "Grey",
         }
+    }
+}
+
+/// The colours a user gave their tags, looked up by tag: what a task row's
+/// chips show. A tag without a colour is simply not in it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TagColours(BTreeMap<Tag, TagColour>);
+
+impl TagColours {
+    /// The colour of `tag`, if its owner gave it one.
+    pub fn of(&self, tag: &Tag) -> Option<TagColour> {
+        self.0.get(tag).copied()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl FromIterator<(Tag, TagColour)> for TagColours {
+    fn from_iter<I: IntoIterator<Item = (Tag, TagColour)>>(pairs: I) -> Self {
+        Self(pairs.into_iter().collect())
     }
 }
 

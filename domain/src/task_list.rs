@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::account::TimeZone;
 use crate::query::{DueDays, Sort, Status, TaskQuery};
+use crate::tag::TagColours;
 use crate::task::{Due, Priority, Tag, Tags, Task, TaskId, TaskTitle};
 
 /// Which tasks a list shows and in which order, resolved for the store: the
@@ -328,6 +329,9 @@ pub struct TaskPage {
     /// Every tag the user has, for the list's filter: read with the page, on
     /// the same connection.
     pub tags: Vec<Tag>,
+    /// The colours of those tags that have one, for the rows' chips: read in
+    /// the same query as `tags`, so the two always agree.
+    pub colours: TagColours,
 }
 
 impl TaskPage {
@@ -450,9 +454,23 @@ mod tests {
             completed_at: None,
             created_at: at(2026, 1, 1, 0),
         };
-        let first = TaskPage { tasks: vec![row(1), row(2)], total: 5, offset: 0, more_after: true, tags: Vec::new() };
+        let first = TaskPage {
+            tasks: vec![row(1), row(2)],
+            total: 5,
+            offset: 0,
+            more_after: true,
+            tags: Vec::new(),
+            colours: TagColours::default(),
+        };
         assert_eq!((first.previous(), first.next()), (None, Some(row(2).list_key())));
-        let last = TaskPage { tasks: vec![row(5)], total: 5, offset: 4, more_after: false, tags: Vec::new() };
+        let last = TaskPage {
+            tasks: vec![row(5)],
+            total: 5,
+            offset: 4,
+            more_after: false,
+            tags: Vec::new(),
+            colours: TagColours::default(),
+        };
         assert_eq!((last.previous(), last.next()), (Some(row(5).list_key()), None));
     }
 

@@ -4,6 +4,9 @@
 // argument (the client side the `server` macro generates included).
 #![allow(clippy::too_many_arguments)]
 
+use std::collections::BTreeMap;
+
+use domain::tag::TagColour;
 use domain::Priority;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -21,6 +24,9 @@ pub struct TaskRow {
     pub due_label: Option<String>,
     pub overdue: bool,
     pub tags: Vec<String>,
+    /// The colour of each of `tags` that has one, by tag name: the chips
+    /// carry it as `data-colour` (a palette name, never a value typed).
+    pub colours: BTreeMap<String, TagColour>,
     /// An instance of a repeating task (the list shows a repeat badge).
     pub recurring: bool,
 }
@@ -80,8 +86,14 @@ pub struct QuickAdded {
     pub html: String,
 }
 
+/// A task's row; `colours` holds (at least) those of its tags that have one.
 #[cfg(feature = "ssr")]
-pub(crate) fn task_row(task: &domain::TaskSummary, user: &domain::User, now: chrono::DateTime<chrono::Utc>) -> TaskRow {
+pub(crate) fn task_row(
+    task: &domain::TaskSummary,
+    user: &domain::User,
+    colours: &domain::tag::TagColours,
+    now: chrono::DateTime<chrono::Utc>,
+) -> TaskRow {
     TaskRow {
         id: task.id.to_string(),
         title: task.title.as_str().to_owned(),
@@ -90,13 +102,20 @@ pub(crate) fn task_row(task: &domain::TaskSummary, user: &domain::User, now: chr
         due_label: task.due.map(|d| d.label(user.time_zone)),
         overdue: task.is_overdue(now),
         tags: task.tags.iter().map(|t| t.as_str().to_owned()).collect(),
+        colours: task.tags.iter().filter_map(|t| Some((t.as_str().to_owned(), colours.of(t)?))).collect(),
         recurring: task.recurring,
     }
 }
 
+/// The row of one task rendered alone, its tags' colours read for it.
 #[cfg(feature = "ssr")]
-fn full_row(task: &domain::Task, user: &domain::User) -> TaskRow {
-    task_row(&domain::TaskSummary::from(task), user, chrono::Utc::now())
+async fn full_row(
+    svc: &domain::services::Services,
+    task: &domain::Task,
+    user: &domain::User,
+) -> Result<TaskRow, AppError> {
+    let colours = svc.task_tag_colours(user, task).await?;
+    Ok(task_row(&domain::TaskSummary::from(task), user, &colours, chrono::Utc::now()))
 }
 
 /// The fields of the task form, as posted: the server functions that take
@@ -214,7 +233,7 @@ pub async fn list_tasks(
     };
     let now = chrono::Utc::now();
     Ok(TaskList {
-        rows: page.tasks.iter().map(|t| task_row(t, user, now)).collect(),
+        rows: page.tasks.iter().map(|t| task_row(t, user, &page.colours, now)).collect(),
         tags: page.tags.iter().map(|t| t.as_str().to_owned()).collect(),
         total: page.total.min(domain::task_list::COUNT_CAP),
         total_exact: page.total_exact(),
@@ -234,7 +253,7 @@ pub async fn get_task(id: String) -> Result<TaskDetail, AppError> {
     let history = svc.activity(&user, Some(task.id), 100).await?;
     let description = task.description.as_ref().map(|d| d.as_str().to_owned()).unwrap_or_default();
     Ok(TaskDetail {
-        row: full_row(&task, &user),
+        row: full_row(&svc, &task, &user).await?,
         description_html: domain::markdown::render(&description),
         description,
         tags_input: task.tags.joined(),
@@ -334,8 +353,9 @@ pub async fn quick_add(title: String) -> Result<QuickAdded, AppError> {
             ),
         });
     }
-    let task = super::services()?.create_task(&user, &read.input).await?;
-    let row = full_row(&task, &user);
+    let svc = super::services()?;
+    let task = svc.create_task(&user, &read.input).await?;
+    let row = full_row(&svc, &task, &user).await?;
     let html = crate::pages::task_rows::rows_html(std::slice::from_ref(&row));
     Ok(QuickAdded { row, html })
 }
@@ -394,16 +414,18 @@ pub async fn update_task(
 #[server(endpoint = "task_row_html")]
 pub async fn task_row_html(id: String) -> Result<String, AppError> {
     let user = crate::auth::require_user()?;
-    let task = super::services()?.task(&user, task_id(&id)?).await?;
-    Ok(crate::pages::task_rows::rows_html(std::slice::from_ref(&full_row(&task, &user))))
+    let svc = super::services()?;
+    let task = svc.task(&user, task_id(&id)?).await?;
+    Ok(crate::pages::task_rows::rows_html(std::slice::from_ref(&full_row(&svc, &task, &user).await?)))
 }
 
 /// Completes or reopens a task; the task list island calls this.
 #[server(endpoint = "set_completed")]
 pub async fn set_completed(id: String, completed: bool) -> Result<TaskRow, AppError> {
     let user = crate::auth::require_user()?;
-    let task = super::services()?.set_completed(&user, task_id(&id)?, completed).await?;
-    Ok(full_row(&task, &user))
+    let svc = super::services()?;
+    let task = svc.set_completed(&user, task_id(&id)?, completed).await?;
+    full_row(&svc, &task, &user).await
 }
 
 /// Deletes a task; `scope` is `this` (the default) or `following` (this

@@ -82,7 +82,7 @@ pub async fn move_view(id: String, #[server(default)] direction: String) -> Resu
 #[server(endpoint = "upcoming")]
 pub async fn upcoming() -> Result<Vec<UpcomingDayView>, AppError> {
     let user = crate::auth::require_user()?;
-    let days = super::services()?.upcoming(&user).await?;
+    let (days, colours) = super::services()?.upcoming(&user).await?;
     let now = chrono::Utc::now();
     let today = days.first().map(|d| d.date);
     Ok(days
@@ -97,7 +97,7 @@ pub async fn upcoming() -> Result<Vec<UpcomingDayView>, AppError> {
                 .items
                 .iter()
                 .map(|item| UpcomingRow {
-                    row: super::tasks::task_row(&item.task, &user, now),
+                    row: super::tasks::task_row(&item.task, &user, &colours, now),
                     projected: item.projected,
                 })
                 .collect(),

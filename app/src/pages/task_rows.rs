@@ -114,7 +114,15 @@ fn write_row(out: &mut String, row: &TaskRow, terms: &[String]) {
     for tag in &row.tags {
         out.push_str("<a href=\"/tasks?tag=");
         escape(out, tag);
-        out.push_str("\">#");
+        out.push('"');
+        // Only a coloured chip carries the attribute; the stylesheet maps each
+        // palette name to its colour. A closed set of words, escaped all the same.
+        if let Some(colour) = row.colours.get(tag) {
+            out.push_str(" data-colour=\"");
+            escape(out, colour.as_str());
+            out.push('"');
+        }
+        out.push_str(">#");
         escape(out, tag);
         out.push_str("</a>");
     }
@@ -123,6 +131,10 @@ fn write_row(out: &mut String, row: &TaskRow, terms: &[String]) {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
+    use domain::tag::TagColour;
+
     use super::*;
 
     fn row(title: &str) -> TaskRow {
@@ -134,6 +146,7 @@ mod tests {
             due_label: Some("Mon 30 Mar 2026".into()),
             overdue: true,
             tags: vec!["work".into(), "\"><b>".into()],
+            colours: BTreeMap::new(),
             recurring: false,
         }
     }
@@ -173,6 +186,21 @@ mod tests {
         let html = rows_html(&[plain]);
         assert!(html.starts_with("<li class=\"task\"><input"), "no priority attribute for no priority: {html}");
         assert!(html.ends_with("Plain</a></div></li>"), "no facts, no paragraph for them: {html}");
+    }
+
+    #[test]
+    fn a_coloured_tags_chip_carries_its_palette_name_and_an_uncoloured_one_no_attribute() {
+        let colours = BTreeMap::from([("work".to_owned(), TagColour::Teal)]);
+        let tags = vec!["home".to_owned(), "work".to_owned()];
+        let html = rows_html(&[TaskRow { tags, colours, ..row("Plan") }]);
+        assert!(
+            html.contains(
+                "<a href=\"/tasks?tag=home\">#home</a><a href=\"/tasks?tag=work\" data-colour=\"teal\">#work</a>"
+            ),
+            "{html}"
+        );
+        assert_eq!(html.matches("data-colour").count(), 1, "only the coloured tag: {html}");
+        assert!(!rows_html(&[row("Plain")]).contains("data-colour"), "no colours, no attributes");
     }
 
     #[test]

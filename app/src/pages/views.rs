@@ -179,7 +179,10 @@ fn upcoming_row(item: api::UpcomingRow) -> impl IntoView {
                     {item.projected.then(|| view! { <span class="badge projected-badge">"Projected"</span> })}
                     {(row.priority != domain::Priority::None).then(|| view! { <span class="badge">{row.priority.label()}</span> })}
                     {row.due_label.map(|d| view! { <span class="due">{d}</span> })}
-                    {row.tags.into_iter().map(|t| view! { <span class="tag">"#" {t}</span> }).collect_view()}
+                    {row.tags.into_iter().map(|t| {
+                        let colour = row.colours.get(&t).map(|c| c.as_str());
+                        view! { <span class="tag" data-colour=colour>"#" {t}</span> }
+                    }).collect_view()}
                 </p>
             </div>
         </li>

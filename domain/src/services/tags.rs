@@ -7,7 +7,7 @@
 use crate::account::User;
 use crate::error::{ServiceError, ValidationError};
 use crate::ports::UnitOfWork;
-use crate::tag::{TagColour, TagCount};
+use crate::tag::{TagColour, TagColours, TagCount};
 use crate::task::{Tag, Tags, Task, TaskId};
 use crate::timer::Timer;
 
@@ -17,6 +17,15 @@ impl Services {
     /// Each of the user's tags with its open and total task counts and its colour, by name.
     pub async fn tag_counts(&self, user: &User) -> Result<Vec<TagCount>, ServiceError> {
         Ok(self.store.tag_counts(user.id).await?)
+    }
+
+    /// The colours of the tags `task` carries, for its row rendered alone;
+    /// nothing is read for a task without tags.
+    pub async fn task_tag_colours(&self, user: &User, task: &Task) -> Result<TagColours, ServiceError> {
+        if task.tags.is_empty() {
+            return Ok(TagColours::default());
+        }
+        Ok(self.store.task_tag_colours(user.id, task.id).await?)
     }
 
     /// Renames `from` to `to` on every task of the user that carries it,
@@ -49,7 +58,8 @@ impl Services {
     }
 
     /// Gives a tag a colour from the palette, or takes its colour away (an
-    /// empty choice). No task changes, so no event is written.
+    /// empty choice). No task changes, so no event is written; the list
+    /// version moves all the same, since the list's chips show the colour.
     pub async fn recolour_tag(&self, user: &User, tag: &str, colour: &str) -> Result<Option<TagColour>, ServiceError> {
         let tag = known_name(tag)?;
         let colour = TagColour::parse(colour)?;

@@ -5,6 +5,7 @@
 use crate::account::User;
 use crate::error::{ServiceError, StoreError, ValidationError};
 use crate::query::{DueFilter, TaskQuery};
+use crate::tag::TagColours;
 use crate::task_list::{PageRequest, TaskFilter};
 use crate::views::{self, Move, SavedView, UpcomingDay, ViewId, ViewName};
 
@@ -72,14 +73,16 @@ impl Services {
         Ok(())
     }
 
-    /// The next seven days in the user's zone, today first.
-    pub async fn upcoming(&self, user: &User) -> Result<Vec<UpcomingDay>, ServiceError> {
+    /// The next seven days in the user's zone, today first, and the colours
+    /// of the user's tags (read with the dated tasks) for the rows' chips.
+    pub async fn upcoming(&self, user: &User) -> Result<(Vec<UpcomingDay>, TagColours), ServiceError> {
         let today = super::local_day(self.clock.now(), user.time_zone);
         let query = TaskQuery { due: Some(DueFilter::Next(views::UPCOMING_DAYS)), ..TaskQuery::default() };
         let filter = TaskFilter::of(&query, today, user.time_zone);
         let page = PageRequest { size: UPCOMING_LIMIT, ..PageRequest::first() };
         let dated = self.store.tasks(user.id, &filter, &page).await?;
         let repeating = self.store.repeating_tasks(user.id).await?;
-        Ok(views::upcoming(today, views::UPCOMING_DAYS, user.time_zone, &dated.tasks, &repeating))
+        let days = views::upcoming(today, views::UPCOMING_DAYS, user.time_zone, &dated.tasks, &repeating);
+        Ok((days, dated.colours))
     }
 }

@@ -404,6 +404,29 @@ impl TagCountRow {
     }
 }
 
+/// A tag and the colour its owner gave it, if any.
+#[derive(sqlx::FromRow)]
+pub struct TagColourRow {
+    tag: String,
+    colour: Option<String>,
+}
+
+impl TagColourRow {
+    /// The tags in the rows' order, and the colours of those that have one.
+    /// A colour the palette no longer has reads as none, as on the tags page.
+    pub fn into_tags(rows: Vec<Self>) -> Result<(Vec<Tag>, domain::tag::TagColours), StoreError> {
+        let (mut tags, mut coloured) = (Vec::with_capacity(rows.len()), Vec::new());
+        for row in rows {
+            let name = tag(row.tag)?;
+            if let Some(colour) = row.colour.as_deref().and_then(domain::tag::TagColour::from_name) {
+                coloured.push((name.clone(), colour));
+            }
+            tags.push(name);
+        }
+        Ok((tags, coloured.into_iter().collect()))
+    }
+}
+
 pub const VIEW_COLUMNS: &str = "id, user_id, name, query, position, created_at";
 
 #[derive(sqlx::FromRow)]

@@ -91,6 +91,9 @@ impl TagStore for CountingStore {
     async fn tag_counts(&self, user: UserId) -> Result<Vec<domain::tag::TagCount>, StoreError> {
         self.inner.tag_counts(user).await
     }
+    async fn task_tag_colours(&self, user: UserId, task: TaskId) -> Result<domain::tag::TagColours, StoreError> {
+        self.inner.task_tag_colours(user, task).await
+    }
 }
 
 #[async_trait]

@@ -1,5 +1,6 @@
-//! Tags across tasks (counts, rename and merge, colours, delete), through the
-//! tags service on the `Store` port, run unchanged on SQLite and PostgreSQL.
+//! Tags across tasks (counts, rename and merge, colours, delete, and the
+//! colours the list's chips read), through the tags service on the `Store`
+//! port, run unchanged on SQLite and PostgreSQL.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -266,6 +267,88 @@ pub async fn an_unknown_tag_is_not_found_and_a_bad_new_name_names_the_to_field(s
     assert_eq!(tags_of(&store, &t).await, ["work"]);
 }
 
+/// The tags and colours the list page reads with its rows, as (name, colour).
+async fn page_tags(store: &Arc<dyn Store>, u: &User) -> Vec<(String, Option<TagColour>)> {
+    let first = domain::PageRequest { cursor: domain::Cursor::Start, size: 10 };
+    let page = store.tasks(u.id, &domain::TaskFilter::default(), &first).await.unwrap();
+    page.tags.iter().map(|t| (t.as_str().to_owned(), page.colours.of(t))).collect()
+}
+
+pub async fn the_list_page_reads_each_tags_colour_with_its_tags_and_nothing_of_another_users(store: Arc<dyn Store>) {
+    let u = add_user(&store, "page-colours@example.com").await;
+    let other = add_user(&store, "page-colours2@example.com").await;
+    tagged(&store, &u, "a", "work, home", false).await;
+    tagged(&store, &u, "b", "errands", true).await;
+    tagged(&store, &other, "theirs", "home, secret", false).await;
+    let svc = services(&store);
+    svc.recolour_tag(&u, "home", "red").await.unwrap();
+    svc.recolour_tag(&u, "errands", "teal").await.unwrap();
+    svc.recolour_tag(&other, "home", "blue").await.unwrap();
+    svc.recolour_tag(&other, "secret", "green").await.unwrap();
+
+    assert_eq!(
+        page_tags(&store, &u).await,
+        [
+            ("errands".to_owned(), Some(TagColour::Teal)),
+            ("home".to_owned(), Some(TagColour::Red)),
+            ("work".to_owned(), None),
+        ],
+        "every tag in name order, a completed task's too, each with its own colour and never another user's"
+    );
+    svc.rename_tag(&u, "home", "house").await.unwrap();
+    svc.rename_tag(&u, "errands", "work").await.unwrap();
+    assert_eq!(
+        page_tags(&store, &u).await,
+        [("house".to_owned(), Some(TagColour::Red)), ("work".to_owned(), Some(TagColour::Teal))],
+        "a renamed tag keeps its colour, and a tag merged into one without a colour brings its own"
+    );
+    svc.delete_tag(&u, "house").await.unwrap();
+    assert_eq!(page_tags(&store, &u).await, [("work".to_owned(), Some(TagColour::Teal))]);
+    assert_eq!(
+        page_tags(&store, &other).await,
+        [("home".to_owned(), Some(TagColour::Blue)), ("secret".to_owned(), Some(TagColour::Green))]
+    );
+}
+
+pub async fn a_tasks_own_tag_colours_are_read_for_its_row_alone(store: Arc<dyn Store>) {
+    let u = add_user(&store, "row-colours@example.com").await;
+    let other = add_user(&store, "row-colours2@example.com").await;
+    let a = tagged(&store, &u, "a", "work, home, errands", false).await;
+    tagged(&store, &u, "b", "later", false).await;
+    let theirs = tagged(&store, &other, "theirs", "work", false).await;
+    let svc = services(&store);
+    svc.recolour_tag(&u, "home", "pink").await.unwrap();
+    svc.recolour_tag(&u, "later", "grey").await.unwrap();
+    svc.recolour_tag(&other, "work", "orange").await.unwrap();
+
+    let colours = svc.task_tag_colours(&u, &a).await.unwrap();
+
+    let tag = |name: &str| Tag::parse(name).unwrap();
+    assert_eq!(colours.of(&tag("home")), Some(TagColour::Pink));
+    assert_eq!(colours.of(&tag("work")), None, "another user's colour for the same name is theirs alone");
+    assert_eq!(colours.of(&tag("later")), None, "only the task's own tags are read");
+    assert_eq!(svc.task_tag_colours(&other, &theirs).await.unwrap().of(&tag("work")), Some(TagColour::Orange));
+    assert!(store.task_tag_colours(other.id, a.id).await.unwrap().is_empty(), "nor anything of another's task");
+}
+
+pub async fn recolouring_a_tag_raises_the_owners_list_version_so_a_cached_list_is_not_served(store: Arc<dyn Store>) {
+    let u = add_user(&store, "colour-version@example.com").await;
+    let other = add_user(&store, "colour-version2@example.com").await;
+    tagged(&store, &u, "a", "home", false).await;
+    tagged(&store, &other, "b", "home", false).await;
+    let svc = services(&store);
+    let (version, theirs) = (list_version(&store, &u).await, list_version(&store, &other).await);
+
+    svc.recolour_tag(&u, "home", "red").await.unwrap();
+    assert_eq!(list_version(&store, &u).await, version + 1, "a colour set");
+    svc.recolour_tag(&u, "home", "").await.unwrap();
+    assert_eq!(list_version(&store, &u).await, version + 2, "and taken away");
+    assert!(svc.recolour_tag(&u, "home", "magenta").await.is_err());
+    assert!(svc.recolour_tag(&u, "nope", "red").await.is_err());
+    assert_eq!(list_version(&store, &u).await, version + 2, "a refused colour changes nothing");
+    assert_eq!(list_version(&store, &other).await, theirs, "another user's list is not touched");
+}
+
 macro_rules! tag_contract_suite {
     ($backend:ident, $make:expr) => {
         mod $backend {
@@ -280,6 +363,9 @@ macro_rules! tag_contract_suite {
                 each_changed_task_gets_one_updated_event_and_the_list_version_moves_once_per_change,
                 a_tag_change_leaves_other_users_tags_tasks_and_colours_alone,
                 an_unknown_tag_is_not_found_and_a_bad_new_name_names_the_to_field,
+                the_list_page_reads_each_tags_colour_with_its_tags_and_nothing_of_another_users,
+                a_tasks_own_tag_colours_are_read_for_its_row_alone,
+                recolouring_a_tag_raises_the_owners_list_version_so_a_cached_list_is_not_served,
             );
         }
     };

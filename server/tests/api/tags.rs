@@ -1,5 +1,6 @@
 //! The tags page over HTTP: counts, rename (and merge), colour and delete
-//! through plain form posts, validation, and isolation between users.
+//! through plain form posts, validation, and isolation between users; and
+//! each tag's colour on the chips of every task row.
 
 use reqwest::header::LOCATION;
 use reqwest::StatusCode;
@@ -87,6 +88,103 @@ async fn a_colour_from_the_palette_shows_as_the_tags_swatch() {
     let page = app.page("/tags").await;
     assert!(page.contains(r#"data-colour="teal""#));
     assert!(page.contains(r#"value="teal" selected"#), "the select shows the colour chosen");
+}
+
+async fn recolour(app: &TestApp, tag: &str, colour: &str) {
+    let res = app.post_html("recolour_tag", &[("tag", tag), ("colour", colour)], "/tags").await;
+    assert_eq!(res.status(), StatusCode::FOUND, "recolour {tag} {colour:?}");
+}
+
+/// A row's chip for `tag` as the list writes it, with `data-colour` when it has one.
+fn chip(tag: &str, colour: Option<&str>) -> String {
+    match colour {
+        Some(c) => format!(r#"<a href="/tasks?tag={tag}" data-colour="{c}">#{tag}</a>"#),
+        None => format!(r#"<a href="/tasks?tag={tag}">#{tag}</a>"#),
+    }
+}
+
+#[tokio::test]
+async fn a_colour_set_on_the_tags_page_shows_on_the_task_lists_chips_at_once_and_goes_when_cleared() {
+    let app = spawn_app().await;
+    app.sign_up().await;
+    create(&app, "Pay rent", "home, money").await;
+    assert!(app.page("/tasks").await.contains(&chip("home", None)), "the list, read and cached before the colour");
+
+    recolour(&app, "home", "red").await;
+
+    let list = app.page("/tasks").await;
+    assert!(list.contains(&chip("home", Some("red"))), "the new colour, not the cached page: {list}");
+    assert!(list.contains(&chip("money", None)), "a tag without a colour has no attribute");
+    recolour(&app, "home", "").await;
+    let list = app.page("/tasks").await;
+    assert!(list.contains(&chip("home", None)) && !list.contains("data-colour"), "cleared: {list}");
+}
+
+#[tokio::test]
+async fn quick_add_the_live_row_the_task_page_and_upcoming_show_the_colour_too() {
+    let app = spawn_app().await;
+    app.sign_up().await;
+    create(&app, "Pay rent", "home").await;
+    recolour(&app, "home", "green").await;
+
+    let res = app.call("quick_add", &[("title", "Water plants tomorrow #home #garden")]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let added: Value = res.json().await.unwrap();
+    let id = added["row"]["id"].as_str().unwrap().to_owned();
+
+    let html = added["html"].as_str().unwrap();
+    assert!(html.contains(&chip("home", Some("green"))) && html.contains(&chip("garden", None)), "{html}");
+    assert_eq!(added["row"]["colours"], serde_json::json!({ "home": "green" }), "the row says so too");
+    let live: Value = app.call("task_row_html", &[("id", &id)]).await.json().await.unwrap();
+    assert!(live.as_str().unwrap().contains(&chip("home", Some("green"))), "{live}");
+    let page = app.page(&format!("/tasks/{id}")).await;
+    assert!(page.contains(&chip("home", Some("green"))), "the single task page");
+    let upcoming = app.page("/upcoming").await;
+    assert_eq!(upcoming.matches(r#"data-colour="green""#).count(), 1, "the task due tomorrow: {upcoming}");
+    let task: Value = app.call("get_task", &[("id", &id)]).await.json().await.unwrap();
+    assert_eq!(task["row"]["colours"], serde_json::json!({ "home": "green" }));
+}
+
+#[tokio::test]
+async fn a_renamed_tag_keeps_its_colour_on_the_chips_and_a_merge_shows_the_targets() {
+    let app = spawn_app().await;
+    app.sign_up().await;
+    create(&app, "Pay rent", "home").await;
+    create(&app, "Budget", "money").await;
+    recolour(&app, "home", "red").await;
+    recolour(&app, "money", "blue").await;
+    app.page("/tasks").await;
+
+    let res = app.post_html("rename_tag", &[("tag", "home"), ("to", "house")], "/tags").await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let list = app.page("/tasks").await;
+    assert!(list.contains(&chip("house", Some("red"))) && !list.contains(r#"?tag=home""#), "{list}");
+
+    let res = app.post_html("rename_tag", &[("tag", "house"), ("to", "money")], "/tags").await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let list = app.page("/tasks").await;
+    assert_eq!(list.matches(&chip("money", Some("blue"))).count(), 2, "both tasks, in the target's colour: {list}");
+    assert!(!list.contains(r#"data-colour="red""#), "the merged tag's colour is gone");
+}
+
+#[tokio::test]
+async fn another_users_tag_colours_never_show_on_your_chips() {
+    let app = spawn_app().await;
+    app.sign_up().await;
+    create(&app, "Pay rent", "home").await;
+    recolour(&app, "home", "red").await;
+    let other = TestApp::handle(&app);
+    other.sign_up().await;
+    let theirs = create(&other, "Tidy up", "home").await;
+
+    assert!(other.page("/tasks").await.contains(&chip("home", None)));
+    assert!(!other.page(&format!("/tasks/{theirs}")).await.contains("data-colour"));
+    let added: Value = other.call("quick_add", &[("title", "Sweep #home")]).await.json().await.unwrap();
+    assert!(!added["html"].as_str().unwrap().contains("data-colour"), "{added}");
+
+    recolour(&other, "home", "purple").await;
+    assert!(app.page("/tasks").await.contains(&chip("home", Some("red"))), "each user's colour is their own");
+    assert_eq!(other.page("/tasks").await.matches(&chip("home", Some("purple"))).count(), 2);
 }
 
 #[tokio::test]

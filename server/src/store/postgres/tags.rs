@@ -1,17 +1,18 @@
 //! Tags on PostgreSQL: counts come from the `(user_id, tag, task_id)` index
-//! joined to each task for its completion, colours from `tag_colours`.
+//! joined to each task for its completion, colours from `tag_colours` (for
+//! the tags page, and for the chips of the list's rows).
 
 use async_trait::async_trait;
 use domain::ports::TagStore;
-use domain::tag::{TagColour, TagCount};
+use domain::tag::{TagColour, TagColours, TagCount};
 use domain::task::{Tag, TaskId};
 use domain::{StoreError, UserId};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::PgStore;
-use crate::store::map_err;
-use crate::store::rows::TagCountRow;
+use crate::store::rows::{TagColourRow, TagCountRow};
+use crate::store::{map_err, DISTINCT_TAGS};
 
 #[async_trait]
 impl TagStore for PgStore {
@@ -28,6 +29,38 @@ impl TagStore for PgStore {
         .map_err(map_err)?;
         TagCountRow::into_counts(rows)
     }
+
+    async fn task_tag_colours(&self, user: UserId, task: TaskId) -> Result<TagColours, StoreError> {
+        // The task's tags through its own key, joined to the colours' key: one probe per tag.
+        let rows: Vec<TagColourRow> = sqlx::query_as(
+            "SELECT g.tag, c.colour FROM task_tags g \
+             JOIN tag_colours c ON c.user_id = g.user_id AND c.tag = g.tag \
+             WHERE g.task_id = $1 AND g.user_id = $2",
+        )
+        .bind(task.0)
+        .bind(user.0)
+        .fetch_all(self.reader())
+        .await
+        .map_err(map_err)?;
+        Ok(TagColourRow::into_tags(rows)?.1)
+    }
+}
+
+/// The user's distinct tags in order with their colours, for the list page:
+/// one query, on the page's own connection.
+pub(super) async fn tags_with_colours(
+    conn: &mut PgConnection,
+    user: UserId,
+) -> Result<(Vec<Tag>, TagColours), StoreError> {
+    let rows: Vec<TagColourRow> = sqlx::query_as(&format!(
+        "SELECT d.tag, c.colour FROM ({DISTINCT_TAGS}) d \
+         LEFT JOIN tag_colours c ON c.user_id = $1 AND c.tag = d.tag ORDER BY d.tag"
+    ))
+    .bind(user.0)
+    .fetch_all(conn)
+    .await
+    .map_err(map_err)?;
+    TagColourRow::into_tags(rows)
 }
 
 /// The ids of the user's tasks carrying `tag`, locked `FOR UPDATE` in id order (as every change locks its task).

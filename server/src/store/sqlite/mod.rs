@@ -227,7 +227,10 @@ impl UnitOfWork for SqliteUnitOfWork {
     }
 
     async fn set_tag_colour(&mut self, user: UserId, tag: &Tag, colour: Option<TagColour>) -> Result<(), StoreError> {
-        tags::set_tag_colour(&mut self.tx, user, tag, colour).await
+        tags::set_tag_colour(&mut self.tx, user, tag, colour).await?;
+        // The list's chips show the colour: a page cached before it is stale.
+        self.list_changed = Some(user);
+        Ok(())
     }
 
     async fn replace_timers(&mut self, task: TaskId, kind: TimerKind, timers: &[Timer]) -> Result<(), StoreError> {

@@ -45,9 +45,10 @@ impl TaskStore for SqliteStore {
                 .fetch_one(&mut *conn)
                 .await
                 .map_err(map_err)?;
-        let tags = distinct_tags(&mut conn, user).await?;
+        let (tags, colours) = super::tags::tags_with_colours(&mut conn, user).await?;
         Ok(TaskPage {
             tags,
+            colours,
             more_after: if plan.backwards() { !tasks.is_empty() } else { more },
             tasks,
             total: u64::try_from(total).unwrap_or(0),
