@@ -230,6 +230,11 @@ fn fts5_query(terms: &[String]) -> String {
     terms.iter().map(|t| format!("\"{t}\"*")).collect::<Vec<_>>().join(" ")
 }
 
+/// How many rows from the top of the list a ranked first page on PostgreSQL
+/// looks through for a page of title hits (`ListPlan::title_window`): about
+/// 2 ms of walking, against 10 ms to sort 8,000 matches.
+const TITLE_WINDOW: i64 = 2000;
+
 /// What a list is ordered by ahead of its list key, when it is not the list's
 /// own order: an expression of the row (`{a}` stands for its alias).
 struct Lead {
@@ -414,6 +419,38 @@ impl ListPlan {
         };
         let limit = push(&mut params, Param::Int(i64::from(self.size) + 1));
         ListRead { sql: format!("{columns} WHERE {matches} ORDER BY {order} LIMIT {limit}"), low, high, params }
+    }
+
+    /// On PostgreSQL, a ranked search's first page read from the top of the
+    /// list alone: the first `TITLE_WINDOW` rows the rest of the filter
+    /// selects, walked in order, and the title hits among them. Title hits
+    /// rank first, so when the window holds a whole page of them (one more
+    /// than the page shows) that is the page, and every match need not be
+    /// read and sorted; the caller falls back to `rows` otherwise. The
+    /// planner cannot make that choice itself: it estimates a prefix query
+    /// it has no statistics for as common, and walks the whole list for a
+    /// word that is not in it.
+    pub(crate) fn title_window(&self, columns: &str) -> Option<ListRead> {
+        let (Dialect::Postgres, true, Some(Lead { title_hit: Some(hit), .. })) =
+            (self.dialect, self.at_start(), &self.lead)
+        else {
+            return None;
+        };
+        let (lower, upper) = self.bounds;
+        let base = match &self.search {
+            Some(clause) => self.matches.replacen(clause.as_str(), "", 1),
+            None => self.matches.clone(),
+        };
+        let mut params = self.params.clone();
+        let window = push(&mut params, Param::Int(TITLE_WINDOW));
+        let limit = push(&mut params, Param::Int(i64::from(self.size) + 1));
+        let sql = format!(
+            "{columns} JOIN (SELECT w.id, w.list_key FROM (SELECT t.id, t.list_key, t.search FROM tasks t \
+             WHERE {base} ORDER BY t.list_key LIMIT {window}) w WHERE {} ORDER BY w.list_key LIMIT {limit}) f \
+             ON f.id = t.id WHERE t.user_id = $1 ORDER BY f.list_key",
+            hit.replace("{a}", "w")
+        );
+        Some(ListRead { sql, low: lower.to_owned(), high: upper.to_owned(), params })
     }
 
     /// A ranked search's page on SQLite in two ordered reads that each stop at a page:

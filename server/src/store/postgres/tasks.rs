@@ -11,7 +11,7 @@ use sqlx::{PgConnection, PgPool};
 
 use super::{expect_one, PgStore};
 use crate::store::rows::{occurrence_text, repeat_text, tag, tags_text, SummaryRow, TaskRow, TASK_COLUMNS};
-use crate::store::{bind_params, decode_all, map_err, Dialect, ListPlan, DISTINCT_TAGS};
+use crate::store::{bind_params, decode_all, map_err, Dialect, ListPlan, ListRead, DISTINCT_TAGS};
 
 /// A list row's columns, its tags among them.
 const SUMMARY: &str = "SELECT t.id, t.title, t.priority, t.due_at, t.due_tz, t.due_has_time, t.completed_at, \
@@ -26,17 +26,18 @@ impl TaskStore for PgStore {
 
     async fn tasks(&self, user: UserId, filter: &TaskFilter, page: &PageRequest) -> Result<TaskPage, StoreError> {
         let plan = ListPlan::new(filter, page, Dialect::Postgres);
-        let read = plan.rows(SUMMARY);
         // One connection for the page's three reads: the pool checks a connection on every release.
         let mut conn = self.reader().acquire().await.map_err(map_err)?;
-        // Unnamed statements, planned for their values each time: a cached generic plan cannot tell
-        // a search that matches a tenth of the list from one that matches three tasks.
-        let rows: Vec<SummaryRow> =
-            bind_params(sqlx::query_as(&read.sql).bind(user.0).bind(&read.low).bind(&read.high), &read.params)
-                .persistent(false)
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(map_err)?;
+        // A ranked first page whose title hits fill it near the top of the list needs no sort of every match.
+        let mut rows = None;
+        if let Some(read) = plan.title_window(SUMMARY) {
+            let found = list_rows(&mut conn, user, &read).await?;
+            rows = (found.len() > page.size as usize).then_some(found);
+        }
+        let rows = match rows {
+            Some(rows) => rows,
+            None => list_rows(&mut conn, user, &plan.rows(SUMMARY)).await?,
+        };
         let mut tasks = decode_all(rows, SummaryRow::into_summary)?;
         let more = tasks.len() > page.size as usize;
         tasks.truncate(page.size as usize);
@@ -105,6 +106,17 @@ async fn distinct_tags(conn: &mut PgConnection, user: UserId) -> Result<Vec<Tag>
     let names: Vec<String> =
         sqlx::query_scalar(DISTINCT_TAGS).bind(user.0).fetch_all(&mut *conn).await.map_err(map_err)?;
     decode_all(names, tag)
+}
+
+/// A list read's rows. Unnamed statements, planned for their values each
+/// time: a cached generic plan cannot tell a search that matches a tenth of
+/// the list from one that matches three tasks.
+async fn list_rows(conn: &mut PgConnection, user: UserId, read: &ListRead) -> Result<Vec<SummaryRow>, StoreError> {
+    bind_params(sqlx::query_as(&read.sql).bind(user.0).bind(&read.low).bind(&read.high), &read.params)
+        .persistent(false)
+        .fetch_all(conn)
+        .await
+        .map_err(map_err)
 }
 
 /// One of `user`'s tasks with its tags, read on `conn` (pooled, or a transaction).
