@@ -453,6 +453,30 @@ impl ListPlan {
         Some(ListRead { sql, low: lower.to_owned(), high: upper.to_owned(), params })
     }
 
+    /// On PostgreSQL, a ranked search's first page and the count of every
+    /// match in one statement: the matches (`m`, which `columns` may count)
+    /// are read once for both the sort and the count, where two statements
+    /// would each search the index, about 2 ms per prefix term. The count is
+    /// exact; the caller caps it as `count` would.
+    pub(crate) fn ranked_with_count(&self, columns: &str) -> Option<ListRead> {
+        let (Dialect::Postgres, true, Some(lead @ Lead { title_hit: Some(_), .. })) =
+            (self.dialect, self.at_start(), &self.lead)
+        else {
+            return None;
+        };
+        let (lower, upper) = self.bounds;
+        let mut params = self.params.clone();
+        let limit = push(&mut params, Param::Int(i64::from(self.size) + 1));
+        let sql = format!(
+            "WITH m AS MATERIALIZED (SELECT t.id, t.list_key, {} AS rnk FROM tasks t WHERE {}) \
+             {columns} JOIN (SELECT m.id, m.rnk, m.list_key FROM m ORDER BY m.rnk, m.list_key LIMIT {limit}) p \
+             ON p.id = t.id WHERE t.user_id = $1 ORDER BY p.rnk, p.list_key",
+            lead.on("t"),
+            self.matches
+        );
+        Some(ListRead { sql, low: lower.to_owned(), high: upper.to_owned(), params })
+    }
+
     /// A ranked search's page on SQLite in two ordered reads that each stop at a page:
     /// the title hits in the list's order, then the rest, joined by rank. Each
     /// walks the list index only until it has a page, where one sort of every

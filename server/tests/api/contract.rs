@@ -608,7 +608,8 @@ pub async fn a_list_longer_than_the_count_cap_says_more_than_rather_than_countin
     let cap = domain::task_list::COUNT_CAP as usize;
     let mut uow = store.begin().await.unwrap();
     for n in 0..cap + 5 {
-        uow.insert_task(&task(&u, &format!("task {n:04}"))).await.unwrap();
+        let note = TaskDescription::parse("a note").unwrap();
+        uow.insert_task(&Task { description: note, ..task(&u, &format!("task {n:04}")) }).await.unwrap();
     }
     uow.commit().await.unwrap();
     let filter = TaskFilter::default();
@@ -623,6 +624,13 @@ pub async fn a_list_longer_than_the_count_cap_says_more_than_rather_than_countin
     let few = TaskFilter { terms: vec!["0004".to_owned()], ..TaskFilter::default() };
     let found = page(&store, &u, &few, Cursor::Start, 50).await;
     assert_eq!((found.total, found.total_exact()), (1, true), "a short list is counted exactly");
+    // Searches past the cap, ranked: by title hits alone, and by matches none of them in a title.
+    for word in ["task", "note"] {
+        let many = TaskFilter { terms: vec![word.to_owned()], ..TaskFilter::default() };
+        let found = page(&store, &u, &many, Cursor::Start, 50).await;
+        assert_eq!((found.tasks.len(), found.total, found.total_exact()), (50, cap as u64 + 1, false), "{word}");
+        assert!(found.more_after, "{word}");
+    }
 }
 
 /// The owner's list version, as a signed-in request reads it.

@@ -14,8 +14,24 @@ use crate::store::rows::{occurrence_text, repeat_text, tag, tags_text, SummaryRo
 use crate::store::{bind_params, decode_all, map_err, Dialect, ListPlan, ListRead, DISTINCT_TAGS};
 
 /// A list row's columns, its tags among them.
-const SUMMARY: &str = "SELECT t.id, t.title, t.priority, t.due_at, t.due_tz, t.due_has_time, t.completed_at, \
-     t.created_at, t.tags, t.series_id IS NOT NULL AS recurring FROM tasks t";
+macro_rules! summary_columns {
+    () => {
+        "t.id, t.title, t.priority, t.due_at, t.due_tz, t.due_has_time, t.completed_at, t.created_at, t.tags, \
+         t.series_id IS NOT NULL AS recurring"
+    };
+}
+const SUMMARY: &str = concat!("SELECT ", summary_columns!(), " FROM tasks t");
+/// The same with the count of every match (`ListPlan::ranked_with_count`).
+const SUMMARY_COUNTED: &str =
+    concat!("SELECT ", summary_columns!(), ", (SELECT COUNT(*) FROM m) AS total FROM tasks t");
+
+/// A list row and the count of every match the page was read from.
+#[derive(sqlx::FromRow)]
+struct CountedRow {
+    #[sqlx(flatten)]
+    row: SummaryRow,
+    total: i64,
+}
 
 #[async_trait]
 impl TaskStore for PgStore {
@@ -34,9 +50,20 @@ impl TaskStore for PgStore {
             let found = list_rows(&mut conn, user, &read).await?;
             rows = (found.len() > page.size as usize).then_some(found);
         }
-        let rows = match rows {
-            Some(rows) => rows,
-            None => list_rows(&mut conn, user, &plan.rows(SUMMARY)).await?,
+        let mut counted = None;
+        let rows = match (rows, plan.ranked_with_count(SUMMARY_COUNTED)) {
+            (Some(rows), _) => rows,
+            (None, Some(read)) => {
+                let found: Vec<CountedRow> =
+                    bind_params(sqlx::query_as(&read.sql).bind(user.0).bind(&read.low).bind(&read.high), &read.params)
+                        .persistent(false)
+                        .fetch_all(&mut *conn)
+                        .await
+                        .map_err(map_err)?;
+                counted = Some(found.first().map_or(0, |r| r.total));
+                found.into_iter().map(|r| r.row).collect()
+            }
+            (None, None) => list_rows(&mut conn, user, &plan.rows(SUMMARY)).await?,
         };
         let mut tasks = decode_all(rows, SummaryRow::into_summary)?;
         let more = tasks.len() > page.size as usize;
@@ -44,13 +71,18 @@ impl TaskStore for PgStore {
         if plan.backwards() {
             tasks.reverse();
         }
-        let count = plan.count(tasks.first());
-        let (total, before): (i64, i64) =
-            bind_params(sqlx::query_as(&count.sql).bind(user.0).bind(&count.low).bind(&count.high), &count.params)
-                .persistent(false)
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(map_err)?;
+        let (total, before): (i64, i64) = match counted {
+            // A first page: nothing before it, and the count capped as `count` caps it.
+            Some(total) => (total.min(domain::task_list::COUNT_CAP as i64 + 1), 0),
+            None => {
+                let count = plan.count(tasks.first());
+                bind_params(sqlx::query_as(&count.sql).bind(user.0).bind(&count.low).bind(&count.high), &count.params)
+                    .persistent(false)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(map_err)?
+            }
+        };
         let (tags, colours) = super::tags::tags_with_colours(&mut conn, user).await?;
         Ok(TaskPage {
             tags,
