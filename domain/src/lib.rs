@@ -23,6 +23,7 @@ pub mod tag;
 pub mod task;
 pub mod task_list;
 pub mod timer;
+pub mod tokens;
 pub mod views;
 
 pub use account::{DisplayName, Email, Password, TimeZone, User, UserId};

@@ -18,6 +18,7 @@ use crate::tag::{TagColour, TagColours, TagCount};
 use crate::task::{Tag, Task, TaskId};
 use crate::task_list::{PageRequest, TaskFilter, TaskPage};
 use crate::timer::{Timer, TimerId, TimerKind};
+use crate::tokens::{ApiToken, TokenId};
 use crate::views::{SavedView, ViewId};
 
 /// A server-side session; the browser only ever holds the token, the store only its hash.
@@ -76,6 +77,18 @@ pub trait TaskStore: Send + Sync {
 pub trait ViewStore: Send + Sync {
     /// In the sidebar's order.
     async fn saved_views(&self, user: UserId) -> Result<Vec<SavedView>, StoreError>;
+}
+
+/// Personal access tokens, as their owners list them and the API looks them up.
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    /// The user's tokens, expired ones included, newest first.
+    async fn api_tokens(&self, user: UserId) -> Result<Vec<ApiToken>, StoreError>;
+    /// The token with this secret hash that is live at `now`, and its user, read in one query.
+    async fn token_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<(ApiToken, User)>, StoreError>;
+    /// Records a use at `at`, unless one at or after `since` is recorded
+    /// already (another request got there first).
+    async fn touch_token(&self, id: TokenId, at: DateTime<Utc>, since: DateTime<Utc>) -> Result<(), StoreError>;
 }
 
 /// A user's tags as the tags page sees them.
@@ -237,6 +250,7 @@ pub trait Store:
     + TaskStore
     + TagStore
     + ViewStore
+    + TokenStore
     + AuditStore
     + OutboxStore
     + TimerStore
@@ -315,6 +329,12 @@ pub trait UnitOfWork: Send {
     async fn delete_view(&mut self, user: UserId, id: ViewId) -> Result<(), StoreError>;
     /// Puts the user's views in this order (each id's index is its position).
     async fn set_view_order(&mut self, user: UserId, order: &[ViewId]) -> Result<(), StoreError>;
+
+    /// Saves a new token with the hash of its secret; a name the user already
+    /// gave another is a `Conflict` on `name`.
+    async fn insert_token(&mut self, token: &ApiToken, token_hash: &str) -> Result<(), StoreError>;
+    /// Deletes the user's token; another user's, or none, is `NotFound`.
+    async fn delete_token(&mut self, user: UserId, id: TokenId) -> Result<(), StoreError>;
 
     /// Keeps what undoing a bulk action needs.
     async fn insert_undo(&mut self, record: &UndoRecord) -> Result<(), StoreError>;

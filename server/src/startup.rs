@@ -41,7 +41,7 @@ use crate::web::client_ip::TrustedProxies;
 use crate::web::csrf::PublicOrigin;
 use crate::web::headers::{CspNonce, HeaderPolicy};
 use crate::web::probes::Probes;
-use crate::web::{client_ip, csrf, headers, probes, status};
+use crate::web::{api, client_ip, csrf, headers, probes, status};
 
 /// How often, with Dapr, the consumers' relays look for deliveries queued
 /// before the switch: none are added, so rarely.
@@ -350,6 +350,7 @@ fn router(options: LeptosOptions, state: AppState, probes: Probes, config: &Conf
         .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
         .with_state(options)
         .merge(probes)
+        .merge(api::routes())
         .merge(extra)
         .layer(middleware::from_fn(status::server_fn_status))
         .layer(middleware::from_fn(meters::note_route));
@@ -358,6 +359,10 @@ fn router(options: LeptosOptions, state: AppState, probes: Probes, config: &Conf
     Router::new()
         .fallback_service(pages)
         .layer(middleware::from_fn(app::forms::redisplay_failed_forms))
+        // The API token form is answered by its page (the new secret in that
+        // body alone), a POST turned into a GET as above; it needs the user, so
+        // it runs inside the session layer.
+        .layer(middleware::from_fn(app::api::create_token_from_form))
         .layer(middleware::from_fn_with_state(state.clone(), app::auth::resolve_session))
         .layer(Extension(state))
         .layer(middleware::from_fn_with_state(PublicOrigin(config.public_origin()), csrf::csrf_guard))

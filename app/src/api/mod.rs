@@ -11,6 +11,7 @@ mod notifications;
 mod search;
 mod tags;
 mod tasks;
+mod tokens;
 mod views;
 
 pub use accounts::*;
@@ -20,6 +21,7 @@ pub use notifications::*;
 pub use search::*;
 pub use tags::*;
 pub use tasks::*;
+pub use tokens::*;
 pub use views::*;
 
 /// The signed-in user, as the header and the settings page show them.

@@ -123,6 +123,11 @@ pub fn Settings() -> impl IntoView {
                     <DesktopNotifications/>
                 </section>
                 <section class="card">
+                    <h2>"API tokens"</h2>
+                    <p class="hint">"Personal access tokens let scripts and other apps use the API as you."</p>
+                    <p><a href="/settings/tokens">"Manage API tokens"</a></p>
+                </section>
+                <section class="card">
                     <h2>"Password"</h2>
                     <ActionForm action=password>
                         <FormError error=password_error.clone()/>

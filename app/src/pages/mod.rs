@@ -1,7 +1,8 @@
 //! The server-rendered pages, one module per feature, and what they share:
 //! the error page, form errors, and loading a page's data before rendering.
-//! Pages work without JavaScript: every form posts to a server function,
-//! every filter is a GET query string.
+//! Pages work without JavaScript: every form posts to a server function
+//! (but the API token form, answered by its own page so the new secret shows
+//! there once), every filter is a GET query string.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -15,6 +16,7 @@ pub mod notifications;
 pub mod tags;
 pub mod task_rows;
 pub mod tasks;
+pub mod tokens;
 pub mod views;
 
 /// Renders an error as a page, with its HTTP status; an anonymous visitor is sent to sign in.

@@ -1,5 +1,5 @@
-//! The application services: every use case of accounts, tasks, tags and
-//! the activity log, parsing raw input once, changing state in one unit of work
+//! The application services: every use case of accounts, tasks, tags, API
+//! tokens and the activity log, parsing raw input once, changing state in one unit of work
 //! and emitting its event there.
 
 use std::sync::Arc;
@@ -18,10 +18,12 @@ mod bulk;
 mod notifications;
 mod tags;
 mod tasks;
+mod tokens;
 mod views;
 
 pub use accounts::{SignUp, SESSION_TTL_DAYS};
 pub use tasks::DeleteScope;
+pub use tokens::{CreatedToken, NewToken, MAX_TOKENS};
 pub use views::MAX_VIEWS;
 
 /// The services, sharing their ports. Cheap to clone.

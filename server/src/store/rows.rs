@@ -453,3 +453,79 @@ impl ViewRow {
         })
     }
 }
+
+/// The columns a token is listed with; never its hash.
+pub const TOKEN_COLUMNS: &str = "id, user_id, name, scopes, created_at, expires_at, last_used_at";
+
+#[derive(sqlx::FromRow)]
+pub struct TokenRow {
+    id: Uuid,
+    user_id: Uuid,
+    name: String,
+    scopes: String,
+    created_at: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+    last_used_at: Option<DateTime<Utc>>,
+}
+
+impl TokenRow {
+    pub fn into_token(self) -> Result<domain::tokens::ApiToken, StoreError> {
+        use domain::tokens::{ApiToken, TokenId, TokenName, TokenScopes};
+        Ok(ApiToken {
+            id: TokenId(self.id),
+            user_id: UserId(self.user_id),
+            name: TokenName::parse(&self.name).map_err(|e| corrupt("token name", e))?,
+            scopes: TokenScopes::parse(&self.scopes).map_err(|e| corrupt("token scopes", e))?,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            last_used_at: self.last_used_at,
+        })
+    }
+}
+
+/// The token columns beside a user's, as the bearer lookup's join names them.
+pub const TOKEN_USER_COLUMNS: &str = "t.id AS token_id, t.user_id AS token_user_id, t.name AS token_name, t.scopes, \
+     t.created_at AS token_created_at, t.expires_at, t.last_used_at, \
+     u.id, u.email, u.display_name, u.time_zone, u.default_reminder, u.created_at";
+
+/// A token joined with its user: what every request with a bearer token reads.
+#[derive(sqlx::FromRow)]
+pub struct TokenUserRow {
+    token_id: Uuid,
+    token_user_id: Uuid,
+    token_name: String,
+    scopes: String,
+    token_created_at: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+    last_used_at: Option<DateTime<Utc>>,
+    #[sqlx(flatten)]
+    user: UserRow,
+}
+
+impl TokenUserRow {
+    pub fn into_parts(self) -> Result<(domain::tokens::ApiToken, User), StoreError> {
+        let token = TokenRow {
+            id: self.token_id,
+            user_id: self.token_user_id,
+            name: self.token_name,
+            scopes: self.scopes,
+            created_at: self.token_created_at,
+            expires_at: self.expires_at,
+            last_used_at: self.last_used_at,
+        }
+        .into_token()?;
+        Ok((token, self.user.into_user()?))
+    }
+}
+
+/// A unique violation on inserting a token: its name is taken (or, against
+/// all odds, its secret's hash is).
+pub fn token_insert_error(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            let text = format!("{} {}", db.constraint().unwrap_or_default(), db.message());
+            StoreError::Conflict { field: if text.contains("token_hash") { "id" } else { "name" } }
+        }
+        _ => crate::store::map_err(e),
+    }
+}

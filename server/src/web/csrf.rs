@@ -2,6 +2,8 @@
 //! site. Session cookies are SameSite=Lax as well; this is the second lock.
 //! Behind a TLS-terminating ingress `Host` may be rewritten, so when the
 //! public URL is configured, `Origin` is compared with it instead.
+//! A request to the API with a bearer token carries no cookie's authority
+//! (the API ignores the cookie then), so it needs no such check.
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
@@ -13,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 pub struct PublicOrigin(pub Option<String>);
 
 pub async fn csrf_guard(State(origin): State<PublicOrigin>, req: Request, next: Next) -> Response {
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) || bearer_api_call(&req) {
         return next.run(req).await;
     }
     if cross_site(req.headers(), origin.0.as_deref()) {
@@ -21,6 +23,24 @@ pub async fn csrf_guard(State(origin): State<PublicOrigin>, req: Request, next: 
         return (StatusCode::FORBIDDEN, "Cross-site requests are not allowed.").into_response();
     }
     next.run(req).await
+}
+
+fn bearer_api_call(req: &Request) -> bool {
+    req.uri().path().starts_with(crate::web::api::PREFIX)
+        && req.headers().get(header::AUTHORIZATION).is_some_and(|v| v.as_bytes().starts_with(b"Bearer "))
+}
+
+/// Whether a browser says the request came from this site's own pages:
+/// `Sec-Fetch-Site: same-origin`, or else an `Origin` that is ours. A request
+/// that says neither (a script's, or an old browser's) is not.
+pub(crate) fn same_origin(headers: &HeaderMap, public_origin: Option<&str>) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return site == "same-origin";
+    }
+    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        None | Some("null") => false,
+        Some(_) => !cross_site(headers, public_origin),
+    }
 }
 
 fn host_of(origin: &str) -> Option<&str> {
@@ -71,6 +91,18 @@ mod tests {
         assert!(cross_site(&headers(&[("origin", "https://evil.example"), ("host", "127.0.0.1:3000")]), None));
         assert!(cross_site(&headers(&[("origin", "null"), ("host", "127.0.0.1:3000")]), None));
         assert!(cross_site(&headers(&[("sec-fetch-site", "cross-site"), ("host", "a")]), None));
+    }
+
+    #[test]
+    fn only_a_request_a_browser_marks_as_from_our_own_pages_is_same_origin() {
+        let public = Some("https://cadence.example");
+        assert!(same_origin(&headers(&[("sec-fetch-site", "same-origin")]), public));
+        assert!(same_origin(&headers(&[("origin", "https://cadence.example"), ("host", "svc")]), public));
+        assert!(same_origin(&headers(&[("origin", "http://127.0.0.1:3000"), ("host", "127.0.0.1:3000")]), None));
+        assert!(!same_origin(&headers(&[("sec-fetch-site", "none"), ("origin", "https://cadence.example")]), public));
+        assert!(!same_origin(&headers(&[("sec-fetch-site", "cross-site")]), public));
+        assert!(!same_origin(&headers(&[("origin", "https://evil.example")]), public));
+        assert!(!same_origin(&headers(&[("host", "127.0.0.1:3000")]), None), "no word from a browser at all");
     }
 
     #[test]

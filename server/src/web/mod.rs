@@ -1,8 +1,10 @@
-//! HTTP middleware and plain routes: who the client is, CSRF origin checks,
+//! HTTP middleware and plain routes: the REST API's door (`/api/v1`), who
+//! the client is, CSRF origin checks,
 //! the status of server-function errors, security and cache headers with the
 //! per-request CSP nonce, and the health probes. Showing a failed form again
 //! lives with the forms, in `app::forms`; resolving the session, in `app::auth`.
 
+pub mod api;
 pub mod client_ip;
 pub mod csrf;
 pub mod headers;

@@ -23,4 +23,6 @@ mod tags;
 mod tasks;
 mod time_contract;
 mod time_engine;
+mod token_contract;
+mod tokens;
 mod views;

@@ -87,6 +87,28 @@ impl domain::ports::ViewStore for CountingStore {
 }
 
 #[async_trait]
+impl domain::ports::TokenStore for CountingStore {
+    async fn api_tokens(&self, user: UserId) -> Result<Vec<domain::tokens::ApiToken>, StoreError> {
+        self.inner.api_tokens(user).await
+    }
+    async fn token_user(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(domain::tokens::ApiToken, User)>, StoreError> {
+        self.inner.token_user(token_hash, now).await
+    }
+    async fn touch_token(
+        &self,
+        id: domain::tokens::TokenId,
+        at: DateTime<Utc>,
+        since: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.inner.touch_token(id, at, since).await
+    }
+}
+
+#[async_trait]
 impl TagStore for CountingStore {
     async fn tag_counts(&self, user: UserId) -> Result<Vec<domain::tag::TagCount>, StoreError> {
         self.inner.tag_counts(user).await

@@ -29,6 +29,7 @@ mod audit;
 mod outbox;
 mod tags;
 mod tasks;
+mod tokens;
 mod undo;
 mod views;
 
@@ -204,6 +205,14 @@ impl UnitOfWork for SqliteUnitOfWork {
 
     async fn set_view_order(&mut self, user: UserId, order: &[domain::views::ViewId]) -> Result<(), StoreError> {
         views::set_view_order(&mut self.tx, user, order).await
+    }
+
+    async fn insert_token(&mut self, token: &domain::tokens::ApiToken, token_hash: &str) -> Result<(), StoreError> {
+        tokens::insert_token(&mut self.tx, token, token_hash).await
+    }
+
+    async fn delete_token(&mut self, user: UserId, id: domain::tokens::TokenId) -> Result<(), StoreError> {
+        tokens::delete_token(&mut self.tx, user, id).await
     }
 
     async fn insert_undo(&mut self, record: &domain::bulk::UndoRecord) -> Result<(), StoreError> {
