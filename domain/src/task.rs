@@ -402,6 +402,86 @@ pub struct TaskInput {
     pub reminders: String,
 }
 
+impl TaskInput {
+    /// The fields that give `task` back when parsed: what a partial change
+    /// starts from. A repeat is written as its rule's lines, so an unchanged
+    /// one parses to the same rule and keeps its series.
+    pub fn of(task: &Task) -> Self {
+        let repeat = task.repeat.as_ref().map_or_else(RepeatInput::default, |r| RepeatInput {
+            repeat: "custom".to_owned(),
+            repeat_from: r.anchor.as_str().to_owned(),
+            recurrence: r.lines(),
+            ..RepeatInput::default()
+        });
+        Self {
+            title: task.title.as_str().to_owned(),
+            description: task.description.as_ref().map(|d| d.as_str().to_owned()).unwrap_or_default(),
+            priority: task.priority.as_str().to_owned(),
+            tags: task.tags.joined(),
+            due_date: task.due.map(|d| d.date_input()).unwrap_or_default(),
+            due_time: task.due.map(|d| d.time_input()).unwrap_or_default(),
+            repeat,
+            reminders: crate::reminder::format_list(&task.reminders),
+        }
+    }
+}
+
+/// A partial change to a task, as raw text: a field left `None` is left
+/// alone, and an empty one clears what can be cleared (the description, the
+/// tags, the due date, the repeat, the reminders).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskPatch {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub priority: Option<String>,
+    pub tags: Option<String>,
+    /// The due date and time go together: a new date without a time is due that day.
+    pub due: Option<(String, String)>,
+    /// The repeat's RRULE and EXDATE lines; empty for none.
+    pub repeat: Option<String>,
+    /// What the repeat counts from: `schedule` or `completion`.
+    pub repeat_from: Option<String>,
+    pub reminders: Option<String>,
+}
+
+impl TaskPatch {
+    /// Whether it changes nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// `input` with this patch's fields in place of its own.
+    pub fn apply(&self, mut input: TaskInput) -> TaskInput {
+        let set = |field: &mut String, new: &Option<String>| {
+            if let Some(new) = new {
+                field.clone_from(new);
+            }
+        };
+        set(&mut input.title, &self.title);
+        set(&mut input.description, &self.description);
+        set(&mut input.priority, &self.priority);
+        set(&mut input.tags, &self.tags);
+        set(&mut input.reminders, &self.reminders);
+        if let Some((date, time)) = &self.due {
+            (input.due_date, input.due_time) = (date.clone(), time.clone());
+        }
+        if let Some(lines) = &self.repeat {
+            input.repeat = if lines.trim().is_empty() {
+                RepeatInput::default()
+            } else {
+                RepeatInput {
+                    repeat: "custom".to_owned(),
+                    recurrence: lines.clone(),
+                    repeat_from: std::mem::take(&mut input.repeat.repeat_from),
+                    ..RepeatInput::default()
+                }
+            };
+        }
+        set(&mut input.repeat.repeat_from, &self.repeat_from);
+        input
+    }
+}
+
 /// A task's editable fields, all parsed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskDraft {
@@ -415,17 +495,35 @@ pub struct TaskDraft {
 }
 
 impl TaskDraft {
+    /// Parses the fields; the first that does not parse is the error.
     pub fn parse(input: &TaskInput, zone: TimeZone) -> Result<Self, ValidationError> {
-        let due = Due::parse(&input.due_date, &input.due_time, zone)?;
-        Ok(Self {
-            title: TaskTitle::parse(&input.title)?,
-            description: TaskDescription::parse(&input.description)?,
-            priority: Priority::parse(&input.priority)?,
-            tags: Tags::parse(&input.tags)?,
-            repeat: input.repeat.parse(due.as_ref())?,
-            reminders: crate::reminder::parse_list(&input.reminders)?,
-            due,
-        })
+        Self::parse_each(input, zone).map_err(|mut errors| errors.swap_remove(0))
+    }
+
+    /// Parses every field, and names each one that does not parse (never an
+    /// empty list), so an API can report them all at once.
+    pub fn parse_each(input: &TaskInput, zone: TimeZone) -> Result<Self, Vec<ValidationError>> {
+        fn keep<T>(errors: &mut Vec<ValidationError>, result: Result<T, ValidationError>) -> Option<T> {
+            result.map_err(|e| errors.push(e)).ok()
+        }
+        let mut errors = Vec::new();
+        let due = keep(&mut errors, Due::parse(&input.due_date, &input.due_time, zone));
+        let title = keep(&mut errors, TaskTitle::parse(&input.title));
+        let description = keep(&mut errors, TaskDescription::parse(&input.description));
+        let priority = keep(&mut errors, Priority::parse(&input.priority));
+        let tags = keep(&mut errors, Tags::parse(&input.tags));
+        // A repeat needs the due date it starts on; a bad date is named once, as the date.
+        let repeat = match &due {
+            Some(due) => keep(&mut errors, input.repeat.parse(due.as_ref())),
+            None => None,
+        };
+        let reminders = keep(&mut errors, crate::reminder::parse_list(&input.reminders));
+        match (title, description, priority, tags, due, repeat, reminders) {
+            (Some(title), Some(description), Some(priority), Some(tags), Some(due), Some(repeat), Some(reminders)) => {
+                Ok(Self { title, description, priority, tags, due, repeat, reminders })
+            }
+            _ => Err(errors),
+        }
     }
 }
 
@@ -473,6 +571,62 @@ mod tests {
     fn unknown_priorities_are_rejected() {
         assert_eq!(Priority::parse("asap").unwrap_err().field, "priority");
         assert_eq!(Priority::parse("HIGH").unwrap(), Priority::High);
+    }
+
+    #[test]
+    fn parsing_each_field_names_every_bad_one_and_parse_keeps_the_first() {
+        let input =
+            TaskInput { title: " ".into(), priority: "asap".into(), reminders: "soon".into(), ..TaskInput::default() };
+        let fields: Vec<String> =
+            TaskDraft::parse_each(&input, zone("UTC")).unwrap_err().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["title", "priority", "reminders"]);
+        assert_eq!(TaskDraft::parse(&input, zone("UTC")).unwrap_err().field, "title");
+    }
+
+    #[test]
+    fn a_task_written_back_as_input_parses_to_the_same_fields_and_a_patch_changes_only_its_own() {
+        let berlin = zone("Europe/Berlin");
+        let input = TaskInput {
+            title: "Pay rent".into(),
+            description: "To *Ms* Smith".into(),
+            priority: "high".into(),
+            tags: "home, money".into(),
+            due_date: "2026-12-01".into(),
+            due_time: "09:00".into(),
+            repeat: RepeatInput { repeat: "monthly".into(), ..RepeatInput::default() },
+            reminders: "1d, 2026-11-30 18:00".into(),
+        };
+        let draft = TaskDraft::parse(&input, berlin).unwrap();
+        let due = draft.due.unwrap();
+        let repeat = draft.repeat.clone().map(|r| Repeat::first(crate::repeat::SeriesId(Uuid::nil()), r, &due));
+        let now = Utc::now();
+        let task = Task {
+            id: TaskId(Uuid::nil()),
+            user_id: UserId(Uuid::nil()),
+            title: draft.title.clone(),
+            description: draft.description.clone(),
+            priority: draft.priority,
+            tags: draft.tags.clone(),
+            due: Some(due),
+            repeat,
+            reminders: draft.reminders.clone(),
+            completed_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let rule = |d: &TaskDraft| d.repeat.as_ref().map(|r| (r.rule.to_string(), r.anchor));
+        let again = TaskDraft::parse(&TaskInput::of(&task), berlin).unwrap();
+        assert_eq!(rule(&again), rule(&draft));
+        assert_eq!(TaskDraft { repeat: None, ..again }, TaskDraft { repeat: None, ..draft.clone() });
+
+        let patch = TaskPatch { priority: Some("low".into()), tags: Some(String::new()), ..TaskPatch::default() };
+        let patched = TaskDraft::parse(&patch.apply(TaskInput::of(&task)), berlin).unwrap();
+        assert_eq!((patched.priority, patched.tags.is_empty()), (Priority::Low, true));
+        assert_eq!(rule(&patched), rule(&draft));
+        assert_eq!((patched.title, patched.due), (draft.title, draft.due));
+        let cleared = TaskPatch { repeat: Some(String::new()), ..TaskPatch::default() };
+        assert_eq!(TaskDraft::parse(&cleared.apply(TaskInput::of(&task)), berlin).unwrap().repeat, None);
+        assert!(TaskPatch::default().is_empty() && !cleared.is_empty());
     }
 
     #[test]

@@ -11,14 +11,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use domain::tokens::{TokenScopes, TokenSecret};
-use domain::User;
+use domain::{ServiceError, User, ValidationError};
 use serde::Serialize;
 
 /// Where the API's routes live.
 pub const PREFIX: &str = "/api/v1/";
 
 pub fn routes() -> Router {
-    Router::new().route("/api/v1/me", get(me))
+    Router::new().route("/api/v1/me", get(me)).merge(super::api_tasks::routes())
 }
 
 /// Who the caller is, and what their credentials allow.
@@ -48,6 +48,9 @@ pub struct Problem {
     pub title: &'static str,
     pub status: u16,
     pub detail: String,
+    /// Each field a 422 found wrong, under the name the request gave it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ValidationError>,
     /// The `WWW-Authenticate` challenge of a 401 or a 403 for scope (RFC 6750).
     #[serde(skip)]
     pub challenge: Option<&'static str>,
@@ -60,8 +63,35 @@ impl Problem {
             title,
             status: status.as_u16(),
             detail: detail.into(),
+            errors: Vec::new(),
             challenge: None,
         }
+    }
+
+    /// A 422 naming each field that was wrong (at least one).
+    pub fn invalid(errors: Vec<ValidationError>) -> Self {
+        let detail = match errors.as_slice() {
+            [one] => one.message.clone(),
+            many => {
+                let fields: Vec<&str> = many.iter().map(|e| e.field.as_str()).collect();
+                format!("These fields are not right: {}.", fields.join(", "))
+            }
+        };
+        Self { errors, ..Self::new("invalid", "Invalid input", StatusCode::UNPROCESSABLE_ENTITY, detail) }
+    }
+
+    pub fn not_found() -> Self {
+        Self::new("not_found", "Not found", StatusCode::NOT_FOUND, "Nothing of yours has this id.")
+    }
+
+    /// A request that cannot be read at all (its status says why: 400, 413 or 415).
+    pub fn bad_request(status: StatusCode, detail: impl Into<String>) -> Self {
+        let (slug, title) = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => ("too_large", "Request body too large"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "Unsupported media type"),
+            _ => ("bad_request", "Bad request"),
+        };
+        Self::new(slug, title, status, detail)
     }
 
     fn unauthenticated(detail: &str) -> Self {
@@ -102,6 +132,29 @@ impl Problem {
             StatusCode::INTERNAL_SERVER_ERROR,
             "Something went wrong on our side. Please try again.",
         )
+    }
+}
+
+/// The one mapping of the services' errors onto the API, with the statuses
+/// the pages give them (`app::error::AppError::status`); an internal cause
+/// is logged, never shown.
+impl From<ServiceError> for Problem {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Invalid(v) => Self::invalid(vec![v]),
+            ServiceError::NotFound => Self::not_found(),
+            ServiceError::Conflict { field, message } => Self {
+                errors: vec![ValidationError { field, message: message.clone() }],
+                ..Self::new("conflict", "Conflict", StatusCode::CONFLICT, message)
+            },
+            ServiceError::InvalidCredentials | ServiceError::Unauthenticated => {
+                Self::unauthenticated("Send a personal access token as `Authorization: Bearer cad_…`.")
+            }
+            ServiceError::Internal(cause) => {
+                tracing::error!(error = %cause, source = ?std::error::Error::source(&*cause), "service failure");
+                Self::internal()
+            }
+        }
     }
 }
 
@@ -196,6 +249,20 @@ mod tests {
             created_at: Utc::now(),
         };
         ApiUser { user, scopes }
+    }
+
+    #[test]
+    fn service_errors_become_problems_with_the_pages_statuses_and_never_show_an_internal_cause() {
+        let invalid = Problem::from(ServiceError::Invalid(ValidationError::new("title", "Give the task a title.")));
+        assert_eq!((invalid.status, invalid.detail.as_str()), (422, "Give the task a title."));
+        assert_eq!(invalid.errors, [ValidationError::new("title", "Give the task a title.")]);
+        assert_eq!(Problem::from(ServiceError::NotFound).status, 404);
+        let conflict = Problem::from(ServiceError::Conflict { field: "name".into(), message: "Taken.".into() });
+        assert_eq!((conflict.status, conflict.errors[0].field.as_str()), (409, "name"));
+        let cause = std::io::Error::other("disk I/O error at page 7");
+        let internal = Problem::from(ServiceError::Internal(Box::new(cause)));
+        assert_eq!(internal.status, 500);
+        assert!(!serde_json::to_string(&internal).unwrap().contains("disk"), "the cause stays in the log");
     }
 
     #[tokio::test]

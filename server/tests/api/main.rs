@@ -3,6 +3,7 @@
 //! unchanged against SQLite and PostgreSQL.
 
 mod accounts;
+mod api_tasks;
 mod bulk;
 #[macro_use]
 mod contract;

@@ -27,7 +27,7 @@ fn secret_in(page: &str) -> Option<String> {
 }
 
 /// Makes a token through the form and returns its secret.
-async fn new_token(app: &TestApp, name: &str, write: bool) -> String {
+pub(crate) async fn new_token(app: &TestApp, name: &str, write: bool) -> String {
     let mut form = vec![("name", name), ("expires", "30")];
     if write {
         form.push(("write", "on"));
@@ -47,7 +47,7 @@ async fn me_with(app: &TestApp, authorization: Option<&str>) -> Response {
 }
 
 /// Asserts a problem+json answer and returns its body.
-async fn problem(res: Response, status: u16) -> Value {
+pub(crate) async fn problem(res: Response, status: u16) -> Value {
     assert_eq!(res.status().as_u16(), status);
     assert_eq!(res.headers()[CONTENT_TYPE], "application/problem+json");
     if status == 401 {

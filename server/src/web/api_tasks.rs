@@ -1,0 +1,457 @@
+//! The REST API's tasks, `/api/v1/tasks`: list (keyset pages, the list
+//! page's `q`), read, create, change (true PATCH) and delete, as thin routes
+//! onto the task services. The JSON is read here field by field, so every
+//! field that is the wrong shape is named at once; what a field's text means
+//! is left to the domain's parsers, the same ones the task form uses.
+
+use app::auth::AppState;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, RawQuery, Request};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use domain::query::{QueryError, TaskQuery};
+use domain::services::DeleteScope;
+use domain::task::{TaskInput, TaskPatch};
+use domain::task_list::{Cursor, ListKey, PageRequest, TaskSummary, COUNT_CAP};
+use domain::{Due, Task, TaskDraft, TaskFilter, TaskId, ValidationError};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::api::{ApiUser, Problem};
+
+/// The largest JSON body a task route reads: a description's 10,000
+/// characters, four bytes each at worst, and room for the rest.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// Rows per page unless `limit` says otherwise, and the most it may say.
+const DEFAULT_LIMIT: u32 = PageRequest::DEFAULT_SIZE;
+const MAX_LIMIT: u32 = 1000;
+
+pub fn routes() -> Router {
+    Router::new()
+        .route("/api/v1/tasks", get(list).post(create))
+        .route("/api/v1/tasks/{id}", get(one).patch(patch).delete(delete))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+}
+
+/// A task as the API shows it, every field.
+#[derive(Debug, Serialize)]
+struct TaskJson {
+    id: String,
+    title: String,
+    description: Option<String>,
+    priority: &'static str,
+    tags: Vec<String>,
+    due: Option<DueJson>,
+    /// RRULE (and EXDATE) lines, as `repeat` takes them.
+    repeat: Option<String>,
+    /// `schedule` or `completion`, for a repeating task.
+    repeat_from: Option<&'static str>,
+    /// The rule as a sentence: "Every 2 weeks on Monday".
+    repeat_description: Option<String>,
+    /// Each as `reminders` takes it: `at due`, `15m`, `1d`, `2026-12-24 18:00`.
+    reminders: Vec<String>,
+    completed: bool,
+    completed_at: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+#[derive(Debug, Serialize)]
+struct DueJson {
+    date: String,
+    time: Option<String>,
+    zone: String,
+    /// The instant it is due; a date without a time is due at its end.
+    at: String,
+}
+
+impl From<&Due> for DueJson {
+    fn from(due: &Due) -> Self {
+        Self {
+            date: due.date_input(),
+            time: due.time.map(|_| due.time_input()),
+            zone: due.zone.name().to_owned(),
+            at: instant(due.at),
+        }
+    }
+}
+
+/// An instant in RFC 3339, to the microsecond both databases keep, so a
+/// task written and a task read back say the same.
+fn instant(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+impl From<&Task> for TaskJson {
+    fn from(task: &Task) -> Self {
+        Self {
+            id: task.id.to_string(),
+            title: task.title.as_str().to_owned(),
+            description: task.description.as_ref().map(|d| d.as_str().to_owned()),
+            priority: task.priority.as_str(),
+            tags: task.tags.iter().map(|t| t.as_str().to_owned()).collect(),
+            due: task.due.as_ref().map(DueJson::from),
+            repeat: task.repeat.as_ref().map(|r| r.lines()),
+            repeat_from: task.repeat.as_ref().map(|r| r.anchor.as_str()),
+            repeat_description: task.repeat.as_ref().map(|r| r.describe()),
+            reminders: task.reminders.iter().map(|r| domain::reminder::format_list(std::slice::from_ref(r))).collect(),
+            completed: task.is_completed(),
+            completed_at: task.completed_at.map(instant),
+            created_at: instant(task.created_at),
+            updated_at: instant(task.updated_at),
+        }
+    }
+}
+
+/// A list item: what the list reads of a task (the description, repeat
+/// rule and reminders are at `/api/v1/tasks/{id}`).
+#[derive(Debug, Serialize)]
+struct TaskItem {
+    id: String,
+    title: String,
+    priority: &'static str,
+    tags: Vec<String>,
+    due: Option<DueJson>,
+    recurring: bool,
+    completed: bool,
+    completed_at: Option<String>,
+    created_at: String,
+}
+
+impl From<&TaskSummary> for TaskItem {
+    fn from(task: &TaskSummary) -> Self {
+        Self {
+            id: task.id.to_string(),
+            title: task.title.as_str().to_owned(),
+            priority: task.priority.as_str(),
+            tags: task.tags.iter().map(|t| t.as_str().to_owned()).collect(),
+            due: task.due.as_ref().map(DueJson::from),
+            recurring: task.recurring,
+            completed: task.is_completed(),
+            completed_at: task.completed_at.map(instant),
+            created_at: instant(task.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct TaskListJson {
+    items: Vec<TaskItem>,
+    next_cursor: Option<String>,
+    total: u64,
+    total_exact: bool,
+}
+
+/// The query string's pairs; one that cannot be decoded is a 400.
+fn query_pairs(raw: Option<String>) -> Result<Vec<(String, String)>, Problem> {
+    serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
+        .map_err(|_| Problem::bad_request(StatusCode::BAD_REQUEST, "The query string is not form-encoded."))
+}
+
+fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+async fn list(
+    api: ApiUser,
+    Extension(state): Extension<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<TaskListJson>, Problem> {
+    let pairs = query_pairs(raw)?;
+    let mut errors = Vec::new();
+    let size = match param(&pairs, "limit").map(str::trim) {
+        None | Some("") => DEFAULT_LIMIT,
+        Some(raw) => match raw.parse::<u32>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+            _ => {
+                errors.push(ValidationError::new("limit", format!("Ask for 1 to {MAX_LIMIT} tasks a page.")));
+                DEFAULT_LIMIT
+            }
+        },
+    };
+    let cursor = match param(&pairs, "cursor").map(str::trim) {
+        None | Some("") => Cursor::Start,
+        Some(raw) => match ListKey::from_cursor(raw) {
+            Some(key) => Cursor::After(key),
+            None => {
+                errors.push(ValidationError::new("cursor", "Pass back a next_cursor this API gave."));
+                Cursor::Start
+            }
+        },
+    };
+    let q = param(&pairs, "q").unwrap_or("");
+    let query = if q.chars().count() > app::api::MAX_QUERY {
+        let max = app::api::MAX_QUERY;
+        errors.push(ValidationError::new(QueryError::FIELD, format!("A search has at most {max} characters.")));
+        TaskQuery::default()
+    } else {
+        TaskQuery::parse(q).unwrap_or_else(|e| {
+            errors.push(e.into());
+            TaskQuery::default()
+        })
+    };
+    if !errors.is_empty() {
+        return Err(Problem::invalid(errors));
+    }
+    let user = &api.user;
+    let today = state.services.clock.now().with_timezone(&user.time_zone.0).date_naive();
+    let filter = TaskFilter::of(&query, today, user.time_zone);
+    let page = state.services.tasks(user, &filter, &PageRequest { cursor, size }).await?;
+    Ok(Json(TaskListJson {
+        items: page.tasks.iter().map(TaskItem::from).collect(),
+        next_cursor: page.next().map(|k| k.as_str().to_owned()),
+        total: page.total.min(COUNT_CAP),
+        total_exact: page.total_exact(),
+    }))
+}
+
+/// A malformed id names no task of the caller's: a 404, like an unknown one.
+fn task_id(raw: &str) -> Result<TaskId, Problem> {
+    TaskId::parse(raw).map_err(|_| Problem::not_found())
+}
+
+async fn one(
+    api: ApiUser,
+    Extension(state): Extension<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<TaskJson>, Problem> {
+    let task = state.services.task(&api.user, task_id(&id)?).await?;
+    Ok(Json(TaskJson::from(&task)))
+}
+
+async fn create(
+    api: ApiUser,
+    Extension(state): Extension<AppState>,
+    ApiJson(body): ApiJson,
+) -> Result<Response, Problem> {
+    api.require_write()?;
+    let fields = TaskFields::read(body, false)?;
+    let input = fields.patch.apply(TaskInput::default());
+    // Parsed once here only to name every bad field at once; the service parses what it writes.
+    TaskDraft::parse_each(&input, api.user.time_zone).map_err(|errors| invalid(errors.into_iter()))?;
+    let task = state.services.create_task(&api.user, &input).await.map_err(renamed)?;
+    let location = HeaderValue::try_from(format!("/api/v1/tasks/{}", task.id)).expect("a uuid is a header value");
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(TaskJson::from(&task))).into_response())
+}
+
+async fn patch(
+    api: ApiUser,
+    Extension(state): Extension<AppState>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson,
+) -> Result<Json<TaskJson>, Problem> {
+    api.require_write()?;
+    let id = task_id(&id)?;
+    let fields = TaskFields::read(body, true)?;
+    let svc = &state.services;
+    let mut task = None;
+    if !fields.patch.is_empty() {
+        // Checked against the task as it is only to name every bad field at
+        // once; the service applies the patch to the task under its lock.
+        let current = svc.task(&api.user, id).await?;
+        TaskDraft::parse_each(&fields.patch.apply(TaskInput::of(&current)), api.user.time_zone)
+            .map_err(|errors| invalid(errors.into_iter()))?;
+        task = Some(svc.patch_task(&api.user, id, &fields.patch).await.map_err(renamed)?);
+    }
+    // Completing goes through the service that does it, so a repeating task's
+    // next instance follows and its rule stays, whatever else was sent.
+    if let Some(completed) = fields.completed {
+        task = Some(svc.set_completed(&api.user, id, completed).await?);
+    }
+    let task = match task {
+        Some(task) => task,
+        None => svc.task(&api.user, id).await?,
+    };
+    Ok(Json(TaskJson::from(&task)))
+}
+
+async fn delete(
+    api: ApiUser,
+    Extension(state): Extension<AppState>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<StatusCode, Problem> {
+    api.require_write()?;
+    let id = task_id(&id)?;
+    let pairs = query_pairs(raw)?;
+    let scope = DeleteScope::parse(param(&pairs, "scope").unwrap_or("")).map_err(|e| Problem::invalid(vec![e]))?;
+    state.services.delete_task(&api.user, id, scope).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The domain's field names as this API spells them.
+fn api_field(field: String) -> String {
+    match field.as_str() {
+        "due_date" => "due.date".to_owned(),
+        "due_time" => "due.time".to_owned(),
+        "recurrence" => "repeat".to_owned(),
+        _ => field,
+    }
+}
+
+fn invalid(errors: impl Iterator<Item = ValidationError>) -> Problem {
+    Problem::invalid(errors.map(|e| ValidationError { field: api_field(e.field), ..e }).collect())
+}
+
+/// A service error, its field named as the API names it.
+fn renamed(e: domain::ServiceError) -> Problem {
+    match e {
+        domain::ServiceError::Invalid(v) => invalid(std::iter::once(v)),
+        other => other.into(),
+    }
+}
+
+/// The fields of a task's JSON body, as the task form's raw text.
+struct TaskFields {
+    patch: TaskPatch,
+    completed: Option<bool>,
+}
+
+impl TaskFields {
+    /// Reads a JSON object: in a PATCH a field left out is left alone and
+    /// `null` clears it; a create takes no `completed`. Every field of the
+    /// wrong shape, and every unknown one, is named.
+    fn read(body: Value, patching: bool) -> Result<Self, Problem> {
+        let Value::Object(map) = body else {
+            return Err(Problem::invalid(vec![ValidationError::new("body", "Send a JSON object of task fields.")]));
+        };
+        let mut errors = Vec::new();
+        let mut fields = Self { patch: TaskPatch::default(), completed: None };
+        for (name, value) in map {
+            let patch = &mut fields.patch;
+            let read = match name.as_str() {
+                "title" => text(&name, value, false).map(|v| patch.title = v),
+                "description" => text(&name, value, true).map(|v| patch.description = v),
+                "priority" => text(&name, value, true).map(|v| patch.priority = v),
+                "repeat" => text(&name, value, true).map(|v| patch.repeat = v),
+                "repeat_from" => text(&name, value, true).map(|v| patch.repeat_from = v),
+                "tags" => strings(&name, value).map(|v| patch.tags = v),
+                "reminders" => strings(&name, value).map(|v| patch.reminders = v),
+                "due" => due(value).map(|v| patch.due = v),
+                "completed" if patching => match value {
+                    Value::Bool(done) => {
+                        fields.completed = Some(done);
+                        Ok(())
+                    }
+                    _ => Err(vec![ValidationError::new("completed", "Send true or false.")]),
+                },
+                _ => Err(vec![ValidationError::new(&name, "This is not a task field.")]),
+            };
+            if let Err(mut bad) = read {
+                errors.append(&mut bad);
+            }
+        }
+        if errors.is_empty() {
+            Ok(fields)
+        } else {
+            // In the order of their names, whatever order the object had.
+            errors.sort_by(|a, b| a.field.cmp(&b.field));
+            Err(Problem::invalid(errors))
+        }
+    }
+}
+
+type Read<T> = Result<Option<T>, Vec<ValidationError>>;
+
+/// A string field; `null` clears it where it can be cleared.
+fn text(name: &str, value: Value, clearable: bool) -> Read<String> {
+    match value {
+        Value::String(s) => Ok(Some(s)),
+        Value::Null if clearable => Ok(Some(String::new())),
+        _ => Err(vec![ValidationError::new(name, if clearable { "Send a string or null." } else { "Send a string." })]),
+    }
+}
+
+/// An array of strings, given to the domain as the form's comma-separated
+/// field; `null` clears it.
+fn strings(name: &str, value: Value) -> Read<String> {
+    let shape = || vec![ValidationError::new(name, "Send an array of strings, or null.")];
+    match value {
+        Value::Null => Ok(Some(String::new())),
+        Value::Array(items) => {
+            let items: Option<Vec<String>> =
+                items.into_iter().map(|v| if let Value::String(s) = v { Some(s) } else { None }).collect();
+            let items = items.ok_or_else(shape)?;
+            // A comma inside one item would split it into two: refuse it, as a tag or reminder never has one.
+            if items.iter().any(|i| i.contains(',')) {
+                return Err(vec![ValidationError::new(name, "An item may not contain a comma.")]);
+            }
+            Ok(Some(items.join(", ")))
+        }
+        _ => Err(shape()),
+    }
+}
+
+/// `due`: `{ "date": "2026-12-01", "time": "09:00" }` (the time may be left
+/// out or `null`), or `null` for none.
+fn due(value: Value) -> Read<(String, String)> {
+    let mut obj: Map<String, Value> = match value {
+        Value::Null => return Ok(Some((String::new(), String::new()))),
+        Value::Object(obj) => obj,
+        _ => {
+            return Err(vec![ValidationError::new(
+                "due",
+                "Send { \"date\": \"YYYY-MM-DD\", \"time\": \"HH:MM\" } or null.",
+            )])
+        }
+    };
+    let mut errors = Vec::new();
+    let date = match obj.remove("date") {
+        Some(Value::String(s)) => s,
+        _ => {
+            errors.push(ValidationError::new("due.date", "Send the date as \"YYYY-MM-DD\"."));
+            String::new()
+        }
+    };
+    let time = match obj.remove("time") {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s,
+        Some(_) => {
+            errors.push(ValidationError::new("due.time", "Send the time as \"HH:MM\", or null."));
+            String::new()
+        }
+    };
+    for (name, _) in obj {
+        // The zone is the caller's own; a due date's zone is never sent.
+        errors.push(ValidationError::new(&format!("due.{name}"), "A due date takes a date and a time."));
+    }
+    if errors.is_empty() {
+        Ok(Some((date, time)))
+    } else {
+        Err(errors)
+    }
+}
+
+/// A JSON body: a body over [`MAX_BODY`] is a 413, one that is not
+/// `application/json` a 415, and one that is not JSON a 400, each a problem.
+struct ApiJson(Value);
+
+impl<S: Send + Sync> FromRequest<S> for ApiJson {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+            let essence = v.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+        });
+        if !json {
+            return Err(Problem::bad_request(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Send the body as JSON, with `Content-Type: application/json`.",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Problem::bad_request(StatusCode::PAYLOAD_TOO_LARGE, format!("A body has at most {MAX_BODY} bytes."))
+            } else {
+                Problem::bad_request(StatusCode::BAD_REQUEST, "The body could not be read.")
+            }
+        })?;
+        serde_json::from_slice(&bytes)
+            .map(Self)
+            .map_err(|e| Problem::bad_request(StatusCode::BAD_REQUEST, format!("The body is not valid JSON: {e}.")))
+    }
+}
