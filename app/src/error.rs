@@ -84,6 +84,11 @@ impl From<domain::ServiceError> for AppError {
             S::Invalid(v) => v.into(),
             S::NotFound => Self::NotFound,
             S::Conflict { field, message } => Self::Conflict { field, message },
+            // The pages never send a version; should one be stale, it is the conflict it is.
+            S::Stale => Self::Conflict {
+                field: "version".to_owned(),
+                message: "This task changed since you opened it. Reload it and try again.".to_owned(),
+            },
             S::InvalidCredentials => Self::InvalidCredentials,
             S::Unauthenticated => Self::Unauthenticated,
             S::Internal(cause) => {

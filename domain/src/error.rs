@@ -42,6 +42,10 @@ pub enum ServiceError {
     NotFound,
     #[error("{field}: {message}")]
     Conflict { field: String, message: String },
+    /// The caller expected another version of the task than the one it has
+    /// now (someone changed it since it was read); nothing was written.
+    #[error("the task changed since it was read")]
+    Stale,
     #[error("invalid email or password")]
     InvalidCredentials,
     #[error("sign-in required")]

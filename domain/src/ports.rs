@@ -10,6 +10,7 @@ use crate::account::{Email, User, UserId};
 use crate::bulk::{UndoId, UndoRecord};
 use crate::error::StoreError;
 use crate::event::{AuditEntry, EventEnvelope};
+use crate::idempotency::{IdempotencyKey, Reservation, StoredResponse};
 use crate::live::LiveEvent;
 use crate::notification::{NewNotification, Notification, NotificationPage};
 use crate::repeat::SeriesId;
@@ -89,6 +90,33 @@ pub trait TokenStore: Send + Sync {
     /// Records a use at `at`, unless one at or after `since` is recorded
     /// already (another request got there first).
     async fn touch_token(&self, id: TokenId, at: DateTime<Utc>, since: DateTime<Utc>) -> Result<(), StoreError>;
+}
+
+/// Idempotency keys of the API's creates, per user.
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Takes the key for a request with this fingerprint, unless a request
+    /// made since `fresh_after` holds it (an older one is forgotten first);
+    /// one of two concurrent callers wins, the other is told what it found.
+    async fn reserve_key(
+        &self,
+        user: UserId,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+        now: DateTime<Utc>,
+        fresh_after: DateTime<Utc>,
+    ) -> Result<Reservation, StoreError>;
+    /// Keeps the answer the reserved key's request was given.
+    async fn complete_key(
+        &self,
+        user: UserId,
+        key: &IdempotencyKey,
+        response: &StoredResponse,
+    ) -> Result<(), StoreError>;
+    /// Lets a key go whose request failed before it had an answer worth repeating.
+    async fn release_key(&self, user: UserId, key: &IdempotencyKey) -> Result<(), StoreError>;
+    /// Forgets keys taken before `before`; returns how many went.
+    async fn prune_keys(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
 /// A user's tags as the tags page sees them.
@@ -251,6 +279,7 @@ pub trait Store:
     + TagStore
     + ViewStore
     + TokenStore
+    + IdempotencyStore
     + AuditStore
     + OutboxStore
     + TimerStore

@@ -342,6 +342,26 @@ pub fn wall_label(date: NaiveDate, time: Option<NaiveTime>) -> String {
     s
 }
 
+/// A task's version, for optimistic concurrency: the instant of its last
+/// write to the microsecond, which both databases keep, so a version read
+/// and a version compared under the task's lock agree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TaskVersion(i64);
+
+impl TaskVersion {
+    pub fn of(task: &Task) -> Self {
+        Self(task.updated_at.timestamp_micros())
+    }
+
+    pub fn from_micros(micros: i64) -> Self {
+        Self(micros)
+    }
+
+    pub fn micros(self) -> i64 {
+        self.0
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Task {
     pub id: TaskId,

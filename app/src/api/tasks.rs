@@ -424,7 +424,7 @@ pub async fn task_row_html(id: String) -> Result<String, AppError> {
 pub async fn set_completed(id: String, completed: bool) -> Result<TaskRow, AppError> {
     let user = crate::auth::require_user()?;
     let svc = super::services()?;
-    let task = svc.set_completed(&user, task_id(&id)?, completed).await?;
+    let task = svc.set_completed(&user, task_id(&id)?, completed, None).await?;
     full_row(&svc, &task, &user).await
 }
 
@@ -434,7 +434,7 @@ pub async fn set_completed(id: String, completed: bool) -> Result<TaskRow, AppEr
 pub async fn delete_task(id: String, #[server(default)] scope: String) -> Result<(), AppError> {
     let user = crate::auth::require_user()?;
     let scope = domain::services::DeleteScope::parse(&scope)?;
-    super::services()?.delete_task(&user, task_id(&id)?, scope).await?;
+    super::services()?.delete_task(&user, task_id(&id)?, scope, None).await?;
     leptos_axum::redirect("/tasks?deleted=1");
     Ok(())
 }

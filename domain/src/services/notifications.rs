@@ -106,7 +106,7 @@ impl Services {
     pub async fn complete_from_notification(&self, user: &User, seq: i64) -> Result<(), ServiceError> {
         let notification = self.store.notification(user.id, seq).await?;
         if let Some(task) = notification.task_id {
-            self.set_completed(user, task, true).await?;
+            self.set_completed(user, task, true, None).await?;
         }
         self.mark_read(user, Some(seq)).await?;
         Ok(())

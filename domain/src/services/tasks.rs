@@ -13,7 +13,7 @@ use crate::event::DomainEvent;
 use crate::ports::UnitOfWork;
 use crate::reminder::{self, Reminder};
 use crate::repeat::{Repeat, RepeatDraft, SeriesId};
-use crate::task::{Tag, Task, TaskDraft, TaskId, TaskInput, TaskPatch};
+use crate::task::{Tag, Task, TaskDraft, TaskId, TaskInput, TaskPatch, TaskVersion};
 use crate::task_list::{PageRequest, TaskFilter, TaskPage};
 use crate::timer::{Timer, TimerKind};
 
@@ -84,10 +84,18 @@ impl Services {
 
     /// Changes only the fields `patch` names, read against the task as it is
     /// under the lock, so a concurrent edit of another field is never undone.
-    /// The rest goes the way of every edit (`update_task`'s rules).
-    pub async fn patch_task(&self, user: &User, id: TaskId, patch: &TaskPatch) -> Result<Task, ServiceError> {
+    /// The rest goes the way of every edit (`update_task`'s rules). With an
+    /// `expected` version, a task that has moved on is [`ServiceError::Stale`].
+    pub async fn patch_task(
+        &self,
+        user: &User,
+        id: TaskId,
+        patch: &TaskPatch,
+        expected: Option<TaskVersion>,
+    ) -> Result<Task, ServiceError> {
         let mut uow = self.store.begin().await?;
         let before = uow.task_for_update(user.id, id).await?;
+        check_version(&before, expected)?;
         if patch.is_empty() {
             return Ok(before);
         }
@@ -151,9 +159,18 @@ impl Services {
     /// clicks, record one completion. Completing cancels the task's pending
     /// reminders; reopening sets those still ahead again. A repeating task's
     /// next instance is made by the recurrence consumer of `task.completed`.
-    pub async fn set_completed(&self, user: &User, id: TaskId, completed: bool) -> Result<Task, ServiceError> {
+    /// With an `expected` version, a task that has moved on is
+    /// [`ServiceError::Stale`], even when it already has the state asked for.
+    pub async fn set_completed(
+        &self,
+        user: &User,
+        id: TaskId,
+        completed: bool,
+        expected: Option<TaskVersion>,
+    ) -> Result<Task, ServiceError> {
         let mut uow = self.store.begin().await?;
         let before = uow.task_for_update(user.id, id).await?;
+        check_version(&before, expected)?;
         if before.is_completed() == completed {
             return Ok(before);
         }
@@ -199,9 +216,18 @@ impl Services {
     /// Deletes a task. For an instance of a repeating task, `This` lets the
     /// series go on (an open instance is followed by the next one at once),
     /// and `Following` deletes it and every later instance and ends the series.
-    pub async fn delete_task(&self, user: &User, id: TaskId, scope: DeleteScope) -> Result<Task, ServiceError> {
+    /// With an `expected` version, a task that has moved on is
+    /// [`ServiceError::Stale`] and nothing is deleted.
+    pub async fn delete_task(
+        &self,
+        user: &User,
+        id: TaskId,
+        scope: DeleteScope,
+        expected: Option<TaskVersion>,
+    ) -> Result<Task, ServiceError> {
         let mut uow = self.store.begin().await?;
         let before = uow.task_for_update(user.id, id).await?;
+        check_version(&before, expected)?;
         let (_, next) = self.write_delete(&mut *uow, user, &before, scope).await?;
         uow.commit().await?;
         if let Some(next) = &next {
@@ -314,6 +340,16 @@ impl Services {
 
     pub async fn tags(&self, user: &User) -> Result<Vec<Tag>, ServiceError> {
         Ok(self.store.tags(user.id).await?)
+    }
+}
+
+/// Refuses a write meant for another version of the task. Called on the
+/// task read for update, so the check and the write are one under its lock:
+/// two callers holding the same version cannot both pass.
+fn check_version(before: &Task, expected: Option<TaskVersion>) -> Result<(), ServiceError> {
+    match expected {
+        Some(v) if v != TaskVersion::of(before) => Err(ServiceError::Stale),
+        _ => Ok(()),
     }
 }
 

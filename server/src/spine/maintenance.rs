@@ -1,7 +1,8 @@
 //! Housekeeping that every replica may run, because each step is idempotent:
 //! expired sessions are deleted, and events whose every delivery finished
 //! long ago leave the outbox (the audit log keeps its own copy), as do timers
-//! fired as long ago (their events recorded that they fired).
+//! fired as long ago (their events recorded that they fired), and so do
+//! undo records and idempotency keys past their time.
 
 use std::time::Duration;
 
@@ -58,6 +59,12 @@ impl Maintenance {
             Ok(0) => {}
             Ok(n) => tracing::info!(records = n, "expired undo records pruned"),
             Err(e) => tracing::warn!(error = %e, "pruning undo records failed"),
+        }
+        let forgotten = self.services.clock.now() - chrono::Duration::hours(domain::idempotency::KEEP_HOURS);
+        match self.services.store.prune_keys(forgotten).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(keys = n, "expired idempotency keys pruned"),
+            Err(e) => tracing::warn!(error = %e, "pruning idempotency keys failed"),
         }
         match self.services.store.delivery_stats().await {
             Ok(stats) if stats.dead > 0 => {

@@ -125,6 +125,17 @@ impl Problem {
         }
     }
 
+    /// A 412: the `If-Match` sent is not the task's current `ETag`, so
+    /// nothing was written.
+    pub fn precondition_failed() -> Self {
+        Self::new(
+            "precondition_failed",
+            "Precondition failed",
+            StatusCode::PRECONDITION_FAILED,
+            "The task changed since this ETag was read; read it again and retry with its new ETag.",
+        )
+    }
+
     fn internal() -> Self {
         Self::new(
             "internal",
@@ -147,6 +158,7 @@ impl From<ServiceError> for Problem {
                 errors: vec![ValidationError { field, message: message.clone() }],
                 ..Self::new("conflict", "Conflict", StatusCode::CONFLICT, message)
             },
+            ServiceError::Stale => Self::precondition_failed(),
             ServiceError::InvalidCredentials | ServiceError::Unauthenticated => {
                 Self::unauthenticated("Send a personal access token as `Authorization: Bearer cad_…`.")
             }
@@ -257,6 +269,8 @@ mod tests {
         assert_eq!((invalid.status, invalid.detail.as_str()), (422, "Give the task a title."));
         assert_eq!(invalid.errors, [ValidationError::new("title", "Give the task a title.")]);
         assert_eq!(Problem::from(ServiceError::NotFound).status, 404);
+        let stale = Problem::from(ServiceError::Stale);
+        assert_eq!((stale.status, stale.kind.as_str()), (412, "urn:cadence:problem:precondition_failed"));
         let conflict = Problem::from(ServiceError::Conflict { field: "name".into(), message: "Taken.".into() });
         assert_eq!((conflict.status, conflict.errors[0].field.as_str()), (409, "name"));
         let cause = std::io::Error::other("disk I/O error at page 7");

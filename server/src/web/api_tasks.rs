@@ -3,23 +3,30 @@
 //! onto the task services. The JSON is read here field by field, so every
 //! field that is the wrong shape is named at once; what a field's text means
 //! is left to the domain's parsers, the same ones the task form uses.
+//! A task carries an `ETag`; a change or delete sent with `If-Match` is
+//! compared with it by the service under the task's lock (a 412 if stale).
+//! A create sent with an `Idempotency-Key` is made once: a retry with the
+//! same key and body gets the first answer again.
 
 use app::auth::AppState;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, RawQuery, Request};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
+use domain::idempotency::{self, IdempotencyKey, Reservation, StoredResponse};
 use domain::query::{QueryError, TaskQuery};
 use domain::services::DeleteScope;
 use domain::task::{TaskInput, TaskPatch};
 use domain::task_list::{Cursor, ListKey, PageRequest, TaskSummary, COUNT_CAP};
-use domain::{Due, Task, TaskDraft, TaskFilter, TaskId, ValidationError};
+use domain::{Due, Task, TaskDraft, TaskFilter, TaskId, TaskVersion, ValidationError};
 use serde::Serialize;
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
 use super::api::{ApiUser, Problem};
+use super::etag::{self, Expect};
 
 /// The largest JSON body a task route reads: a description's 10,000
 /// characters, four bytes each at worst, and room for the rest.
@@ -213,59 +220,177 @@ fn task_id(raw: &str) -> Result<TaskId, Problem> {
     TaskId::parse(raw).map_err(|_| Problem::not_found())
 }
 
+/// A task's JSON with its `ETag`, as every answer that shows one task sends it.
+fn with_etag(status: StatusCode, task: &Task) -> Response {
+    (status, [(header::ETAG, etag::of(task))], Json(TaskJson::from(task))).into_response()
+}
+
 async fn one(
     api: ApiUser,
     Extension(state): Extension<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<TaskJson>, Problem> {
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
     let task = state.services.task(&api.user, task_id(&id)?).await?;
-    Ok(Json(TaskJson::from(&task)))
+    let tag = etag::of(&task);
+    if etag::none_match(&headers, &tag) {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
+    }
+    Ok(with_etag(StatusCode::OK, &task))
 }
 
 async fn create(
     api: ApiUser,
     Extension(state): Extension<AppState>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson,
 ) -> Result<Response, Problem> {
     api.require_write()?;
+    let Some(key) = idempotency_key(&headers)? else {
+        return Ok(created(&new_task(&api, &state, body).await?));
+    };
+    let store = &state.services.store;
+    let fingerprint: String = Sha256::digest(body.to_string()).iter().map(|b| format!("{b:02x}")).collect();
+    let now = state.services.clock.now();
+    let fresh_after = now - chrono::Duration::hours(idempotency::KEEP_HOURS);
+    let taken = store.reserve_key(api.user.id, &key, &fingerprint, now, fresh_after).await.map_err(store_problem)?;
+    match taken {
+        Reservation::Taken { fingerprint: first, .. } if first != fingerprint => {
+            Err(Problem::invalid(vec![ValidationError::new(
+                IdempotencyKey::FIELD,
+                "This key was sent before with another body; use a new key.",
+            )]))
+        }
+        Reservation::Taken { response: Some(first), .. } => Ok(replay(first)),
+        Reservation::Taken { response: None, .. } => Err(domain::ServiceError::Conflict {
+            field: IdempotencyKey::FIELD.to_owned(),
+            message: "A request with this key is still being answered; retry in a moment.".to_owned(),
+        }
+        .into()),
+        Reservation::Reserved => match new_task(&api, &state, body).await {
+            Ok(task) => {
+                let first = StoredResponse {
+                    status: StatusCode::CREATED.as_u16(),
+                    location: Some(location(&task)),
+                    body: serde_json::to_string(&TaskJson::from(&task)).expect("a task serialises"),
+                };
+                // The task exists whatever happens to the key: answer it, and
+                // let a retry meet a key still in progress rather than a second task.
+                if let Err(e) = store.complete_key(api.user.id, &key, &first).await {
+                    tracing::error!(error = %e, "keeping an idempotent answer failed");
+                }
+                Ok(created(&task))
+            }
+            Err(problem) => {
+                // Nothing was created: the key is free for a retry to try again.
+                if let Err(e) = store.release_key(api.user.id, &key).await {
+                    tracing::error!(error = %e, "releasing an idempotency key failed");
+                }
+                Err(problem)
+            }
+        },
+    }
+}
+
+/// Creates the task a POST's body describes.
+async fn new_task(api: &ApiUser, state: &AppState, body: Value) -> Result<Task, Problem> {
     let fields = TaskFields::read(body, false)?;
     let input = fields.patch.apply(TaskInput::default());
     // Parsed once here only to name every bad field at once; the service parses what it writes.
     TaskDraft::parse_each(&input, api.user.time_zone).map_err(|errors| invalid(errors.into_iter()))?;
-    let task = state.services.create_task(&api.user, &input).await.map_err(renamed)?;
-    let location = HeaderValue::try_from(format!("/api/v1/tasks/{}", task.id)).expect("a uuid is a header value");
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(TaskJson::from(&task))).into_response())
+    state.services.create_task(&api.user, &input).await.map_err(renamed)
+}
+
+fn location(task: &Task) -> String {
+    format!("/api/v1/tasks/{}", task.id)
+}
+
+/// The 201 of a create, with the task's `Location` and `ETag`.
+fn created(task: &Task) -> Response {
+    let location = HeaderValue::try_from(location(task)).expect("a uuid is a header value");
+    let mut res = with_etag(StatusCode::CREATED, task);
+    res.headers_mut().insert(header::LOCATION, location);
+    res
+}
+
+/// The first answer to a key, again. It carries no `ETag`: the task may
+/// have changed since, and a GET gives the one it has now.
+fn replay(first: StoredResponse) -> Response {
+    let status = StatusCode::from_u16(first.status).unwrap_or(StatusCode::CREATED);
+    let mut res =
+        (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], first.body).into_response();
+    if let Some(location) = first.location.and_then(|l| HeaderValue::try_from(l).ok()) {
+        res.headers_mut().insert(header::LOCATION, location);
+    }
+    res
+}
+
+/// The `Idempotency-Key` header, if sent; sent wrong (or twice) it is a 422 naming it.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, Problem> {
+    let mut values = headers.get_all(IdempotencyKey::FIELD).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    let raw = if values.next().is_some() { "" } else { value.to_str().unwrap_or("") };
+    IdempotencyKey::parse(raw).map(Some).map_err(|e| Problem::invalid(vec![e]))
+}
+
+fn store_problem(e: domain::StoreError) -> Problem {
+    domain::ServiceError::from(e).into()
 }
 
 async fn patch(
     api: ApiUser,
     Extension(state): Extension<AppState>,
     Path(id): Path<String>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson,
-) -> Result<Json<TaskJson>, Problem> {
+) -> Result<Response, Problem> {
     api.require_write()?;
     let id = task_id(&id)?;
+    let expect = etag::if_match(&headers)?;
     let fields = TaskFields::read(body, true)?;
     let svc = &state.services;
+    let mut expected = Expect::version(expect);
     let mut task = None;
     if !fields.patch.is_empty() {
         // Checked against the task as it is only to name every bad field at
-        // once; the service applies the patch to the task under its lock.
+        // once; the service applies the patch to the task under its lock,
+        // and compares the version there too.
         let current = svc.task(&api.user, id).await?;
+        stale_now(&current, expected)?;
         TaskDraft::parse_each(&fields.patch.apply(TaskInput::of(&current)), api.user.time_zone)
             .map_err(|errors| invalid(errors.into_iter()))?;
-        task = Some(svc.patch_task(&api.user, id, &fields.patch).await.map_err(renamed)?);
+        let patched = svc.patch_task(&api.user, id, &fields.patch, expected).await.map_err(renamed)?;
+        // The completion below is a second write: it must find the task as
+        // this one left it, not as a third party has since made it.
+        expected = expected.map(|_| TaskVersion::of(&patched));
+        task = Some(patched);
     }
     // Completing goes through the service that does it, so a repeating task's
     // next instance follows and its rule stays, whatever else was sent.
     if let Some(completed) = fields.completed {
-        task = Some(svc.set_completed(&api.user, id, completed).await?);
+        task = Some(svc.set_completed(&api.user, id, completed, expected).await?);
     }
     let task = match task {
         Some(task) => task,
-        None => svc.task(&api.user, id).await?,
+        None => {
+            // Nothing to write, but a stale If-Match is still refused, as for any PATCH.
+            let current = svc.task(&api.user, id).await?;
+            stale_now(&current, expected)?;
+            current
+        }
     };
-    Ok(Json(TaskJson::from(&task)))
+    Ok(with_etag(StatusCode::OK, &task))
+}
+
+/// A 412 before any work when the task read outside the lock has already
+/// moved on; the service's check under the lock is the one that counts.
+fn stale_now(current: &Task, expected: Option<TaskVersion>) -> Result<(), Problem> {
+    match expected {
+        Some(v) if v != TaskVersion::of(current) => Err(Problem::precondition_failed()),
+        _ => Ok(()),
+    }
 }
 
 async fn delete(
@@ -273,12 +398,14 @@ async fn delete(
     Extension(state): Extension<AppState>,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
+    headers: HeaderMap,
 ) -> Result<StatusCode, Problem> {
     api.require_write()?;
     let id = task_id(&id)?;
+    let expected = Expect::version(etag::if_match(&headers)?);
     let pairs = query_pairs(raw)?;
     let scope = DeleteScope::parse(param(&pairs, "scope").unwrap_or("")).map_err(|e| Problem::invalid(vec![e]))?;
-    state.services.delete_task(&api.user, id, scope).await?;
+    state.services.delete_task(&api.user, id, scope, expected).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

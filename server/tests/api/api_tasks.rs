@@ -1,8 +1,10 @@
 //! The REST API's tasks over real HTTP with a personal access token: create,
 //! read, list with `q` and cursor pages, PATCH that changes only what it
-//! names, completing a repeating task, delete, and every error a problem.
+//! names, completing a repeating task, delete, and every error a problem;
+//! ETags, with `If-Match` refusing a stale change or delete under the lock;
+//! `Idempotency-Key` making a retried create once.
 
-use reqwest::header::{CONTENT_TYPE, LOCATION};
+use reqwest::header::{CONTENT_TYPE, ETAG, IF_MATCH, IF_NONE_MATCH, LOCATION};
 use reqwest::{RequestBuilder, StatusCode};
 use serde_json::{json, Value};
 
@@ -312,4 +314,212 @@ async fn a_task_is_closed_to_callers_without_a_token_read_tokens_that_write_and_
     assert_eq!(stranger.get("/api/v1/tasks").await.1["total"], 0);
     let (_, mine) = writer.get(&path).await;
     assert_eq!(mine, task, "nobody else changed it");
+}
+
+/// A task's JSON and its `ETag`, from an answer that shows one task.
+async fn tagged(res: reqwest::Response, status: StatusCode) -> (Value, String) {
+    assert_eq!(res.status(), status);
+    let tag = res.headers()[ETAG].to_str().unwrap().to_owned();
+    assert!(tag.starts_with('"') && tag.ends_with('"') && tag.len() > 2, "a strong, quoted ETag: {tag}");
+    (res.json().await.unwrap(), tag)
+}
+
+#[tokio::test]
+async fn a_stale_if_match_is_refused_with_a_412_and_the_task_is_left_as_it_was() {
+    let app = spawn_app().await;
+    app.sign_up().await;
+    let api = Api::new(&app, true).await;
+    let created = api.request(reqwest::Method::POST, "/api/v1/tasks").json(&json!({ "title": "Draft" })).send();
+    let (task, first) = tagged(created.await.unwrap(), StatusCode::CREATED).await;
+    let path = format!("/api/v1/tasks/{}", task["id"].as_str().unwrap());
+    let (_, read) = tagged(api.request(reqwest::Method::GET, &path).send().await.unwrap(), StatusCode::OK).await;
+    assert_eq!(read, first, "a task reads back with the ETag it was created with");
+
+    let current =
+        api.request(reqwest::Method::PATCH, &path).header(IF_MATCH, &first).json(&json!({ "title": "Final" }));
+    let (patched, second) = tagged(current.send().await.unwrap(), StatusCode::OK).await;
+    assert_eq!(patched["title"], "Final");
+    assert_ne!(second, first, "a change gives the task a new ETag");
+    let (_, read) = tagged(api.request(reqwest::Method::GET, &path).send().await.unwrap(), StatusCode::OK).await;
+    assert_eq!(read, second);
+
+    let stale = |method: reqwest::Method, body: Value| {
+        api.request(method, &path).header(IF_MATCH, first.as_str()).json(&body).send()
+    };
+    for res in [
+        stale(reqwest::Method::PATCH, json!({ "title": "Lost update" })).await.unwrap(),
+        stale(reqwest::Method::PATCH, json!({ "completed": true })).await.unwrap(),
+        stale(reqwest::Method::PATCH, json!({})).await.unwrap(),
+        stale(reqwest::Method::DELETE, Value::Null).await.unwrap(),
+    ] {
+        assert_eq!(problem(res, 412).await["type"], "urn:cadence:problem:precondition_failed");
+    }
+    let (unchanged, tag) = tagged(api.request(reqwest::Method::GET, &path).send().await.unwrap(), StatusCode::OK).await;
+    assert_eq!((unchanged, tag), (patched, second.clone()), "a refused change or delete writes nothing");
+
+    let done = api.request(reqwest::Method::PATCH, &path).header(IF_MATCH, &second).json(&json!({ "completed": true }));
+    let (done, third) = tagged(done.send().await.unwrap(), StatusCode::OK).await;
+    assert_eq!((done["completed"].clone(), third != second), (json!(true), true));
+    let res = api.request(reqwest::Method::DELETE, &path).header(IF_MATCH, &third).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let res = api.request(reqwest::Method::DELETE, &path).header(IF_MATCH, "*").send().await.unwrap();
+    problem(res, 404).await;
+}
+
+#[tokio::test]
+async fn if_match_is_optional_a_star_matches_any_version_and_a_malformed_one_is_a_400() {
+    let app = spawn_app().await;
+    app.sign_up().await;
+    let api = Api::new(&app, true).await;
+    let task = api.create(json!({ "title": "Plain" })).await;
+    let path = format!("/api/v1/tasks/{}", task["id"].as_str().unwrap());
+
+    let (status, patched) = api.patch(task["id"].as_str().unwrap(), json!({ "title": "No precondition" })).await;
+    assert_eq!((status, patched["title"].clone()), (StatusCode::OK, json!("No precondition")));
+    let star = api.request(reqwest::Method::PATCH, &path).header(IF_MATCH, "*").json(&json!({ "priority": "high" }));
+    let (starred, _) = tagged(star.send().await.unwrap(), StatusCode::OK).await;
+    assert_eq!(starred["priority"], "high");
+
+    let send = |value: &'static str| {
+        api.request(reqwest::Method::PATCH, &path).header(IF_MATCH, value).json(&json!({ "title": "x" })).send()
+    };
+    for malformed in ["abc", "\"unclosed", "\"a\" trailing"] {
+        assert_eq!(problem(send(malformed).await.unwrap(), 400).await["type"], "urn:cadence:problem:bad_request");
+    }
+    for never_ours in ["\"someone-elses\"", "W/\"AAAAAAAAAAA\""] {
+        problem(send(never_ours).await.unwrap(), 412).await;
+    }
+    let (_, stored) = api.get(&path).await;
+    assert_eq!(stored["title"], "No precondition", "no refused request wrote");
+}
+
+#[tokio::test]
+async fn a_get_whose_if_none_match_names_the_current_etag_is_a_304_without_a_body() {
+    let app = spawn_app().await;
+    app.sign_up().await;
+    let api = Api::new(&app, true).await;
+    let task = api.create(json!({ "title": "Cached" })).await;
+    let path = format!("/api/v1/tasks/{}", task["id"].as_str().unwrap());
+    let (_, tag) = tagged(api.request(reqwest::Method::GET, &path).send().await.unwrap(), StatusCode::OK).await;
+
+    let res = api.request(reqwest::Method::GET, &path).header(IF_NONE_MATCH, &tag).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(res.headers()[ETAG].to_str().unwrap(), tag);
+    assert!(res.bytes().await.unwrap().is_empty());
+
+    api.patch(task["id"].as_str().unwrap(), json!({ "title": "Changed" })).await;
+    let res = api.request(reqwest::Method::GET, &path).header(IF_NONE_MATCH, &tag).send().await.unwrap();
+    let (changed, _) = tagged(res, StatusCode::OK).await;
+    assert_eq!(changed["title"], "Changed", "an old ETag gets the task as it is now");
+}
+
+#[tokio::test]
+async fn of_many_concurrent_patches_sent_with_the_same_if_match_exactly_one_is_written() {
+    let app = spawn_app().await;
+    app.sign_up().await;
+    let api = Api::new(&app, true).await;
+    let created = api.request(reqwest::Method::POST, "/api/v1/tasks").json(&json!({ "title": "Race" })).send();
+    let (task, tag) = tagged(created.await.unwrap(), StatusCode::CREATED).await;
+    let path = format!("/api/v1/tasks/{}", task["id"].as_str().unwrap());
+
+    let sends = (0..8).map(|n| {
+        api.request(reqwest::Method::PATCH, &path)
+            .header(IF_MATCH, &tag)
+            .json(&json!({ "title": format!("Writer {n}") }))
+            .send()
+    });
+    let answers = futures::future::join_all(sends).await;
+    let mut won = Vec::new();
+    for res in answers {
+        let res = res.unwrap();
+        match res.status() {
+            StatusCode::OK => won.push(res.json::<Value>().await.unwrap()["title"].clone()),
+            _ => assert_eq!(problem(res, 412).await["type"], "urn:cadence:problem:precondition_failed"),
+        }
+    }
+    assert_eq!(won.len(), 1, "the version is compared under the task's lock: {won:?}");
+    let (_, stored) = api.get(&path).await;
+    assert_eq!(stored["title"], won[0]);
+}
+
+/// POSTs a task with an `Idempotency-Key`.
+fn keyed<'a>(api: &'a Api<'a>, key: &str, body: &Value) -> RequestBuilder {
+    api.request(reqwest::Method::POST, "/api/v1/tasks").header("Idempotency-Key", key).json(body)
+}
+
+/// A response's status, `Location` and body text.
+async fn answer(res: reqwest::Response) -> (StatusCode, Option<String>, String) {
+    let location = res.headers().get(LOCATION).map(|l| l.to_str().unwrap().to_owned());
+    (res.status(), location, res.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_post_retried_with_the_same_idempotency_key_and_body_gets_the_first_answer_and_makes_one_task() {
+    let app = spawn_app().await;
+    app.sign_up().await;
+    let api = Api::new(&app, true).await;
+    let body = json!({ "title": "Once", "tags": ["api"] });
+
+    let first = answer(keyed(&api, "order-7f3a", &body).send().await.unwrap()).await;
+    assert_eq!(first.0, StatusCode::CREATED, "{}", first.2);
+    let again = answer(keyed(&api, "order-7f3a", &body).send().await.unwrap()).await;
+    assert_eq!(again, first, "the same status, Location and body");
+    let (_, list) = api.get("/api/v1/tasks?q=is:all").await;
+    assert_eq!(list["total"], 1, "no second task: {list}");
+
+    let other = answer(keyed(&api, "order-8b21", &body).send().await.unwrap()).await;
+    assert_ne!(other.1, first.1, "another key is another create");
+    let someone = TestApp::handle(&app);
+    someone.sign_up().await;
+    let stranger = Api::new(&someone, true).await;
+    let theirs = answer(keyed(&stranger, "order-7f3a", &body).send().await.unwrap()).await;
+    assert_eq!(theirs.0, StatusCode::CREATED);
+    assert_ne!(theirs.1, first.1, "keys are each user's own");
+    assert_eq!(api.get("/api/v1/tasks?q=is:all").await.1["total"], 2);
+}
+
+#[tokio::test]
+async fn an_idempotency_key_sent_again_with_another_body_or_sent_malformed_is_a_422_naming_it() {
+    let app = spawn_app().await;
+    app.sign_up().await;
+    let api = Api::new(&app, true).await;
+    let first = keyed(&api, "k-1", &json!({ "title": "First" })).send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+
+    let reused = keyed(&api, "k-1", &json!({ "title": "Second" })).send().await.unwrap();
+    assert_eq!(named_fields(reused).await, ["Idempotency-Key"]);
+    let long = "k".repeat(256);
+    for bad in ["", "has space", long.as_str()] {
+        let res = keyed(&api, bad, &json!({ "title": "x" })).send().await.unwrap();
+        assert_eq!(named_fields(res).await, ["Idempotency-Key"], "{bad:?}");
+    }
+    assert_eq!(api.get("/api/v1/tasks?q=is:all").await.1["total"], 1, "nothing else was written");
+
+    let refused = keyed(&api, "k-2", &json!({ "title": " " })).send().await.unwrap();
+    assert_eq!(named_fields(refused).await, ["title"]);
+    let fixed = keyed(&api, "k-2", &json!({ "title": "Fixed" })).send().await.unwrap();
+    assert_eq!(fixed.status(), StatusCode::CREATED, "a refused create leaves its key free");
+}
+
+#[tokio::test]
+async fn of_concurrent_posts_with_one_idempotency_key_one_creates_and_the_rest_replay_it_or_are_told_to_wait() {
+    let app = spawn_app().await;
+    app.sign_up().await;
+    let api = Api::new(&app, true).await;
+    let body = json!({ "title": "Raced create" });
+
+    let answers = futures::future::join_all((0..8).map(|_| keyed(&api, "race-1", &body).send())).await;
+    let mut locations = Vec::new();
+    for res in answers {
+        let res = res.unwrap();
+        if res.status() == StatusCode::CREATED {
+            locations.push(res.headers()[LOCATION].to_str().unwrap().to_owned());
+        } else {
+            let body = problem(res, 409).await;
+            assert_eq!(body["errors"][0]["field"], "Idempotency-Key", "{body}");
+        }
+    }
+    assert!(!locations.is_empty());
+    assert!(locations.iter().all(|l| *l == locations[0]), "every 201 names the one task: {locations:?}");
+    assert_eq!(api.get("/api/v1/tasks?q=is:all").await.1["total"], 1);
 }

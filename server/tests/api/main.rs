@@ -12,6 +12,7 @@ mod dapr_sim;
 mod event_schema;
 mod events;
 mod helpers;
+mod idempotency_contract;
 mod live;
 mod migrations;
 mod observability;

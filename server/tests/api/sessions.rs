@@ -87,6 +87,34 @@ impl domain::ports::ViewStore for CountingStore {
 }
 
 #[async_trait]
+impl domain::ports::IdempotencyStore for CountingStore {
+    async fn reserve_key(
+        &self,
+        user: UserId,
+        key: &domain::idempotency::IdempotencyKey,
+        fingerprint: &str,
+        now: DateTime<Utc>,
+        fresh_after: DateTime<Utc>,
+    ) -> Result<domain::idempotency::Reservation, StoreError> {
+        self.inner.reserve_key(user, key, fingerprint, now, fresh_after).await
+    }
+    async fn complete_key(
+        &self,
+        user: UserId,
+        key: &domain::idempotency::IdempotencyKey,
+        response: &domain::idempotency::StoredResponse,
+    ) -> Result<(), StoreError> {
+        self.inner.complete_key(user, key, response).await
+    }
+    async fn release_key(&self, user: UserId, key: &domain::idempotency::IdempotencyKey) -> Result<(), StoreError> {
+        self.inner.release_key(user, key).await
+    }
+    async fn prune_keys(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.inner.prune_keys(before).await
+    }
+}
+
+#[async_trait]
 impl domain::ports::TokenStore for CountingStore {
     async fn api_tokens(&self, user: UserId) -> Result<Vec<domain::tokens::ApiToken>, StoreError> {
         self.inner.api_tokens(user).await

@@ -23,6 +23,7 @@ use super::{map_err, Migrations};
 
 mod accounts;
 mod audit;
+mod idempotency;
 mod outbox;
 mod tags;
 mod tasks;

@@ -26,6 +26,7 @@ use super::{map_err, Migrations};
 
 mod accounts;
 mod audit;
+mod idempotency;
 mod outbox;
 mod tags;
 mod tasks;
