@@ -366,6 +366,14 @@ impl ListPlan {
         Self { matches, params, matched, search, search_hits, lead, bounds, cursor, size: page.size, dialect }
     }
 
+    /// `matches` without the search's own clause, for reads that test the search their own way.
+    fn matches_but_search(&self) -> String {
+        match &self.search {
+            Some(clause) => self.matches.replacen(clause.as_str(), "", 1),
+            None => self.matches.clone(),
+        }
+    }
+
     /// Whether the rows come last first (a previous page), to be reversed.
     pub(crate) fn backwards(&self) -> bool {
         matches!(self.cursor, domain::Cursor::Before(_))
@@ -437,10 +445,7 @@ impl ListPlan {
             return None;
         };
         let (lower, upper) = self.bounds;
-        let base = match &self.search {
-            Some(clause) => self.matches.replacen(clause.as_str(), "", 1),
-            None => self.matches.clone(),
-        };
+        let base = self.matches_but_search();
         let mut params = self.params.clone();
         let window = push(&mut params, Param::Int(TITLE_WINDOW));
         let limit = push(&mut params, Param::Int(i64::from(self.size) + 1));
@@ -488,10 +493,7 @@ impl ListPlan {
         let backwards = self.backwards();
         let (first_rank, dir, past) = if backwards { (1, "DESC", "<") } else { (0, "ASC", ">") };
         // Each group's own hits stand for the search's: the title hits, and the matches that are not.
-        let base = match &self.search {
-            Some(clause) => self.matches.replacen(clause.as_str(), "", 1),
-            None => self.matches.clone(),
-        };
+        let base = self.matches_but_search();
         let mut groups =
             [(0, format!(" AND {}", hit.replace("{a}", "t"))), (1, format!(" AND {}", rest.replace("{a}", "t")))];
         if let domain::Cursor::After(key) | domain::Cursor::Before(key) = &self.cursor {

@@ -51,19 +51,16 @@ impl TaskStore for PgStore {
             rows = (found.len() > page.size as usize).then_some(found);
         }
         let mut counted = None;
-        let rows = match (rows, plan.ranked_with_count(SUMMARY_COUNTED)) {
-            (Some(rows), _) => rows,
-            (None, Some(read)) => {
-                let found: Vec<CountedRow> =
-                    bind_params(sqlx::query_as(&read.sql).bind(user.0).bind(&read.low).bind(&read.high), &read.params)
-                        .persistent(false)
-                        .fetch_all(&mut *conn)
-                        .await
-                        .map_err(map_err)?;
-                counted = Some(found.first().map_or(0, |r| r.total));
-                found.into_iter().map(|r| r.row).collect()
-            }
-            (None, None) => list_rows(&mut conn, user, &plan.rows(SUMMARY)).await?,
+        let rows = match rows {
+            Some(rows) => rows,
+            None => match plan.ranked_with_count(SUMMARY_COUNTED) {
+                Some(read) => {
+                    let found: Vec<CountedRow> = list_rows(&mut conn, user, &read).await?;
+                    counted = Some(found.first().map_or(0, |r| r.total));
+                    found.into_iter().map(|r| r.row).collect()
+                }
+                None => list_rows(&mut conn, user, &plan.rows(SUMMARY)).await?,
+            },
         };
         let mut tasks = decode_all(rows, SummaryRow::into_summary)?;
         let more = tasks.len() > page.size as usize;
@@ -143,7 +140,10 @@ async fn distinct_tags(conn: &mut PgConnection, user: UserId) -> Result<Vec<Tag>
 /// A list read's rows. Unnamed statements, planned for their values each
 /// time: a cached generic plan cannot tell a search that matches a tenth of
 /// the list from one that matches three tasks.
-async fn list_rows(conn: &mut PgConnection, user: UserId, read: &ListRead) -> Result<Vec<SummaryRow>, StoreError> {
+async fn list_rows<R>(conn: &mut PgConnection, user: UserId, read: &ListRead) -> Result<Vec<R>, StoreError>
+where
+    R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
     bind_params(sqlx::query_as(&read.sql).bind(user.0).bind(&read.low).bind(&read.high), &read.params)
         .persistent(false)
         .fetch_all(conn)
