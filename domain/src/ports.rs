@@ -90,6 +90,8 @@ pub trait TokenStore: Send + Sync {
     /// Records a use at `at`, unless one at or after `since` is recorded
     /// already (another request got there first).
     async fn touch_token(&self, id: TokenId, at: DateTime<Utc>, since: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Deletes every user's tokens that expired before `expired_before`; returns how many went.
+    async fn prune_tokens(&self, expired_before: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
 /// Idempotency keys of the API's creates, per user.

@@ -204,6 +204,10 @@ impl std::fmt::Debug for TokenSecret {
 /// writes at most once a minute.
 pub const LAST_USE_PRECISION_SECS: i64 = 60;
 
+/// How long an expired token stays on its owner's list (marked expired, so
+/// whoever's script stopped working can see why) before housekeeping deletes it.
+pub const KEEP_EXPIRED_DAYS: i64 = 30;
+
 /// A personal access token as its owner sees it listed: never the secret or its hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiToken {

@@ -2,7 +2,7 @@
 //! expired sessions are deleted, and events whose every delivery finished
 //! long ago leave the outbox (the audit log keeps its own copy), as do timers
 //! fired as long ago (their events recorded that they fired), and so do
-//! undo records and idempotency keys past their time.
+//! undo records, idempotency keys and long-expired API tokens past their time.
 
 use std::time::Duration;
 
@@ -65,6 +65,12 @@ impl Maintenance {
             Ok(0) => {}
             Ok(n) => tracing::info!(keys = n, "expired idempotency keys pruned"),
             Err(e) => tracing::warn!(error = %e, "pruning idempotency keys failed"),
+        }
+        let expired = self.services.clock.now() - chrono::Duration::days(domain::tokens::KEEP_EXPIRED_DAYS);
+        match self.services.store.prune_tokens(expired).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(tokens = n, "long-expired API tokens deleted"),
+            Err(e) => tracing::warn!(error = %e, "deleting expired API tokens failed"),
         }
         match self.services.store.delivery_stats().await {
             Ok(stats) if stats.dead > 0 => {

@@ -11,6 +11,7 @@ use domain::StoreError;
 
 pub mod postgres;
 mod rows;
+mod same_sql;
 pub mod sqlite;
 mod time_engine;
 

@@ -134,6 +134,9 @@ impl domain::ports::TokenStore for CountingStore {
     ) -> Result<(), StoreError> {
         self.inner.touch_token(id, at, since).await
     }
+    async fn prune_tokens(&self, expired_before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.inner.prune_tokens(expired_before).await
+    }
 }
 
 #[async_trait]

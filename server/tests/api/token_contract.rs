@@ -145,6 +145,28 @@ pub async fn the_service_returns_the_secret_once_stores_its_hash_and_keeps_fifty
     svc.create_token(&u, form("One more"), TokenSecret::from_random([10; 32])).await.expect("room again");
 }
 
+pub async fn tokens_expired_before_the_cutoff_are_pruned_and_live_or_lately_expired_ones_are_kept(
+    store: Arc<dyn Store>,
+) {
+    let u = add_user(&store, "prune@example.com").await;
+    let other = add_user(&store, "prune2@example.com").await;
+    let long_gone = token(&u, "Old", now() - Duration::days(90), Some(now() - Duration::days(31)));
+    let theirs = token(&other, "Theirs", now() - Duration::days(90), Some(now() - Duration::days(40)));
+    let lately = token(&u, "Lately", now() - Duration::days(10), Some(now() - Duration::days(2)));
+    let live = token(&u, "Live", now(), Some(now() + Duration::days(7)));
+    let forever = token(&u, "Forever", now() - Duration::days(400), None);
+    for (t, hash) in [(&long_gone, "p1"), (&theirs, "p2"), (&lately, "p3"), (&live, "p4"), (&forever, "p5")] {
+        insert(&store, t, hash).await.unwrap();
+    }
+
+    let cutoff = now() - Duration::days(domain::tokens::KEEP_EXPIRED_DAYS);
+    assert_eq!(store.prune_tokens(cutoff).await.unwrap(), 2, "every user's long-expired tokens");
+    let left = store.api_tokens(u.id).await.unwrap();
+    assert_eq!(left.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["Live", "Lately", "Forever"]);
+    assert!(store.api_tokens(other.id).await.unwrap().is_empty());
+    assert_eq!(store.prune_tokens(cutoff).await.unwrap(), 0, "a second sweep finds nothing");
+}
+
 macro_rules! token_contract_suite {
     ($backend:ident, $make:expr) => {
         mod $backend {
@@ -156,6 +178,7 @@ macro_rules! token_contract_suite {
                 a_tokens_last_use_is_written_only_when_none_is_recorded_since_the_given_time,
                 only_its_owner_revokes_a_token_and_then_it_is_found_no_more,
                 the_service_returns_the_secret_once_stores_its_hash_and_keeps_fifty_live_tokens,
+                tokens_expired_before_the_cutoff_are_pruned_and_live_or_lately_expired_ones_are_kept,
             );
         }
     };

@@ -23,13 +23,12 @@ use super::{map_err, Migrations};
 
 mod accounts;
 mod audit;
-mod idempotency;
 mod outbox;
 mod tags;
 mod tasks;
-mod tokens;
-mod undo;
-mod views;
+
+// idempotency, tokens, undo and views: the SQL both backends share.
+super::same_sql::same_sql!(PgStore, sqlx::PgConnection);
 
 // Replicas listening hear whose feed moved when a write commits (ids only).
 crate::store::time_engine::time_engine_sql!(

@@ -26,13 +26,12 @@ use super::{map_err, Migrations};
 
 mod accounts;
 mod audit;
-mod idempotency;
 mod outbox;
 mod tags;
 mod tasks;
-mod tokens;
-mod undo;
-mod views;
+
+// idempotency, tokens, undo and views: the SQL both backends share.
+super::same_sql::same_sql!(SqliteStore, sqlx::SqliteConnection);
 
 crate::store::time_engine::time_engine_sql!(super::SqliteStore, sqlx::SqliteConnection, begin_immediate, "", "", None);
 
