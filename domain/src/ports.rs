@@ -56,6 +56,9 @@ pub trait AccountStore: Send + Sync {
     async fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<ActiveSession>, StoreError>;
     /// Deletes the sessions that expired before `now`; returns how many went.
     async fn purge_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// The user's list version: raised by every change to their tasks, so a
+    /// list read at it is still right while it stays the same.
+    async fn list_version(&self, user: UserId) -> Result<i64, StoreError>;
 }
 
 /// Tasks, read one user at a time.

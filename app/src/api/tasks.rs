@@ -222,12 +222,12 @@ pub async fn list_tasks(
         domain::TaskFilter::of(&query, today, user.time_zone).and_legacy(Some(&completed), Some(&tag), Some(&priority));
     let request = domain::PageRequest::from_query(Some(&after), Some(&before));
     let st = crate::auth::state()?;
-    let cached = st.list_cache.get(user.id, &filter, &request.cursor, session.list_version);
+    let cached = st.list_cache.get(user.id, &filter, &request, session.list_version);
     let page = match cached {
         Some(page) => page,
         None => {
             let page = std::sync::Arc::new(st.services.tasks(user, &filter, &request).await?);
-            st.list_cache.put(user.id, &filter, &request.cursor, session.list_version, page.clone());
+            st.list_cache.put(user.id, &filter, &request, session.list_version, page.clone());
             page
         }
     };

@@ -341,6 +341,11 @@ impl Services {
     pub async fn tags(&self, user: &User) -> Result<Vec<Tag>, ServiceError> {
         Ok(self.store.tags(user.id).await?)
     }
+
+    /// The user's list version, for a copy of a list page read at it.
+    pub async fn list_version(&self, user: &User) -> Result<i64, ServiceError> {
+        Ok(self.store.list_version(user.id).await?)
+    }
 }
 
 /// Refuses a write meant for another version of the task. Called on the

@@ -633,7 +633,8 @@ pub async fn a_list_longer_than_the_count_cap_says_more_than_rather_than_countin
     }
 }
 
-/// The owner's list version, as a signed-in request reads it.
+/// The owner's list version, as a signed-in request reads it with its
+/// session, checked against the version the API reads alone.
 async fn list_version(store: &Arc<dyn Store>, u: &User) -> i64 {
     let hash = format!("version-{}", u.id);
     if store.session_user(&hash, now()).await.unwrap().is_none() {
@@ -647,7 +648,9 @@ async fn list_version(store: &Arc<dyn Store>, u: &User) -> i64 {
         uow.insert_session(&session).await.unwrap();
         uow.commit().await.unwrap();
     }
-    store.session_user(&hash, now()).await.unwrap().unwrap().list_version
+    let with_session = store.session_user(&hash, now()).await.unwrap().unwrap().list_version;
+    assert_eq!(store.list_version(u.id).await.unwrap(), with_session, "both reads agree");
+    with_session
 }
 
 pub async fn every_change_to_a_task_raises_its_owners_list_version_and_no_one_elses(store: Arc<dyn Store>) {

@@ -51,6 +51,9 @@ impl AccountStore for CountingStore {
     async fn purge_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         self.inner.purge_expired_sessions(now).await
     }
+    async fn list_version(&self, user: UserId) -> Result<i64, StoreError> {
+        self.inner.list_version(user).await
+    }
 }
 
 #[async_trait]

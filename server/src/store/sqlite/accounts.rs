@@ -66,6 +66,15 @@ impl AccountStore for SqliteStore {
             .map_err(map_err)?;
         Ok(done.rows_affected())
     }
+
+    async fn list_version(&self, user: UserId) -> Result<i64, StoreError> {
+        sqlx::query_scalar("SELECT list_version FROM users WHERE id = $1")
+            .bind(user.0)
+            .fetch_optional(self.reader())
+            .await
+            .map_err(map_err)?
+            .ok_or(StoreError::NotFound)
+    }
 }
 
 pub(super) async fn insert_user(tx: &mut SqliteConnection, user: &User, password_hash: &str) -> Result<(), StoreError> {
