@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Measures server-side latency and throughput over loopback with wrk: the
 # nearly empty sign-in page (the yardstick), the task list of a user with 1,000
-# tasks (its first and its last page of 50), and the create server function, on
-# SQLite and on PostgreSQL. Prints a Markdown table.
-# Not part of the tests.
+# tasks (its first and its last page of 50), the create server function, and
+# the REST API with a personal access token (all 1,000 tasks in one
+# `GET /api/v1/tasks?limit=1000`, and `POST /api/v1/tasks`, at 64
+# connections), on SQLite and on PostgreSQL. Prints a Markdown table.
+# BENCH_ONLY=api measures the API rows alone. Not part of the tests.
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$CADENCE_ROOT"
 have wrk || apt_install wrk
@@ -12,6 +14,8 @@ ensure_postgres
 PG_ADMIN="${CADENCE_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 DURATION="${BENCH_DURATION:-10s}"
 CONNECTIONS="${BENCH_CONNECTIONS:-16}"
+API_CONNECTIONS="${BENCH_API_CONNECTIONS:-64}"
+ONLY="${BENCH_ONLY:-}"
 TASKS="${BENCH_TASKS:-1000}"
 PORT=3217
 BASE="http://127.0.0.1:$PORT"
@@ -44,9 +48,9 @@ seed() {
     | xargs -P 4 -I{} curl -fsS -o /dev/null -H "Cookie: $COOKIE" "$BASE/api/create_task" --data '{}'
 }
 
-# Prints "p50 p99 rps" from wrk's --latency output.
+# Prints "p50 p99 rps" from wrk's --latency output; C sets the connections.
 measure() {
-  wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$@" >"$WORK/wrk.txt"
+  wrk -t2 -c"${C:-$CONNECTIONS}" -d"$DURATION" --latency "$@" >"$WORK/wrk.txt"
   awk '/^ +50%/ { p50 = $2 } /^ +99%/ { p99 = $2 } /^Requests\/sec/ { rps = $2 } END { print p50, p99, rps }' "$WORK/wrk.txt"
 }
 
@@ -60,12 +64,49 @@ request = function()
 end
 LUA
 
+cat >"$WORK/api-create.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format(nil, "/api/v1/tasks", nil,
+    '{"title":"API bench ' .. counter .. '","priority":"low","tags":["bench"],"due":{"date":"2027-03-01","time":"09:00"}}')
+end
+LUA
+
+# A read-and-write token, made with the settings page's form as a user would.
+api_token() {
+  curl -fsS -H "Cookie: $COOKIE" -H "Accept: text/html" "$BASE/settings/tokens" \
+    --data "name=bench-$RANDOM&expires=30&write=on" | grep -o 'cad_[A-Za-z0-9]\{43\}' | head -1
+}
+
+# api_rows NAME: all the tasks in one API page, then creates (which add thousands).
+api_rows() {
+  local name="$1" token
+  token="$(api_token)"
+  [ -n "$token" ] || { echo "no token made" >&2; exit 1; }
+  local got
+  got="$(curl -fsS -H "Authorization: Bearer $token" "$BASE/api/v1/tasks?limit=1000" | grep -o '"id"' | wc -l)"
+  log "$name: GET /api/v1/tasks?limit=1000 ($got tasks a response, $API_CONNECTIONS connections)"
+  read -r p50 p99 rps < <(C=$API_CONNECTIONS measure -H "Authorization: Bearer $token" "$BASE/api/v1/tasks?limit=1000")
+  ROWS+=("| $name | GET /api/v1/tasks?limit=1000 ($got tasks, $API_CONNECTIONS conns) | $p50 | $p99 | $rps |")
+  log "$name: POST /api/v1/tasks ($API_CONNECTIONS connections)"
+  read -r p50 p99 rps < <(C=$API_CONNECTIONS measure -H "Authorization: Bearer $token" -s "$WORK/api-create.lua" "$BASE")
+  ROWS+=("| $name | POST /api/v1/tasks ($API_CONNECTIONS conns) | $p50 | $p99 | $rps |")
+}
+
 ROWS=()
 run_backend() {
   local name="$1" url="$2"
   start_server "$url"
   log "$name: seeding $TASKS tasks"
   seed
+  if [ "$ONLY" = api ]; then
+    api_rows "$name"
+    stop_server
+    return
+  fi
   if [ -z "${PAGE_HTML:-}" ]; then
     curl -fsS -H "Cookie: $COOKIE" -o "$WORK/page.html" "$BASE/tasks"
     PAGE_HTML="$(wc -c <"$WORK/page.html") B raw, $(gzip -9 -c "$WORK/page.html" | wc -c) B gzip"
@@ -84,7 +125,8 @@ run_backend() {
   # The same pages with no list copies kept: every request reads the database.
   start_server "$url" 0
   list_pages "$name" ", no list cache" "$last" "$pages"
-  # Last, as it adds thousands of tasks.
+  # Last, as they add thousands of tasks; the API's list is read before its creates.
+  api_rows "$name"
   log "$name: create server function"
   read -r p50 p99 rps < <(measure -H "Cookie: $COOKIE" -s "$WORK/create.lua" "$BASE")
   ROWS+=("| $name | POST /api/create_task | $p50 | $p99 | $rps |")
@@ -109,10 +151,10 @@ run_backend PostgreSQL "${PG_ADMIN%/*}/$PG_DB"
 psql "$PG_ADMIN" -qc "DROP DATABASE $PG_DB WITH (FORCE)" >/dev/null
 
 echo
-echo "wrk -t2 -c$CONNECTIONS -d$DURATION over loopback, release build, $(nproc) cores"
+echo "wrk -t2 -c$CONNECTIONS (the API rows -c$API_CONNECTIONS) -d$DURATION over loopback, release build, $(nproc) cores"
 echo
 echo "| backend | request | p50 | p99 | requests/s |"
 echo "|---|---|---|---|---|"
 printf '%s\n' "${ROWS[@]}"
 echo
-echo "HTML of the first task page: $PAGE_HTML"
+if [ -n "${PAGE_HTML:-}" ]; then echo "HTML of the first task page: $PAGE_HTML"; fi
