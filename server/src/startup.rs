@@ -351,6 +351,7 @@ fn router(options: LeptosOptions, state: AppState, probes: Probes, config: &Conf
         .with_state(options)
         .merge(probes)
         .merge(api::routes())
+        .merge(crate::web::mcp::routes())
         .merge(extra)
         .layer(middleware::from_fn(status::server_fn_status))
         .layer(middleware::from_fn(meters::note_route));

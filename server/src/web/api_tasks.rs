@@ -45,7 +45,7 @@ pub fn routes() -> Router {
 
 /// A task as the API shows it, every field.
 #[derive(Debug, Serialize)]
-struct TaskJson {
+pub(crate) struct TaskJson {
     id: String,
     title: String,
     description: Option<String>,
@@ -67,7 +67,7 @@ struct TaskJson {
 }
 
 #[derive(Debug, Serialize)]
-struct DueJson {
+pub(crate) struct DueJson {
     date: String,
     time: Option<String>,
     zone: String,
@@ -88,7 +88,7 @@ impl From<&Due> for DueJson {
 
 /// An instant in RFC 3339, to the microsecond both databases keep, so a
 /// task written and a task read back say the same.
-fn instant(at: chrono::DateTime<chrono::Utc>) -> String {
+pub(crate) fn instant(at: chrono::DateTime<chrono::Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
@@ -116,7 +116,7 @@ impl From<&Task> for TaskJson {
 /// A list item: what the list reads of a task (the description, repeat
 /// rule and reminders are at `/api/v1/tasks/{id}`).
 #[derive(Debug, Serialize)]
-struct TaskItem {
+pub(crate) struct TaskItem {
     id: String,
     title: String,
     priority: &'static str,
@@ -145,7 +145,7 @@ impl From<&TaskSummary> for TaskItem {
 }
 
 #[derive(Debug, Serialize)]
-struct TaskListJson {
+pub(crate) struct TaskListJson {
     items: Vec<TaskItem>,
     next_cursor: Option<String>,
     total: u64,
@@ -153,12 +153,12 @@ struct TaskListJson {
 }
 
 /// The query string's pairs; one that cannot be decoded is a 400.
-fn query_pairs(raw: Option<String>) -> Result<Vec<(String, String)>, Problem> {
+pub(crate) fn query_pairs(raw: Option<String>) -> Result<Vec<(String, String)>, Problem> {
     serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
         .map_err(|_| Problem::bad_request(StatusCode::BAD_REQUEST, "The query string is not form-encoded."))
 }
 
-fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
@@ -216,7 +216,7 @@ async fn list(
 }
 
 /// A malformed id names no task of the caller's: a 404, like an unknown one.
-fn task_id(raw: &str) -> Result<TaskId, Problem> {
+pub(crate) fn task_id(raw: &str) -> Result<TaskId, Problem> {
     TaskId::parse(raw).map_err(|_| Problem::not_found())
 }
 
@@ -419,12 +419,12 @@ fn api_field(field: String) -> String {
     }
 }
 
-fn invalid(errors: impl Iterator<Item = ValidationError>) -> Problem {
+pub(crate) fn invalid(errors: impl Iterator<Item = ValidationError>) -> Problem {
     Problem::invalid(errors.map(|e| ValidationError { field: api_field(e.field), ..e }).collect())
 }
 
 /// A service error, its field named as the API names it.
-fn renamed(e: domain::ServiceError) -> Problem {
+pub(crate) fn renamed(e: domain::ServiceError) -> Problem {
     match e {
         domain::ServiceError::Invalid(v) => invalid(std::iter::once(v)),
         other => other.into(),
@@ -432,16 +432,16 @@ fn renamed(e: domain::ServiceError) -> Problem {
 }
 
 /// The fields of a task's JSON body, as the task form's raw text.
-struct TaskFields {
-    patch: TaskPatch,
-    completed: Option<bool>,
+pub(crate) struct TaskFields {
+    pub(crate) patch: TaskPatch,
+    pub(crate) completed: Option<bool>,
 }
 
 impl TaskFields {
     /// Reads a JSON object: in a PATCH a field left out is left alone and
     /// `null` clears it; a create takes no `completed`. Every field of the
     /// wrong shape, and every unknown one, is named.
-    fn read(body: Value, patching: bool) -> Result<Self, Problem> {
+    pub(crate) fn read(body: Value, patching: bool) -> Result<Self, Problem> {
         let Value::Object(map) = body else {
             return Err(Problem::invalid(vec![ValidationError::new("body", "Send a JSON object of task fields.")]));
         };
@@ -554,7 +554,7 @@ fn due(value: Value) -> Read<(String, String)> {
 
 /// A JSON body: a body over [`MAX_BODY`] is a 413, one that is not
 /// `application/json` a 415, and one that is not JSON a 400, each a problem.
-struct ApiJson(Value);
+pub(crate) struct ApiJson(pub(crate) Value);
 
 impl<S: Send + Sync> FromRequest<S> for ApiJson {
     type Rejection = Problem;

@@ -2,8 +2,8 @@
 //! site. Session cookies are SameSite=Lax as well; this is the second lock.
 //! Behind a TLS-terminating ingress `Host` may be rewritten, so when the
 //! public URL is configured, `Origin` is compared with it instead.
-//! A request to the API with a bearer token carries no cookie's authority
-//! (the API ignores the cookie then), so it needs no such check.
+//! A request to the API or the MCP server with a bearer token carries no
+//! cookie's authority (they ignore the cookie then), so it needs no such check.
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
@@ -25,8 +25,11 @@ pub async fn csrf_guard(State(origin): State<PublicOrigin>, req: Request, next: 
     next.run(req).await
 }
 
+/// A request to the REST API or the MCP server that names a bearer token:
+/// both judge it by the token alone, never by a cookie beside it.
 fn bearer_api_call(req: &Request) -> bool {
-    req.uri().path().starts_with(crate::web::api::PREFIX)
+    let path = req.uri().path();
+    (path.starts_with(crate::web::api::PREFIX) || path == crate::web::mcp::PATH)
         && req.headers().get(header::AUTHORIZATION).is_some_and(|v| v.as_bytes().starts_with(b"Bearer "))
 }
 

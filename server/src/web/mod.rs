@@ -10,5 +10,6 @@ pub mod client_ip;
 pub mod csrf;
 pub mod etag;
 pub mod headers;
+pub mod mcp;
 pub mod probes;
 pub mod status;

@@ -14,6 +14,7 @@ mod events;
 mod helpers;
 mod idempotency_contract;
 mod live;
+mod mcp;
 mod migrations;
 mod observability;
 mod replicas;
