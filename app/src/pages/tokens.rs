@@ -33,6 +33,7 @@ pub fn TokensPage() -> impl IntoView {
         <h1>"API tokens"</h1>
         <p class="hint">"A personal access token lets a script or another app use Cadence's API as you: send it as "
             <code>"Authorization: Bearer cad_…"</code>". Treat it like a password."</p>
+        <p class="hint"><a href="/api/v1/docs" rel="external">"The API's reference"</a>": every operation, with curl examples."</p>
         {created.map(|new| view! {
             <section class="card token-created" role="status">
                 <h2>"Token \u{201c}" {new.name} "\u{201d} created"</h2>

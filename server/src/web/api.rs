@@ -1,24 +1,93 @@
 //! The REST API's door, `/api/v1`: who is calling (a personal access token
 //! sent as `Authorization: Bearer cad_…`, or the session cookie of a request
-//! from our own pages) and its errors as RFC 9457 problem details. The
-//! resources themselves are thin routes onto the domain services.
+//! from our own pages) and its errors as RFC 9457 problem details, among them
+//! a path or a method it does not serve. The resources themselves are thin
+//! routes onto the domain services, each one's `#[utoipa::path]` annotations
+//! making the OpenAPI document (`super::openapi`).
 
 use app::auth::{AppState, CurrentSession};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::any;
 use axum::{Json, Router};
 use domain::tokens::{TokenScopes, TokenSecret};
 use domain::{ServiceError, User, ValidationError};
 use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::openapi;
 
 /// Where the API's routes live.
 pub const PREFIX: &str = "/api/v1/";
 
+/// The media type of every problem.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// What a 401 says, on every operation: each needs a token.
+pub const UNAUTHENTICATED: &str = "No token, or one that is unknown, revoked or expired. \
+     `WWW-Authenticate` names the scheme (`Bearer`).";
+
+/// What a 403 says, on every operation that changes something.
+pub const READ_ONLY: &str = "The token may only read (`insufficient_scope`); this needs the write scope.";
+
+/// The tag `GET /api/v1/me` is grouped under.
+const ACCOUNT: &str = "Account";
+
+/// The API's operations, and the OpenAPI document their annotations make.
+///
+/// A resource joins both by being merged here. Its file exposes
+/// `pub fn routes() -> OpenApiRouter`, which starts from
+/// `OpenApiRouter::with_openapi(openapi::resource(TAG, "what it is"))` and
+/// adds its handlers with `.routes(routes!(…))` (handlers of one path in one
+/// call). Each handler carries `#[utoipa::path(...)]` with its `tag`,
+/// `security(("bearer" = ["read"]))` (or `"write"`), its parameters and every
+/// response, problems as `body = Problem, content_type =
+/// "application/problem+json"`; its JSON types derive `ToSchema`. Then
+/// `/api/v1/openapi.json` and `/api/v1/docs` show it, and
+/// `server/tests/api/openapi.rs` sends a request to every documented
+/// operation and checks that each has its security and its 401 (add the new
+/// routes to its `ROUTED` list, which must all be documented).
+pub fn operations() -> OpenApiRouter {
+    OpenApiRouter::with_openapi(openapi::document())
+        .merge(
+            OpenApiRouter::with_openapi(openapi::resource(ACCOUNT, "Who the token belongs to, and what it may do."))
+                .routes(routes!(me)),
+        )
+        .merge(super::api_tasks::routes())
+}
+
+/// The API as the app mounts it: the operations, their document and its
+/// page, and a problem for any other path under `/api/v1/` or a method a
+/// path does not take (`Allow` lists those it does), rather than the pages'
+/// HTML 404 or an empty 405.
 pub fn routes() -> Router {
-    Router::new().route("/api/v1/me", get(me)).merge(super::api_tasks::routes())
+    let (operations, document) = operations().split_for_parts();
+    operations
+        .merge(openapi::routes(&document))
+        .route("/api/v1/{*rest}", any(no_route))
+        .method_not_allowed_fallback(wrong_method)
+}
+
+async fn no_route(method: Method, uri: Uri) -> Problem {
+    Problem::new(
+        "no_route",
+        "No such route",
+        StatusCode::NOT_FOUND,
+        format!("Nothing answers {method} {}; the API's routes are listed at /api/v1/docs.", uri.path()),
+    )
+}
+
+async fn wrong_method(method: Method, uri: Uri) -> Problem {
+    Problem::new(
+        "method_not_allowed",
+        "Method not allowed",
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{} does not take {method}; the Allow header lists the methods it does.", uri.path()),
+    )
 }
 
 /// Who the caller is, and what their credentials allow.
@@ -40,20 +109,53 @@ impl ApiUser {
     }
 }
 
-/// The API's errors, as `application/problem+json` (RFC 9457).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// An error, as `application/problem+json` (RFC 9457). `type` names the
+/// kind of problem for a program to act on; `detail` says what to do about
+/// it, for a person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(examples(json!({
+    "type": "urn:cadence:problem:invalid",
+    "title": "Invalid input",
+    "status": 422,
+    "detail": "These fields are not right: due.date, priority.",
+    "errors": [
+        { "field": "due.date", "message": "Write the date as YYYY-MM-DD." },
+        { "field": "priority", "message": "Choose none, low, medium, high or urgent." }
+    ]
+})))]
 pub struct Problem {
+    /// `urn:cadence:problem:` and a slug: `invalid`, `not_found`, `no_route`,
+    /// `method_not_allowed`, `conflict`, `precondition_failed`, `bad_request`,
+    /// `too_large`, `unsupported_media_type`, `unauthenticated`,
+    /// `invalid_token`, `insufficient_scope` or `internal`.
     #[serde(rename = "type")]
+    #[schema(examples("urn:cadence:problem:not_found"))]
     pub kind: String,
+    /// A short, fixed summary of the kind.
     pub title: &'static str,
+    /// The HTTP status, repeated.
     pub status: u16,
+    /// What went wrong this time, and what to do about it.
     pub detail: String,
     /// Each field a 422 found wrong, under the name the request gave it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<FieldError>)]
     pub errors: Vec<ValidationError>,
     /// The `WWW-Authenticate` challenge of a 401 or a 403 for scope (RFC 6750).
     #[serde(skip)]
     pub challenge: Option<&'static str>,
+}
+
+/// One field a 422 found wrong: the schema of the domain's
+/// `ValidationError` as a problem's `errors` carry it (no value of this
+/// type is ever made).
+#[derive(ToSchema)]
+pub struct FieldError {
+    /// The field as the request named it: `title`, `due.date`, `limit`,
+    /// `Idempotency-Key`, …
+    pub field: String,
+    /// What is wrong with it, in a sentence a person can act on.
+    pub message: String,
 }
 
 impl Problem {
@@ -175,7 +277,7 @@ impl IntoResponse for Problem {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut res = (status, Json(&self)).into_response();
         let h = res.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         if let Some(challenge) = self.challenge {
             h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
         }
@@ -225,15 +327,42 @@ async fn by_token(state: &AppState, authorization: &HeaderValue) -> Result<ApiUs
 }
 
 /// The caller's account and what their credentials allow.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct Me {
+    /// The user's id (a UUID).
     id: String,
     email: String,
     display_name: String,
+    /// The IANA zone due dates and times are read and shown in.
+    #[schema(examples("Europe/Berlin"))]
     time_zone: String,
+    #[schema(schema_with = scopes_schema)]
     scopes: &'static [&'static str],
 }
 
+fn scopes_schema() -> utoipa::openapi::Array {
+    let scope = openapi::one_of("A scope: `read`, or `write` to change things.", &["read", "write"], false);
+    utoipa::openapi::ArrayBuilder::new()
+        .items(scope)
+        .description(Some("What the token may do: `[\"read\"]` or `[\"read\", \"write\"]`."))
+        .build()
+}
+
+/// Who am I?
+///
+/// The account the token belongs to, and the token's scopes: `["read"]`, or
+/// `["read", "write"]` for a token that may change tasks.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    operation_id = "getMe",
+    tag = ACCOUNT,
+    security(("bearer" = ["read"])),
+    responses(
+        (status = 200, description = "The caller's account.", body = Me),
+        (status = 401, description = UNAUTHENTICATED, body = Problem, content_type = PROBLEM_JSON),
+    )
+)]
 async fn me(api: ApiUser) -> Json<Me> {
     Json(Me {
         id: api.user.id.to_string(),

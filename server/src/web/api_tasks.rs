@@ -6,15 +6,15 @@
 //! A task carries an `ETag`; a change or delete sent with `If-Match` is
 //! compared with it by the service under the task's lock (a 412 if stale).
 //! A create sent with an `Idempotency-Key` is made once: a retry with the
-//! same key and body gets the first answer again.
+//! same key and body gets the first answer again. Each handler's
+//! `#[utoipa::path]` is its entry in the OpenAPI document.
 
 use app::auth::AppState;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, RawQuery, Request};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use domain::idempotency::{self, IdempotencyKey, Reservation, StoredResponse};
 use domain::query::{QueryError, TaskQuery};
 use domain::services::DeleteScope;
@@ -24,9 +24,14 @@ use domain::{Due, Task, TaskDraft, TaskFilter, TaskId, TaskVersion, ValidationEr
 use serde::Serialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+use utoipa::openapi::Object;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::api::{ApiUser, Problem};
+use super::api::{ApiUser, Problem, PROBLEM_JSON, READ_ONLY, UNAUTHENTICATED};
 use super::etag::{self, Expect};
+use super::openapi;
 
 /// The largest JSON body a task route reads: a description's 10,000
 /// characters, four bytes each at worst, and room for the rest.
@@ -36,43 +41,150 @@ pub const MAX_BODY: usize = 64 * 1024;
 const DEFAULT_LIMIT: u32 = PageRequest::DEFAULT_SIZE;
 const MAX_LIMIT: u32 = 1000;
 
-pub fn routes() -> Router {
-    Router::new()
-        .route("/api/v1/tasks", get(list).post(create))
-        .route("/api/v1/tasks/{id}", get(one).patch(patch).delete(delete))
+/// The tag the tasks' operations are grouped under.
+pub(crate) const TAG: &str = "Tasks";
+
+/// A 412's description: what `If-Match` guards.
+pub(crate) const STALE: &str =
+    "`If-Match` named a version the task no longer has (`precondition_failed`); nothing was written.";
+
+pub fn routes() -> OpenApiRouter {
+    let about = "Your tasks: list and search them, read one, create, change, complete and delete.";
+    OpenApiRouter::with_openapi(openapi::resource(TAG, about))
+        .routes(routes!(list, create))
+        .routes(routes!(one, patch, delete))
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }
 
 /// A task as the API shows it, every field.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct TaskJson {
+    /// The task's id (a UUID).
     id: String,
+    /// 1 to 200 characters.
     title: String,
+    /// Markdown, up to 10,000 characters.
+    #[schema(required = true)]
     description: Option<String>,
+    #[schema(schema_with = priority_schema)]
     priority: &'static str,
+    /// Lower-case, at most 20.
     tags: Vec<String>,
+    #[schema(required = true)]
     due: Option<DueJson>,
     /// RRULE (and EXDATE) lines, as `repeat` takes them.
+    #[schema(required = true, examples("FREQ=WEEKLY;INTERVAL=2;BYDAY=MO"))]
     repeat: Option<String>,
-    /// `schedule` or `completion`, for a repeating task.
+    #[schema(schema_with = repeat_from_schema, required = true)]
     repeat_from: Option<&'static str>,
     /// The rule as a sentence: "Every 2 weeks on Monday".
+    #[schema(required = true)]
     repeat_description: Option<String>,
     /// Each as `reminders` takes it: `at due`, `15m`, `1d`, `2026-12-24 18:00`.
     reminders: Vec<String>,
     completed: bool,
+    /// When it was completed (RFC 3339), or null.
+    #[schema(required = true)]
     completed_at: Option<String>,
+    /// RFC 3339, to the microsecond.
     created_at: String,
+    /// RFC 3339, to the microsecond.
     updated_at: String,
 }
 
-#[derive(Debug, Serialize)]
+/// When a task is due, in the caller's time zone.
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct DueJson {
+    /// `YYYY-MM-DD`.
     date: String,
+    /// `HH:MM`, or null for a whole day.
+    #[schema(required = true)]
     time: Option<String>,
+    /// The IANA zone the date and time are in: the caller's.
     zone: String,
     /// The instant it is due; a date without a time is due at its end.
     at: String,
+}
+
+fn priority_schema() -> Object {
+    openapi::one_of("How urgent the task is.", &["none", "low", "medium", "high", "urgent"], false)
+}
+
+fn repeat_from_schema() -> Object {
+    let about = "For a repeating task, where its next instance is counted from: `schedule` or `completion`; \
+                 null when it does not repeat.";
+    openapi::one_of(about, &["schedule", "completion"], true)
+}
+
+/// The body `POST /api/v1/tasks` takes. It only describes it: the body is
+/// read by hand (`TaskFields::read`), so that every bad field is named at
+/// once, and an unknown field is an error.
+#[derive(ToSchema)]
+#[schema(examples(json!({
+    "title": "Pay rent",
+    "due": { "date": "2026-12-01", "time": "09:00" },
+    "repeat": "FREQ=MONTHLY;BYMONTHDAY=1",
+    "reminders": ["1d"]
+})))]
+pub struct NewTask {
+    /// 1 to 200 characters, trimmed.
+    pub title: String,
+    /// Markdown, up to 10,000 characters; null or "" for none.
+    pub description: Option<String>,
+    /// `none`, `low`, `medium`, `high` or `urgent`; null or "" for none.
+    pub priority: Option<String>,
+    /// Up to 20; a leading `#` is dropped and each is lower-cased. No item may contain a comma.
+    pub tags: Option<Vec<String>>,
+    /// Null for none.
+    pub due: Option<DueBody>,
+    /// An RRULE (RFC 5545), with EXDATE lines if any, e.g. `FREQ=WEEKLY;BYDAY=MO,TH`; needs a due date.
+    /// Null or "" for none.
+    pub repeat: Option<String>,
+    /// `schedule` (the default) or `completion`: where the next instance is counted from.
+    pub repeat_from: Option<String>,
+    /// Up to 10, each `at due`, a time before the due time (`15m`, `2h`, `1d`, `1w`) or a moment in
+    /// your zone (`2026-12-24 18:00`). A task with a due time and no reminders gets your default one.
+    pub reminders: Option<Vec<String>>,
+}
+
+/// The body `PATCH /api/v1/tasks/{id}` takes: only the fields it names
+/// change, and null clears one (all but `title` and `completed` can be
+/// cleared). It only describes the body, which is read by hand
+/// (`TaskFields::read`) so that every bad field is named at once; an
+/// unknown field is an error.
+#[derive(ToSchema)]
+#[schema(examples(json!({ "priority": "high", "due": null }), json!({ "completed": true })))]
+pub struct TaskChanges {
+    /// 1 to 200 characters, trimmed; it cannot be cleared.
+    #[schema(required = false)]
+    pub title: String,
+    /// Markdown, up to 10,000 characters; null or "" clears it.
+    pub description: Option<String>,
+    /// `none`, `low`, `medium`, `high` or `urgent`; null or "" for none.
+    pub priority: Option<String>,
+    /// The whole list, replacing the old one (up to 20); null or `[]` clears it.
+    pub tags: Option<Vec<String>>,
+    /// The new due date; null clears it (and a task without one cannot repeat).
+    pub due: Option<DueBody>,
+    /// An RRULE with EXDATE lines if any, replacing the rule; null or "" stops it repeating.
+    pub repeat: Option<String>,
+    /// `schedule` or `completion`; null for the default, `schedule`.
+    pub repeat_from: Option<String>,
+    /// The whole list, replacing the old one (up to 10); null or `[]` clears it.
+    pub reminders: Option<Vec<String>>,
+    /// PATCH only. true completes the task the way the list does: a repeating task's next
+    /// instance follows and its rule stays. false reopens it. Applied after the other fields.
+    #[schema(required = false)]
+    pub completed: bool,
+}
+
+/// A due date to set, read in the caller's own time zone (a zone is never sent).
+#[derive(ToSchema)]
+pub struct DueBody {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// `HH:MM`; left out or null for a whole day.
+    pub time: Option<String>,
 }
 
 impl From<&Due> for DueJson {
@@ -115,16 +227,23 @@ impl From<&Task> for TaskJson {
 
 /// A list item: what the list reads of a task (the description, repeat
 /// rule and reminders are at `/api/v1/tasks/{id}`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct TaskItem {
+    /// The task's id (a UUID).
     id: String,
     title: String,
+    #[schema(schema_with = priority_schema)]
     priority: &'static str,
     tags: Vec<String>,
+    #[schema(required = true)]
     due: Option<DueJson>,
+    /// Whether it repeats.
     recurring: bool,
     completed: bool,
+    /// When it was completed (RFC 3339), or null.
+    #[schema(required = true)]
     completed_at: Option<String>,
+    /// RFC 3339, to the microsecond.
     created_at: String,
 }
 
@@ -144,11 +263,16 @@ impl From<&TaskSummary> for TaskItem {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// A page of tasks.
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct TaskListJson {
     items: Vec<TaskItem>,
+    /// Send it back as `cursor` for the next page; null on the last.
+    #[schema(required = true)]
     next_cursor: Option<String>,
+    /// How many tasks match, counted up to 1,000.
     total: u64,
+    /// False when there are more than `total`.
     total_exact: bool,
 }
 
@@ -162,7 +286,36 @@ pub(crate) fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a
     pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
-async fn list(
+/// List your tasks
+///
+/// Your tasks in the list page's order, filtered as its search box filters
+/// them, a page at a time: pass a page's `next_cursor` back as `cursor` for
+/// the next one (it is null on the last). Each item is what the list shows
+/// of a task; read one for every field.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tasks",
+    operation_id = "listTasks",
+    tag = TAG,
+    security(("bearer" = ["read"])),
+    params(
+        ("q" = Option<String>, Query, example = "#work !high due:week",
+            description = "The search box's query, read strictly: words or \"a phrase\", `is:open|done|all`, \
+                `is:overdue`, `!high` (priorities, comma-separated), `#tag`, `-#tag`, `due:today`, `due:week`, \
+                `due:<7d`, `due:none`, `due:2026-12-01..2026-12-31`, `is:recurring`, `has:reminder`, \
+                `sort:title` or `sort:-updated`. Up to 500 characters; open tasks when it says nothing."),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Tasks a page, 1 to 1,000 (default 50)."),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the page before."),
+    ),
+    responses(
+        (status = 200, description = "A page of your tasks.", body = TaskListJson),
+        (status = 400, description = "The query string is not form-encoded.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 401, description = UNAUTHENTICATED, body = Problem, content_type = PROBLEM_JSON),
+        (status = 422, description = "`q`, `limit` or `cursor` is not right; `errors` names each.",
+            body = Problem, content_type = PROBLEM_JSON),
+    )
+)]
+pub(crate) async fn list(
     api: ApiUser,
     Extension(state): Extension<AppState>,
     RawQuery(raw): RawQuery,
@@ -221,10 +374,33 @@ pub(crate) fn task_id(raw: &str) -> Result<TaskId, Problem> {
 }
 
 /// A task's JSON with its `ETag`, as every answer that shows one task sends it.
-fn with_etag(status: StatusCode, task: &Task) -> Response {
+pub(crate) fn with_etag(status: StatusCode, task: &Task) -> Response {
     (status, [(header::ETAG, etag::of(task))], Json(TaskJson::from(task))).into_response()
 }
 
+/// Read a task
+///
+/// Every field of one of your tasks, with its `ETag`. Send that back as
+/// `If-None-Match` to get a 304 while the task is unchanged, or as
+/// `If-Match` to change or delete only the version you read.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tasks/{id}",
+    operation_id = "getTask",
+    tag = TAG,
+    security(("bearer" = ["read"])),
+    params(
+        ("id" = String, Path, description = "The task's id."),
+        ("If-None-Match" = Option<String>, Header, description = "An `ETag` of this task: a 304 if it is still the current one."),
+    ),
+    responses(
+        (status = 200, description = "The task.", body = TaskJson, headers(("ETag" = String, description = "The task's version, for `If-Match` and `If-None-Match`."))),
+        (status = 304, description = "The task still has the version `If-None-Match` named.",
+            headers(("ETag" = String))),
+        (status = 401, description = UNAUTHENTICATED, body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "No task of yours has this id.", body = Problem, content_type = PROBLEM_JSON),
+    )
+)]
 async fn one(
     api: ApiUser,
     Extension(state): Extension<AppState>,
@@ -239,6 +415,39 @@ async fn one(
     Ok(with_etag(StatusCode::OK, &task))
 }
 
+/// Create a task
+///
+/// Makes a task from the fields sent (only `title` is needed) and answers it
+/// whole, with its `Location` and `ETag`. Every field that is not right is
+/// named at once in a 422, and nothing is made. With an `Idempotency-Key`, a
+/// retry with the same key and body gets the first answer again instead of a
+/// second task.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tasks",
+    operation_id = "createTask",
+    tag = TAG,
+    security(("bearer" = ["write"])),
+    params(
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255,
+            description = "1 to 255 visible ASCII characters, kept 24 hours per user: a retry with the same key \
+                and body is answered as the first was."),
+    ),
+    request_body(content = NewTask, content_type = "application/json", description = "The new task's fields."),
+    responses(
+        (status = 201, description = "The task made (or, for a repeated `Idempotency-Key`, the first answer).",
+            body = TaskJson, headers(("Location" = String, description = "The task's URL."), ("ETag" = String, description = "The task's version, for `If-Match` and `If-None-Match`."))),
+        (status = 400, description = "The body is not JSON.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 401, description = UNAUTHENTICATED, body = Problem, content_type = PROBLEM_JSON),
+        (status = 403, description = READ_ONLY, body = Problem, content_type = PROBLEM_JSON),
+        (status = 409, description = "A request with this `Idempotency-Key` is still being answered; retry in a moment.",
+            body = Problem, content_type = PROBLEM_JSON),
+        (status = 413, description = "The body is over 64 KiB.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 415, description = "The body is not sent as `application/json`.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 422, description = "Fields that are not right, each named in `errors` (`title`, `due.date`, `repeat`, \
+            …), or an `Idempotency-Key` sent before with another body.", body = Problem, content_type = PROBLEM_JSON),
+    )
+)]
 async fn create(
     api: ApiUser,
     Extension(state): Extension<AppState>,
@@ -339,6 +548,38 @@ fn store_problem(e: domain::StoreError) -> Problem {
     domain::ServiceError::from(e).into()
 }
 
+/// Change a task
+///
+/// Changes only the fields the body names, under the task's lock; null
+/// clears one. `"completed": true` completes the task as the list does (a
+/// repeating task keeps its rule and its next instance follows), `false`
+/// reopens it. With `If-Match`, nothing is written unless the task still has
+/// that version. Every field that is not right is named at once in a 422, and
+/// nothing is written.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/tasks/{id}",
+    operation_id = "updateTask",
+    tag = TAG,
+    security(("bearer" = ["write"])),
+    params(
+        ("id" = String, Path, description = "The task's id."),
+        ("If-Match" = Option<String>, Header,
+            description = "The task's `ETag` as you read it, or `*` for any version: a 412 if it has changed since."),
+    ),
+    request_body(content = TaskChanges, content_type = "application/json", description = "The fields to change."),
+    responses(
+        (status = 200, description = "The task as it now is.", body = TaskJson, headers(("ETag" = String, description = "The task's version, for `If-Match` and `If-None-Match`."))),
+        (status = 400, description = "The body is not JSON, or `If-Match` is malformed.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 401, description = UNAUTHENTICATED, body = Problem, content_type = PROBLEM_JSON),
+        (status = 403, description = READ_ONLY, body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "No task of yours has this id.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 412, description = STALE, body = Problem, content_type = PROBLEM_JSON),
+        (status = 413, description = "The body is over 64 KiB.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 415, description = "The body is not sent as `application/json`.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 422, description = "Fields that are not right, each named in `errors`.", body = Problem, content_type = PROBLEM_JSON),
+    )
+)]
 async fn patch(
     api: ApiUser,
     Extension(state): Extension<AppState>,
@@ -393,6 +634,35 @@ fn stale_now(current: &Task, expected: Option<TaskVersion>) -> Result<(), Proble
     }
 }
 
+/// Delete a task
+///
+/// Deletes one of your tasks. For an instance of a repeating series,
+/// `scope=following` also ends the series there. With `If-Match`, nothing is
+/// deleted unless the task still has that version.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tasks/{id}",
+    operation_id = "deleteTask",
+    tag = TAG,
+    security(("bearer" = ["write"])),
+    params(
+        ("id" = String, Path, description = "The task's id."),
+        ("scope" = Option<String>, Query, example = "following",
+            description = "`this` (the default) deletes this task alone; `following` also ends its series here."),
+        ("If-Match" = Option<String>, Header,
+            description = "The task's `ETag` as you read it, or `*` for any version: a 412 if it has changed since."),
+    ),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 400, description = "`If-Match` is malformed, or the query string is not form-encoded.",
+            body = Problem, content_type = PROBLEM_JSON),
+        (status = 401, description = UNAUTHENTICATED, body = Problem, content_type = PROBLEM_JSON),
+        (status = 403, description = READ_ONLY, body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "No task of yours has this id.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 412, description = STALE, body = Problem, content_type = PROBLEM_JSON),
+        (status = 422, description = "`scope` is neither `this` nor `following`.", body = Problem, content_type = PROBLEM_JSON),
+    )
+)]
 async fn delete(
     api: ApiUser,
     Extension(state): Extension<AppState>,

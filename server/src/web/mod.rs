@@ -11,5 +11,6 @@ pub mod csrf;
 pub mod etag;
 pub mod headers;
 pub mod mcp;
+pub mod openapi;
 pub mod probes;
 pub mod status;

@@ -17,6 +17,7 @@ mod live;
 mod mcp;
 mod migrations;
 mod observability;
+mod openapi;
 mod replicas;
 mod roles;
 mod security;
