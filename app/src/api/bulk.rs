@@ -37,8 +37,7 @@ pub async fn bulk_tasks(
         ids.iter().map(|raw| domain::TaskId::parse(raw).map_err(|_| AppError::NotFound)).collect::<Result<_, _>>()?
     } else {
         let (query, _) = super::list_query(&q, "");
-        let today = chrono::Utc::now().with_timezone(&user.time_zone.0).date_naive();
-        let filter = domain::TaskFilter::of(&query, today, user.time_zone);
+        let filter = svc.list_filter(&user, &query);
         matching_ids(&svc, &user, &filter).await?
     };
     let done = svc.bulk(&user, &ids, &action).await?;

@@ -217,11 +217,9 @@ pub async fn list_tasks(
     let user = &session.user;
     // What the search box says, leniently: a stale link still shows a list (the page names what it skipped).
     let (query, _) = list_query(&q, &sort);
-    let today = chrono::Utc::now().with_timezone(&user.time_zone.0).date_naive();
-    let filter =
-        domain::TaskFilter::of(&query, today, user.time_zone).and_legacy(Some(&completed), Some(&tag), Some(&priority));
-    let request = domain::PageRequest::from_query(Some(&after), Some(&before));
     let st = crate::auth::state()?;
+    let filter = st.services.list_filter(user, &query).and_legacy(Some(&completed), Some(&tag), Some(&priority));
+    let request = domain::PageRequest::from_query(Some(&after), Some(&before));
     let cached = st.list_cache.get(user.id, &filter, &request, session.list_version);
     let page = match cached {
         Some(page) => page,

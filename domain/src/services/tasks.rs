@@ -11,6 +11,7 @@ use crate::account::{TimeZone, User};
 use crate::error::{ServiceError, ValidationError};
 use crate::event::DomainEvent;
 use crate::ports::UnitOfWork;
+use crate::query::TaskQuery;
 use crate::reminder::{self, Reminder};
 use crate::repeat::{Repeat, RepeatDraft, SeriesId};
 use crate::task::{Tag, Task, TaskDraft, TaskId, TaskInput, TaskPatch, TaskVersion};
@@ -340,6 +341,12 @@ impl Services {
 
     pub async fn tags(&self, user: &User) -> Result<Vec<Tag>, ServiceError> {
         Ok(self.store.tags(user.id).await?)
+    }
+
+    /// The filter `query` asks for, today being the services' clock's day in
+    /// the user's zone: the one way every list, page or door, reads its query.
+    pub fn list_filter(&self, user: &User, query: &TaskQuery) -> TaskFilter {
+        TaskFilter::of(query, local_day(self.clock.now(), user.time_zone), user.time_zone)
     }
 
     /// The user's list version, for a copy of a list page read at it.

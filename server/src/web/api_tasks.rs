@@ -9,6 +9,8 @@
 //! same key and body gets the first answer again. Each handler's
 //! `#[utoipa::path]` is its entry in the OpenAPI document.
 
+use std::sync::Arc;
+
 use app::auth::AppState;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, RawQuery, Request};
@@ -19,8 +21,8 @@ use domain::idempotency::{self, IdempotencyKey, Reservation, StoredResponse};
 use domain::query::{QueryError, TaskQuery};
 use domain::services::DeleteScope;
 use domain::task::{TaskInput, TaskPatch};
-use domain::task_list::{Cursor, ListKey, PageRequest, TaskSummary, COUNT_CAP};
-use domain::{Due, Task, TaskDraft, TaskFilter, TaskId, TaskVersion, ValidationError};
+use domain::task_list::{Cursor, ListKey, PageRequest, TaskPage, TaskSummary, COUNT_CAP};
+use domain::{Due, Task, TaskDraft, TaskId, TaskVersion, User, ValidationError};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -266,14 +268,14 @@ impl From<&TaskSummary> for TaskItem {
 /// A page of tasks.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct TaskListJson {
-    items: Vec<TaskItem>,
+    pub(crate) items: Vec<TaskItem>,
     /// Send it back as `cursor` for the next page; null on the last.
     #[schema(required = true)]
-    next_cursor: Option<String>,
+    pub(crate) next_cursor: Option<String>,
     /// How many tasks match, counted up to 1,000.
-    total: u64,
+    pub(crate) total: u64,
     /// False when there are more than `total`.
-    total_exact: bool,
+    pub(crate) total_exact: bool,
 }
 
 /// The query string's pairs; one that cannot be decoded is a 400.
@@ -321,51 +323,86 @@ pub(crate) async fn list(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<TaskListJson>, Problem> {
     let pairs = query_pairs(raw)?;
-    let mut errors = Vec::new();
-    let size = match param(&pairs, "limit").map(str::trim) {
-        None | Some("") => DEFAULT_LIMIT,
-        Some(raw) => match raw.parse::<u32>() {
-            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-            _ => {
-                errors.push(ValidationError::new("limit", format!("Ask for 1 to {MAX_LIMIT} tasks a page.")));
-                DEFAULT_LIMIT
-            }
-        },
-    };
-    let cursor = match param(&pairs, "cursor").map(str::trim) {
-        None | Some("") => Cursor::Start,
-        Some(raw) => match ListKey::from_cursor(raw) {
-            Some(key) => Cursor::After(key),
-            None => {
-                errors.push(ValidationError::new("cursor", "Pass back a next_cursor this API gave."));
-                Cursor::Start
-            }
-        },
-    };
-    let q = param(&pairs, "q").unwrap_or("");
-    let query = if q.chars().count() > app::api::MAX_QUERY {
-        let max = app::api::MAX_QUERY;
-        errors.push(ValidationError::new(QueryError::FIELD, format!("A search has at most {max} characters.")));
-        TaskQuery::default()
-    } else {
-        TaskQuery::parse(q).unwrap_or_else(|e| {
-            errors.push(e.into());
+    let ask = ListAsk::read(param(&pairs, "q"), param(&pairs, "limit"), param(&pairs, "cursor"))?;
+    let page = list_page(&state, &api.user, &ask).await?;
+    Ok(Json(TaskListJson::from(&*page)))
+}
+
+/// What a list request asks for, read from its raw values (the REST
+/// query string's, or an MCP tool's arguments): every bad one is named.
+pub(crate) struct ListAsk {
+    pub(crate) query: TaskQuery,
+    pub(crate) page: PageRequest,
+}
+
+impl ListAsk {
+    /// `q` in the list page's query language, read strictly; `limit` 1 to
+    /// [`MAX_LIMIT`] rows; `cursor` a `next_cursor` given before.
+    pub(crate) fn read(q: Option<&str>, limit: Option<&str>, cursor: Option<&str>) -> Result<Self, Problem> {
+        let mut errors = Vec::new();
+        let size = match limit.map(str::trim) {
+            None | Some("") => DEFAULT_LIMIT,
+            Some(raw) => match raw.parse::<u32>() {
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+                _ => {
+                    errors.push(ValidationError::new("limit", format!("Ask for 1 to {MAX_LIMIT} tasks a page.")));
+                    DEFAULT_LIMIT
+                }
+            },
+        };
+        let cursor = match cursor.map(str::trim) {
+            None | Some("") => Cursor::Start,
+            Some(raw) => match ListKey::from_cursor(raw) {
+                Some(key) => Cursor::After(key),
+                None => {
+                    errors.push(ValidationError::new("cursor", "Pass back a next_cursor a list gave you."));
+                    Cursor::Start
+                }
+            },
+        };
+        let q = q.unwrap_or("");
+        let query = if q.chars().count() > app::api::MAX_QUERY {
+            let max = app::api::MAX_QUERY;
+            errors.push(ValidationError::new(QueryError::FIELD, format!("A search has at most {max} characters.")));
             TaskQuery::default()
-        })
-    };
-    if !errors.is_empty() {
-        return Err(Problem::invalid(errors));
+        } else {
+            TaskQuery::parse(q).unwrap_or_else(|e| {
+                errors.push(e.into());
+                TaskQuery::default()
+            })
+        };
+        if errors.is_empty() {
+            Ok(Self { query, page: PageRequest { cursor, size } })
+        } else {
+            Err(Problem::invalid(errors))
+        }
     }
-    let user = &api.user;
-    let today = state.services.clock.now().with_timezone(&user.time_zone.0).date_naive();
-    let filter = TaskFilter::of(&query, today, user.time_zone);
-    let page = state.services.tasks(user, &filter, &PageRequest { cursor, size }).await?;
-    Ok(Json(TaskListJson {
-        items: page.tasks.iter().map(TaskItem::from).collect(),
-        next_cursor: page.next().map(|k| k.as_str().to_owned()),
-        total: page.total.min(COUNT_CAP),
-        total_exact: page.total_exact(),
-    }))
+}
+
+/// The page of the user's tasks `ask` selects: this replica's copy when the
+/// user's list version says nothing has changed since it was read (one
+/// indexed read instead of the page's), else read and kept.
+pub(crate) async fn list_page(state: &AppState, user: &User, ask: &ListAsk) -> Result<Arc<TaskPage>, Problem> {
+    let svc = &state.services;
+    let filter = svc.list_filter(user, &ask.query);
+    let version = svc.list_version(user).await?;
+    if let Some(page) = state.list_cache.get(user.id, &filter, &ask.page, version) {
+        return Ok(page);
+    }
+    let page = Arc::new(svc.tasks(user, &filter, &ask.page).await?);
+    state.list_cache.put(user.id, &filter, &ask.page, version, page.clone());
+    Ok(page)
+}
+
+impl From<&TaskPage> for TaskListJson {
+    fn from(page: &TaskPage) -> Self {
+        Self {
+            items: page.tasks.iter().map(TaskItem::from).collect(),
+            next_cursor: page.next().map(|k| k.as_str().to_owned()),
+            total: page.total.min(COUNT_CAP),
+            total_exact: page.total_exact(),
+        }
+    }
 }
 
 /// A malformed id names no task of the caller's: a 404, like an unknown one.

@@ -22,9 +22,9 @@ use axum::extract::{FromRequestParts, Request};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
-use domain::task_list::{Cursor, PageRequest};
+use domain::task_list::PageRequest;
 use domain::views::{SavedView, ViewId};
-use domain::{TaskFilter, TimeZone};
+use domain::TimeZone;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, Implementation, ListResourcesResult, ListToolsResult,
     PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource,
@@ -36,8 +36,7 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
 use super::api::{ApiUser, Problem};
-use super::api_tasks::MAX_BODY;
-use reply::TaskPage;
+use super::api_tasks::{list_page, ListAsk, TaskListJson, MAX_BODY};
 
 /// Where the MCP server listens.
 pub const PATH: &str = "/mcp";
@@ -127,7 +126,11 @@ impl CadenceMcp {
 /// A failure that is not the caller's: logged once (through the API's one
 /// mapping), never shown.
 fn internal(e: domain::ServiceError) -> ErrorData {
-    let problem = Problem::from(e);
+    failed(Problem::from(e))
+}
+
+/// A problem as a protocol error: only its words, already safe to show.
+fn failed(problem: Problem) -> ErrorData {
     ErrorData::internal_error(problem.detail, None)
 }
 
@@ -201,12 +204,8 @@ impl ServerHandler for CadenceMcp {
         _: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
         let view = self.view(&request.uri).await?;
-        let user = &self.api.user;
-        let services = &self.state.services;
-        let today = services.clock.now().with_timezone(&user.time_zone.0).date_naive();
-        let filter = TaskFilter::of(&view.query, today, user.time_zone);
-        let first = PageRequest { cursor: Cursor::Start, size: PageRequest::DEFAULT_SIZE };
-        let page = TaskPage::of(&services.tasks(user, &filter, &first).await.map_err(internal)?);
+        let first = ListAsk { query: view.query.clone(), page: PageRequest::first() };
+        let page = TaskListJson::from(&*list_page(&self.state, &self.api.user, &first).await.map_err(failed)?);
         let json = serde_json::to_string(&page).map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
         let contents = ResourceContents::text(json, view_uri(&view)).with_mime_type("application/json");
         Ok(ReadResourceResult::new(vec![contents]).into())

@@ -523,3 +523,40 @@ async fn of_concurrent_posts_with_one_idempotency_key_one_creates_and_the_rest_r
     assert!(locations.iter().all(|l| *l == locations[0]), "every 201 names the one task: {locations:?}");
     assert_eq!(api.get("/api/v1/tasks?q=is:all").await.1["total"], 1);
 }
+
+#[tokio::test]
+async fn a_list_read_again_shows_every_change_made_since_and_a_page_of_another_size_is_read_as_asked() {
+    let app = spawn_app().await;
+    app.sign_up().await;
+    let api = Api::new(&app, true).await;
+    let first = api.create(json!({ "title": "Water the plants" })).await;
+    api.create(json!({ "title": "Call the plumber" })).await;
+    let titles = |list: &Value| -> Vec<String> {
+        list["items"].as_array().unwrap().iter().map(|t| t["title"].as_str().unwrap().to_owned()).collect()
+    };
+
+    // The same page twice: the second may be this replica's copy.
+    let (_, before) = api.get("/api/v1/tasks?limit=1000").await;
+    let (_, again) = api.get("/api/v1/tasks?limit=1000").await;
+    assert_eq!(titles(&again), titles(&before));
+    assert_eq!(titles(&before).len(), 2);
+
+    let (_, one) = api.get("/api/v1/tasks?limit=1").await;
+    assert_eq!(
+        (titles(&one).len(), one["next_cursor"].is_string()),
+        (1, true),
+        "a page of one is not the copy of 1,000"
+    );
+
+    let id = first["id"].as_str().unwrap();
+    let (status, _) = api.patch(id, json!({ "title": "Water the ferns" })).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, after) = api.get("/api/v1/tasks?limit=1000").await;
+    assert!(titles(&after).contains(&"Water the ferns".to_owned()), "{after}");
+    assert!(!titles(&after).contains(&"Water the plants".to_owned()), "no stale copy: {after}");
+
+    // A change through the pages raises the same list version.
+    assert!(app.call("create_task", &[("title", "Buy stamps")]).await.status().is_success());
+    let (_, latest) = api.get("/api/v1/tasks?limit=1000").await;
+    assert_eq!(titles(&latest).len(), 3, "{latest}");
+}

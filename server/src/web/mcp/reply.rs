@@ -5,7 +5,6 @@
 
 use domain::notification::{Notification, NotificationKind};
 use domain::reminder::Punctuality;
-use domain::task_list::{TaskPage as Page, COUNT_CAP};
 use domain::ValidationError;
 use rmcp::model::{CallToolResult, ContentBlock, JsonObject};
 use serde::de::DeserializeOwned;
@@ -13,7 +12,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::web::api::Problem;
-use crate::web::api_tasks::{instant, TaskItem};
+use crate::web::api_tasks::{instant, TaskListJson};
 
 /// A tool's answer: a sentence, and the JSON it is about.
 pub(super) struct Reply {
@@ -137,40 +136,18 @@ fn sentence(mut message: String) -> String {
     message
 }
 
-/// A page of the task list, as `GET /api/v1/tasks` answers it.
-#[derive(Debug, Serialize)]
-pub(super) struct TaskPage {
-    items: Vec<TaskItem>,
-    /// Pass as `cursor` for the next page; absent on the last one.
-    next_cursor: Option<String>,
-    total: u64,
-    /// False when there are more than `total` (the count stops at 1,000).
-    total_exact: bool,
-}
-
-impl TaskPage {
-    pub(super) fn of(page: &Page) -> Self {
-        Self {
-            items: page.tasks.iter().map(TaskItem::from).collect(),
-            next_cursor: page.next().map(|k| k.as_str().to_owned()),
-            total: page.total.min(COUNT_CAP),
-            total_exact: page.total_exact(),
-        }
-    }
-
-    /// "3 tasks match.", "50 of 120 tasks that match; …": for the summary line.
-    pub(super) fn summary(&self) -> String {
-        let shown = self.items.len();
-        let total = if self.total_exact { self.total.to_string() } else { format!("more than {}", self.total) };
-        let whole = self.total_exact && shown as u64 == self.total;
-        match (shown, &self.next_cursor) {
-            (0, _) => "No tasks match.".to_owned(),
-            (1, None) if whole => "1 task matches.".to_owned(),
-            (_, None) if whole => format!("{shown} tasks match."),
-            (_, None) => format!("The last {shown} of the {total} tasks that match."),
-            (_, Some(_)) => {
-                format!("{shown} of the {total} tasks that match; pass next_cursor as cursor for the next page.")
-            }
+/// "3 tasks match.", "50 of 120 tasks that match; …": for the summary line.
+pub(super) fn list_summary(page: &TaskListJson) -> String {
+    let shown = page.items.len();
+    let total = if page.total_exact { page.total.to_string() } else { format!("more than {}", page.total) };
+    let whole = page.total_exact && shown as u64 == page.total;
+    match (shown, &page.next_cursor) {
+        (0, _) => "No tasks match.".to_owned(),
+        (1, None) if whole => "1 task matches.".to_owned(),
+        (_, None) if whole => format!("{shown} tasks match."),
+        (_, None) => format!("The last {shown} of the {total} tasks that match."),
+        (_, Some(_)) => {
+            format!("{shown} of the {total} tasks that match; pass next_cursor as cursor for the next page.")
         }
     }
 }

@@ -6,25 +6,18 @@
 
 use std::borrow::Cow;
 
-use domain::query::{QueryError, TaskQuery};
 use domain::quick_add::{self, PartKind};
 use domain::services::DeleteScope;
 use domain::task::TaskInput;
-use domain::task_list::{Cursor, ListKey, PageRequest};
-use domain::{recurrence, Due, Task, TaskDraft, TaskFilter, TimeZone};
+use domain::{recurrence, Due, Task, TaskDraft, TimeZone};
 use rmcp::model::JsonObject;
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::reply::{self, Outcome, Reply, TaskPage, ToolError};
+use super::reply::{self, Outcome, Reply, ToolError};
 use super::CadenceMcp;
-use crate::web::api::Problem;
-use crate::web::api_tasks::{invalid, renamed, task_id, TaskFields, TaskJson};
-
-/// Rows per page of `list_tasks` unless `limit` says otherwise, and the most it may say.
-const DEFAULT_LIMIT: u32 = PageRequest::DEFAULT_SIZE;
-const MAX_LIMIT: u32 = 1000;
+use crate::web::api_tasks::{invalid, list_page, renamed, task_id, ListAsk, TaskFields, TaskJson, TaskListJson};
 
 /// A task's id: malformed, it names no task of the caller's, like an unknown one.
 fn id_of(raw: &str) -> Result<domain::TaskId, ToolError> {
@@ -290,44 +283,10 @@ pub(super) struct ListTasks {
 
 pub(super) async fn list_tasks(s: &CadenceMcp, args: JsonObject) -> Outcome {
     let ListTasks { q, limit, cursor } = reply::arguments(args)?;
-    let mut errors = Vec::new();
-    let size = match limit {
-        None => DEFAULT_LIMIT,
-        Some(n) if (1..=MAX_LIMIT).contains(&n) => n,
-        Some(_) => {
-            errors.push(domain::ValidationError::new("limit", format!("Ask for 1 to {MAX_LIMIT} tasks a page.")));
-            DEFAULT_LIMIT
-        }
-    };
-    let cursor = match cursor.as_deref().map(str::trim) {
-        None | Some("") => Cursor::Start,
-        Some(raw) => match ListKey::from_cursor(raw) {
-            Some(key) => Cursor::After(key),
-            None => {
-                errors.push(domain::ValidationError::new("cursor", "Pass back a next_cursor this tool gave."));
-                Cursor::Start
-            }
-        },
-    };
-    let q = q.unwrap_or_default();
-    let query = if q.chars().count() > app::api::MAX_QUERY {
-        let max = app::api::MAX_QUERY;
-        errors.push(domain::ValidationError::new(QueryError::FIELD, format!("A search has at most {max} characters.")));
-        TaskQuery::default()
-    } else {
-        TaskQuery::parse(&q).unwrap_or_else(|e| {
-            errors.push(e.into());
-            TaskQuery::default()
-        })
-    };
-    if !errors.is_empty() {
-        return Err(Problem::invalid(errors).into());
-    }
-    let (svc, user) = (&s.state.services, &s.api.user);
-    let today = svc.clock.now().with_timezone(&user.time_zone.0).date_naive();
-    let filter = TaskFilter::of(&query, today, user.time_zone);
-    let page = TaskPage::of(&svc.tasks(user, &filter, &PageRequest { cursor, size }).await?);
-    Ok(Reply::new(page.summary(), &page))
+    let limit = limit.map(|n| n.to_string());
+    let ask = ListAsk::read(q.as_deref(), limit.as_deref(), cursor.as_deref())?;
+    let page = TaskListJson::from(&*list_page(&s.state, &s.api.user, &ask).await?);
+    Ok(Reply::new(reply::list_summary(&page), &page))
 }
 
 /// The task a tool acts on.
