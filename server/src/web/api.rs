@@ -58,6 +58,11 @@ pub fn operations() -> OpenApiRouter {
                 .routes(routes!(me)),
         )
         .merge(super::api_tasks::routes())
+        .merge(super::api_task_actions::routes())
+        .merge(super::api_tags::routes())
+        .merge(super::api_views::routes())
+        .merge(super::api_notifications::routes())
+        .merge(super::api_activity::routes())
 }
 
 /// The API as the app mounts it: the operations, their document and its

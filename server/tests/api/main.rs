@@ -3,6 +3,7 @@
 //! unchanged against SQLite and PostgreSQL.
 
 mod accounts;
+mod api_resources;
 mod api_tasks;
 mod bulk;
 #[macro_use]

@@ -16,13 +16,30 @@ use crate::tokens::{new_token, problem};
 
 /// What the router serves under `/api/v1` besides the document and its
 /// page: a route added to the router belongs here, and so in the document.
-const ROUTED: [(&str, &str); 6] = [
+const ROUTED: [(&str, &str); 23] = [
     ("get", "/api/v1/me"),
     ("get", "/api/v1/tasks"),
     ("post", "/api/v1/tasks"),
     ("get", "/api/v1/tasks/{id}"),
     ("patch", "/api/v1/tasks/{id}"),
     ("delete", "/api/v1/tasks/{id}"),
+    ("post", "/api/v1/tasks/{id}/complete"),
+    ("post", "/api/v1/tasks/{id}/reopen"),
+    ("post", "/api/v1/tasks/bulk"),
+    ("post", "/api/v1/undo/{id}"),
+    ("get", "/api/v1/tags"),
+    ("patch", "/api/v1/tags/{name}"),
+    ("delete", "/api/v1/tags/{name}"),
+    ("get", "/api/v1/views"),
+    ("post", "/api/v1/views"),
+    ("delete", "/api/v1/views/{id}"),
+    ("post", "/api/v1/views/{id}/move"),
+    ("get", "/api/v1/views/{id}/tasks"),
+    ("get", "/api/v1/notifications"),
+    ("post", "/api/v1/notifications/{seq}/read"),
+    ("post", "/api/v1/notifications/read-all"),
+    ("post", "/api/v1/notifications/{seq}/snooze"),
+    ("get", "/api/v1/activity"),
 ];
 
 const METHODS: [&str; 8] = ["get", "post", "put", "patch", "delete", "options", "head", "trace"];

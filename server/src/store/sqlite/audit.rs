@@ -15,6 +15,16 @@ use crate::store::{decode_all, map_err, merge_activity, AUDIT_SUBSCRIBER, UNRECO
 impl AuditStore for SqliteStore {
     async fn activity(&self, user: UserId, task: Option<TaskId>, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
         let mut conn = self.reader().acquire().await.map_err(map_err)?;
+        // The events not yet recorded are read before the log: an event the
+        // audit logger records between the two reads is then in one or the
+        // other (in both, it is shown once). Read the other way round, it
+        // could be in neither.
+        let payloads: Vec<String> = sqlx::query_scalar(UNRECORDED_EVENTS)
+            .bind(AUDIT_SUBSCRIBER)
+            .bind(user.0)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(map_err)?;
         let rows: Vec<AuditRow> = sqlx::query_as(
             "SELECT event_id, event_type, task_id, summary, occurred_at FROM audit_log \
              WHERE user_id = $1 AND ($2 IS NULL OR task_id = $2) \
@@ -26,12 +36,6 @@ impl AuditStore for SqliteStore {
         .fetch_all(&mut *conn)
         .await
         .map_err(map_err)?;
-        let payloads: Vec<String> = sqlx::query_scalar(UNRECORDED_EVENTS)
-            .bind(AUDIT_SUBSCRIBER)
-            .bind(user.0)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(map_err)?;
         let unrecorded = payloads.iter().filter_map(|p| serde_json::from_str(p).ok());
         Ok(merge_activity(decode_all(rows, AuditRow::into_entry)?, unrecorded, task, limit))
     }
