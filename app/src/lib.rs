@@ -19,7 +19,7 @@ use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
-use pages::{accounts, activity, layout, notifications, tags, tasks, tokens, views};
+use pages::{accounts, activity, chat, layout, notifications, tags, tasks, tokens, views};
 
 /// The Content-Security-Policy: only our own scripts (pages add their nonce),
 /// WASM compilation, our own styles and same-origin requests.
@@ -81,6 +81,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/upcoming") view=views::UpcomingPage ssr=SsrMode::Async/>
                     <Route path=path!("/views") view=views::ViewsPage ssr=SsrMode::Async/>
                     <Route path=path!("/activity") view=activity::Activity ssr=SsrMode::Async/>
+                    <Route path=path!("/chat") view=chat::ChatPage ssr=SsrMode::Async/>
                     <Route path=path!("/notifications") view=notifications::Notifications ssr=SsrMode::Async/>
                     <Route path=path!("/settings") view=accounts::Settings ssr=SsrMode::Async/>
                     <Route path=path!("/settings/tokens") view=tokens::TokensPage ssr=SsrMode::Async/>

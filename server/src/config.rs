@@ -206,6 +206,16 @@ pub struct Config {
     pub sign_in_max_per_account: usize,
     /// Accounts one client address may create per hour.
     pub sign_up_max_per_ip: usize,
+    /// The AI chat's OpenAI-compatible endpoint, e.g. `https://api.openai.com/v1`
+    /// or a local model server's `http://127.0.0.1:11434/v1`; none: chat is off.
+    pub ai_base_url: Option<String>,
+    /// The model the chat asks for; none: chat is off.
+    pub ai_model: Option<String>,
+    /// Sent as `Authorization: Bearer …` when set (local servers need none).
+    pub ai_api_key: Option<Secret>,
+    /// How long the chat waits for the model server to answer, and between two
+    /// pieces of a streamed answer, before it gives up on it.
+    pub ai_timeout_secs: u64,
 }
 
 impl Default for Config {
@@ -239,8 +249,22 @@ impl Default for Config {
             sign_in_max_per_ip: 50,
             sign_in_max_per_account: 10,
             sign_up_max_per_ip: 20,
+            ai_base_url: None,
+            ai_model: None,
+            ai_api_key: None,
+            ai_timeout_secs: 60,
         }
     }
+}
+
+/// Where the AI chat sends its completions, and how long it waits.
+#[derive(Debug, Clone)]
+pub struct ChatSettings {
+    /// The OpenAI-compatible base, without a trailing slash (`…/v1`).
+    pub base_url: String,
+    pub model: String,
+    pub api_key: Option<Secret>,
+    pub timeout: std::time::Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -318,6 +342,18 @@ impl Config {
         env_parse("CADENCE_LIST_CACHE_PAGES", &mut config.list_cache_pages)?;
         env_parse("CADENCE_SIGN_UP_MAX_PER_IP", &mut config.sign_up_max_per_ip)?;
         env_parse("LEPTOS_SITE_ROOT", &mut config.site_root)?;
+        // An empty value (a chart leaving it blank) is no value: chat stays off.
+        let set = |name: &str| std::env::var(name).ok().map(|v| v.trim().to_owned());
+        if let Some(url) = set("CADENCE_AI_BASE_URL") {
+            config.ai_base_url = Some(url).filter(|u| !u.is_empty());
+        }
+        if let Some(model) = set("CADENCE_AI_MODEL") {
+            config.ai_model = Some(model).filter(|m| !m.is_empty());
+        }
+        if let Some(key) = set("CADENCE_AI_API_KEY") {
+            config.ai_api_key = Some(key).filter(|k| !k.is_empty()).map(Secret::new);
+        }
+        env_parse("CADENCE_AI_TIMEOUT_SECS", &mut config.ai_timeout_secs)?;
         config.check()?;
         Ok(config)
     }
@@ -328,6 +364,20 @@ impl Config {
             return Err(ConfigError::Env {
                 name: "CADENCE_METRICS_BIND",
                 message: "must differ from CADENCE_BIND: metrics stay off the public port".into(),
+            });
+        }
+        if let Some(url) = &self.ai_base_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(ConfigError::Env {
+                    name: "CADENCE_AI_BASE_URL",
+                    message: "use an http:// or https:// address such as https://api.openai.com/v1".into(),
+                });
+            }
+        }
+        if self.ai_timeout_secs == 0 {
+            return Err(ConfigError::Env {
+                name: "CADENCE_AI_TIMEOUT_SECS",
+                message: "must be at least 1 second".into(),
             });
         }
         if self.reminders == Reminders::DaprJobs && self.bus != Bus::Dapr {
@@ -354,6 +404,21 @@ impl Config {
             Migrate::Auto => crate::store::Migrations::Apply,
             Migrate::Off => crate::store::Migrations::Require,
         }
+    }
+
+    /// The chat's model endpoint, when both its address and its model are set.
+    pub fn chat(&self) -> Option<ChatSettings> {
+        let base_url = self.ai_base_url.as_deref()?.trim().trim_end_matches('/');
+        let model = self.ai_model.as_deref()?.trim();
+        if base_url.is_empty() || model.is_empty() {
+            return None;
+        }
+        Some(ChatSettings {
+            base_url: base_url.to_owned(),
+            model: model.to_owned(),
+            api_key: self.ai_api_key.clone().filter(|k| !k.expose().is_empty()),
+            timeout: std::time::Duration::from_secs(self.ai_timeout_secs.max(1)),
+        })
     }
 
     pub fn secure_cookies(&self) -> bool {
@@ -430,6 +495,31 @@ mod tests {
         assert_eq!(c.bind.port(), 8080);
         assert!(!c.relay_enabled);
         assert!(toml::from_str::<Config>("bnid = \"x\"").is_err());
+    }
+
+    #[test]
+    fn chat_is_on_only_with_both_an_address_and_a_model_and_never_prints_its_key() {
+        assert!(Config::default().chat().is_none());
+        let only_url = Config { ai_base_url: Some("http://127.0.0.1:11434/v1".into()), ..Config::default() };
+        assert!(only_url.chat().is_none());
+        let config: Config = toml::from_str(
+            "ai_base_url = \"https://api.openai.com/v1/\"\nai_model = \"gpt-4o-mini\"\nai_api_key = \"sk-hunter2\"\nai_timeout_secs = 5",
+        )
+        .unwrap();
+        let chat = config.chat().unwrap();
+        assert_eq!((chat.base_url.as_str(), chat.model.as_str()), ("https://api.openai.com/v1", "gpt-4o-mini"));
+        assert_eq!((chat.api_key.as_ref().map(Secret::expose), chat.timeout.as_secs()), (Some("sk-hunter2"), 5));
+        assert!(!format!("{config:?}{chat:?}").contains("hunter2"));
+        let local = Config { ai_model: Some("llama3.2".into()), ..only_url };
+        assert!(local.chat().unwrap().api_key.is_none(), "a local model server needs no key");
+    }
+
+    #[test]
+    fn a_chat_address_that_is_not_http_or_a_zero_timeout_is_refused() {
+        let ftp = Config { ai_base_url: Some("ftp://models.example".into()), ..Config::default() };
+        assert!(ftp.check().unwrap_err().to_string().contains("CADENCE_AI_BASE_URL"));
+        let never = Config { ai_timeout_secs: 0, ..Config::default() };
+        assert!(never.check().unwrap_err().to_string().contains("CADENCE_AI_TIMEOUT_SECS"));
     }
 
     #[test]

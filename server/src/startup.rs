@@ -41,7 +41,7 @@ use crate::web::client_ip::TrustedProxies;
 use crate::web::csrf::PublicOrigin;
 use crate::web::headers::{CspNonce, HeaderPolicy};
 use crate::web::probes::Probes;
-use crate::web::{api, client_ip, csrf, headers, probes, status};
+use crate::web::{api, chat, client_ip, csrf, headers, probes, status};
 
 /// How often, with Dapr, the consumers' relays look for deliveries queued
 /// before the switch: none are added, so rarely.
@@ -339,6 +339,7 @@ fn router(options: LeptosOptions, state: AppState, probes: Probes, config: &Conf
     let site = std::path::Path::new(&*options.site_root).to_path_buf();
     let pkg = ServeDir::new(site.join(&*options.site_pkg_dir)).precompressed_br().precompressed_gzip();
     let favicon = ServeFile::new(site.join("favicon.svg"));
+    let chat = chat::Chat::new(config.chat());
     // leptos_routes also mounts every server function under /api/.
     let pages = Router::new()
         .nest_service("/pkg", pkg)
@@ -352,6 +353,7 @@ fn router(options: LeptosOptions, state: AppState, probes: Probes, config: &Conf
         .merge(probes)
         .merge(api::routes())
         .merge(crate::web::mcp::routes())
+        .merge(chat::routes(chat.clone()))
         .merge(extra)
         .layer(middleware::from_fn(status::server_fn_status))
         .layer(middleware::from_fn(meters::note_route));
@@ -364,6 +366,8 @@ fn router(options: LeptosOptions, state: AppState, probes: Probes, config: &Conf
         // body alone), a POST turned into a GET as above; it needs the user, so
         // it runs inside the session layer.
         .layer(middleware::from_fn(app::api::create_token_from_form))
+        // The chat page's plain form is answered by the page too, once its turn is over.
+        .layer(middleware::from_fn_with_state(chat, chat::page))
         .layer(middleware::from_fn_with_state(state.clone(), app::auth::resolve_session))
         .layer(Extension(state))
         .layer(middleware::from_fn_with_state(PublicOrigin(config.public_origin()), csrf::csrf_guard))

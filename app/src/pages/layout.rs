@@ -33,6 +33,7 @@ pub fn Header() -> impl IntoView {
                                     <a href="/tasks">"Tasks"</a>
                                     <a href="/tags">"Tags"</a>
                                     <a href="/activity">"Activity"</a>
+                                    <a href="/chat">"Assistant"</a>
                                     <Shortcuts><ShortcutsDialog/></Shortcuts>
                                     <Bell unread=me.unread cursor=me.feed_seq/>
                                     <Toasts cursor=me.feed_seq/>

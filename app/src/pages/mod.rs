@@ -11,6 +11,7 @@ use crate::error::AppError;
 
 pub mod accounts;
 pub mod activity;
+pub mod chat;
 pub mod layout;
 pub mod notifications;
 pub mod tags;

@@ -12,6 +12,7 @@ pub mod api_tags;
 pub mod api_task_actions;
 pub mod api_tasks;
 pub mod api_views;
+pub mod chat;
 pub mod client_ip;
 pub mod csrf;
 pub mod etag;

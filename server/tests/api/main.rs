@@ -6,12 +6,14 @@ mod accounts;
 mod api_resources;
 mod api_tasks;
 mod bulk;
+mod chat;
 #[macro_use]
 mod contract;
 mod dapr;
 mod dapr_sim;
 mod event_schema;
 mod events;
+mod fake_openai;
 mod helpers;
 mod idempotency_contract;
 mod live;
