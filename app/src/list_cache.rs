@@ -8,8 +8,9 @@
 //! viewer's zone) are computed from the copy at every render.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
+use axum::body::Bytes;
 use domain::{Cursor, PageRequest, TaskFilter, TaskPage, UserId};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -22,9 +23,19 @@ struct Key {
 
 struct Entry {
     version: i64,
-    page: Arc<TaskPage>,
+    kept: Kept,
     last_used: u64,
     weight: usize,
+}
+
+/// A page kept at a list version, and a slot for its rendering as the REST
+/// API sends it (its JSON), made once by the first request that needs it:
+/// serialising 1,000 rows costs more than reading the version that proves
+/// them current.
+#[derive(Clone)]
+pub struct Kept {
+    pub page: Arc<TaskPage>,
+    pub rendered: Arc<OnceLock<Bytes>>,
 }
 
 /// A bounded map from (user, filter, page) to the page read at a list version.
@@ -50,24 +61,33 @@ impl ListCache {
     }
 
     /// The page, if it was read at exactly `version`.
-    pub fn get(&self, user: UserId, filter: &TaskFilter, request: &PageRequest, version: i64) -> Option<Arc<TaskPage>> {
+    pub fn get(&self, user: UserId, filter: &TaskFilter, request: &PageRequest, version: i64) -> Option<Kept> {
         let key = Key { user, filter: filter.clone(), cursor: request.cursor.clone(), size: request.size };
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         inner.clock += 1;
         let now = inner.clock;
         let entry = inner.entries.get_mut(&key).filter(|e| e.version == version)?;
         entry.last_used = now;
-        Some(entry.page.clone())
+        Some(entry.kept.clone())
     }
 
     /// Keeps a page read at `version`; when full, forgets the pages used
     /// longest ago until it fits. A page of the API's 1,000 rows takes the
     /// room of twenty of the list's 50, so big pages cannot crowd the
-    /// memory out; one bigger than the whole cache is not kept.
-    pub fn put(&self, user: UserId, filter: &TaskFilter, request: &PageRequest, version: i64, page: Arc<TaskPage>) {
+    /// memory out; one bigger than the whole cache is not kept (but is
+    /// still returned, with a slot of its own).
+    pub fn put(
+        &self,
+        user: UserId,
+        filter: &TaskFilter,
+        request: &PageRequest,
+        version: i64,
+        page: Arc<TaskPage>,
+    ) -> Kept {
+        let kept = Kept { page, rendered: Arc::new(OnceLock::new()) };
         let weight = (request.size as usize).div_ceil(PageRequest::DEFAULT_SIZE as usize).max(1);
         if weight > self.capacity {
-            return;
+            return kept;
         }
         let key = Key { user, filter: filter.clone(), cursor: request.cursor.clone(), size: request.size };
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
@@ -85,7 +105,8 @@ impl ListCache {
             }
         }
         inner.weight += weight;
-        inner.entries.insert(key, Entry { version, page, last_used: now, weight });
+        inner.entries.insert(key, Entry { version, kept: kept.clone(), last_used: now, weight });
+        kept
     }
 
     pub fn len(&self) -> usize {
@@ -122,7 +143,7 @@ mod tests {
         let cache = ListCache::new(8);
         let (user, filter) = (UserId(Uuid::from_u128(1)), TaskFilter::default());
         cache.put(user, &filter, &first(), 3, page(10));
-        assert_eq!(cache.get(user, &filter, &first(), 3).map(|p| p.total), Some(10));
+        assert_eq!(cache.get(user, &filter, &first(), 3).map(|k| k.page.total), Some(10));
         assert!(cache.get(user, &filter, &first(), 4).is_none(), "a newer version misses");
         assert!(cache.get(UserId(Uuid::from_u128(2)), &filter, &first(), 3).is_none(), "another user misses");
         let other = TaskFilter { status: domain::query::Status::All, ..TaskFilter::default() };
@@ -162,11 +183,24 @@ mod tests {
         assert!(cache.get(user(1), &filter, &all, 0).is_none(), "the first 50 are not the first 1,000");
         cache.put(user(2), &filter, &first(), 0, page(2));
         cache.put(user(1), &filter, &all, 0, page(1000));
-        assert_eq!(cache.get(user(1), &filter, &all, 0).map(|p| p.total), Some(1000));
+        assert_eq!(cache.get(user(1), &filter, &all, 0).map(|k| k.page.total), Some(1000));
         assert_eq!(cache.len(), 2, "20 + 1 fill the room of 21: the idlest small page went");
         assert!(cache.get(user(1), &filter, &first(), 0).is_none());
         cache.put(user(3), &filter, &PageRequest { cursor: Cursor::Start, size: 1100 }, 0, page(1100));
         assert!(cache.get(user(3), &filter, &PageRequest { cursor: Cursor::Start, size: 1100 }, 0).is_none());
         assert_eq!(cache.len(), 2, "a page bigger than the whole cache is not kept, and evicts nothing");
+    }
+
+    #[test]
+    fn a_rendering_made_once_is_shared_by_later_reads_until_the_version_moves() {
+        let cache = ListCache::new(8);
+        let (user, filter) = (UserId(Uuid::from_u128(1)), TaskFilter::default());
+        let kept = cache.put(user, &filter, &first(), 1, page(3));
+        assert_eq!(kept.rendered.get_or_init(|| Bytes::from_static(b"[3]")), &Bytes::from_static(b"[3]"));
+        let again = cache.get(user, &filter, &first(), 1).unwrap();
+        assert_eq!(again.rendered.get(), Some(&Bytes::from_static(b"[3]")), "the first rendering is reused");
+        let newer = cache.put(user, &filter, &first(), 2, page(4));
+        assert!(newer.rendered.get().is_none(), "a page read at a newer version is rendered anew");
+        assert!(cache.get(user, &filter, &first(), 1).is_none());
     }
 }

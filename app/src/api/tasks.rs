@@ -222,11 +222,10 @@ pub async fn list_tasks(
     let request = domain::PageRequest::from_query(Some(&after), Some(&before));
     let cached = st.list_cache.get(user.id, &filter, &request, session.list_version);
     let page = match cached {
-        Some(page) => page,
+        Some(kept) => kept.page,
         None => {
             let page = std::sync::Arc::new(st.services.tasks(user, &filter, &request).await?);
-            st.list_cache.put(user.id, &filter, &request, session.list_version, page.clone());
-            page
+            st.list_cache.put(user.id, &filter, &request, session.list_version, page).page
         }
     };
     let now = chrono::Utc::now();

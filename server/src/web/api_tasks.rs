@@ -12,6 +12,7 @@
 use std::sync::Arc;
 
 use app::auth::AppState;
+use app::list_cache::Kept;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, RawQuery, Request};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -321,11 +322,15 @@ pub(crate) async fn list(
     api: ApiUser,
     Extension(state): Extension<AppState>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<TaskListJson>, Problem> {
+) -> Result<Response, Problem> {
     let pairs = query_pairs(raw)?;
     let ask = ListAsk::read(param(&pairs, "q"), param(&pairs, "limit"), param(&pairs, "cursor"))?;
-    let page = list_page(&state, &api.user, &ask).await?;
-    Ok(Json(TaskListJson::from(&*page)))
+    let kept = list_page(&state, &api.user, &ask).await?;
+    // Serialised once per page and list version: the rows change only with the version.
+    let json = kept.rendered.get_or_init(|| {
+        Bytes::from(serde_json::to_vec(&TaskListJson::from(&*kept.page)).expect("a task list serialises"))
+    });
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], json.clone()).into_response())
 }
 
 /// What a list request asks for, read from its raw values (the REST
@@ -382,16 +387,15 @@ impl ListAsk {
 /// The page of the user's tasks `ask` selects: this replica's copy when the
 /// user's list version says nothing has changed since it was read (one
 /// indexed read instead of the page's), else read and kept.
-pub(crate) async fn list_page(state: &AppState, user: &User, ask: &ListAsk) -> Result<Arc<TaskPage>, Problem> {
+pub(crate) async fn list_page(state: &AppState, user: &User, ask: &ListAsk) -> Result<Kept, Problem> {
     let svc = &state.services;
     let filter = svc.list_filter(user, &ask.query);
     let version = svc.list_version(user).await?;
-    if let Some(page) = state.list_cache.get(user.id, &filter, &ask.page, version) {
-        return Ok(page);
+    if let Some(kept) = state.list_cache.get(user.id, &filter, &ask.page, version) {
+        return Ok(kept);
     }
     let page = Arc::new(svc.tasks(user, &filter, &ask.page).await?);
-    state.list_cache.put(user.id, &filter, &ask.page, version, page.clone());
-    Ok(page)
+    Ok(state.list_cache.put(user.id, &filter, &ask.page, version, page))
 }
 
 impl From<&TaskPage> for TaskListJson {

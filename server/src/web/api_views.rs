@@ -267,7 +267,7 @@ async fn tasks(
     Extension(state): Extension<AppState>,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<TaskListJson>, Problem> {
+) -> Result<Response, Problem> {
     let id = view_id(&id)?;
     let pairs = query_pairs(raw)?;
     if param(&pairs, "q").is_some() {

@@ -205,7 +205,7 @@ impl ServerHandler for CadenceMcp {
     ) -> Result<ReadResourceResponse, ErrorData> {
         let view = self.view(&request.uri).await?;
         let first = ListAsk { query: view.query.clone(), page: PageRequest::first() };
-        let page = TaskListJson::from(&*list_page(&self.state, &self.api.user, &first).await.map_err(failed)?);
+        let page = TaskListJson::from(&*list_page(&self.state, &self.api.user, &first).await.map_err(failed)?.page);
         let json = serde_json::to_string(&page).map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
         let contents = ResourceContents::text(json, view_uri(&view)).with_mime_type("application/json");
         Ok(ReadResourceResult::new(vec![contents]).into())

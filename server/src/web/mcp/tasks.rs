@@ -285,7 +285,7 @@ pub(super) async fn list_tasks(s: &CadenceMcp, args: JsonObject) -> Outcome {
     let ListTasks { q, limit, cursor } = reply::arguments(args)?;
     let limit = limit.map(|n| n.to_string());
     let ask = ListAsk::read(q.as_deref(), limit.as_deref(), cursor.as_deref())?;
-    let page = TaskListJson::from(&*list_page(&s.state, &s.api.user, &ask).await?);
+    let page = TaskListJson::from(&*list_page(&s.state, &s.api.user, &ask).await?.page);
     Ok(Reply::new(reply::list_summary(&page), &page))
 }
 
