@@ -46,7 +46,15 @@ pub(crate) fn read_body<T: DeserializeOwned>(body: Value) -> Result<T, Problem> 
     if !body.is_object() {
         return Err(Problem::invalid(vec![ValidationError::new("body", "Send a JSON object.")]));
     }
-    serde_path_to_error::deserialize(body).map_err(|e| {
+    read_as(body, "body")
+}
+
+/// A JSON object read as `T`; the first field of the wrong shape, missing or
+/// unknown is a 422 naming it as the object spells it (`ids[2]`,
+/// `action.type`), or `whole` when serde names none. MCP's tool arguments
+/// are read with it too.
+pub(crate) fn read_as<T: DeserializeOwned>(value: Value, whole: &str) -> Result<T, Problem> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let message = e.inner().to_string();
         let path = e.path().to_string();
         // serde names a field missing or unknown in backquotes; the path
@@ -59,7 +67,7 @@ pub(crate) fn read_body<T: DeserializeOwned>(body: Value) -> Result<T, Problem> 
         let field = match (named, path.as_str()) {
             (Some(name), ".") => name.to_owned(),
             (Some(name), at) if at != name && !at.ends_with(&format!(".{name}")) => format!("{at}.{name}"),
-            (None, ".") => "body".to_owned(),
+            (None, ".") => whole.to_owned(),
             (_, at) => at.to_owned(),
         };
         Problem::invalid(vec![ValidationError::new(&field, sentence(&message))])
@@ -67,7 +75,7 @@ pub(crate) fn read_body<T: DeserializeOwned>(body: Value) -> Result<T, Problem> 
 }
 
 /// serde's "invalid type: integer `5`, expected a string" as a sentence.
-fn sentence(message: &str) -> String {
+pub(crate) fn sentence(message: &str) -> String {
     let mut out = message.to_owned();
     if let Some(first) = out.get_mut(..1) {
         first.make_ascii_uppercase();

@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::web::api::Problem;
+use crate::web::api_task_actions::{read_as, sentence};
 use crate::web::api_tasks::{instant, TaskListJson};
 
 /// A tool's answer: a sentence, and the JSON it is about.
@@ -106,34 +107,14 @@ pub(super) fn result(outcome: Outcome) -> CallToolResult {
 /// A tool's arguments as `T`; one of the wrong shape, missing or unknown is
 /// a tool error naming it (`due.date`, `limit`).
 pub(super) fn arguments<T: DeserializeOwned>(arguments: JsonObject) -> Result<T, ToolError> {
-    serde_path_to_error::deserialize(Value::Object(arguments)).map_err(|e| {
-        let message = e.inner().to_string();
-        let path = e.path().to_string();
-        // A field missing or unknown is reported at the object that lacks or
-        // has it; serde names it in backquotes.
-        let field = if path == "." {
-            message.split('`').nth(1).filter(|_| message.contains(" field `")).unwrap_or("arguments").to_owned()
-        } else {
-            path
-        };
-        ToolError::invalid(&field, sentence(message))
-    })
+    Ok(read_as(Value::Object(arguments), "arguments")?)
 }
 
 /// One argument as `T`, taken out of `arguments`: absent reads as `null`;
 /// one of the wrong shape is a tool error naming it.
 pub(super) fn argument<T: DeserializeOwned>(arguments: &mut JsonObject, name: &str) -> Result<T, ToolError> {
     let value = arguments.remove(name).unwrap_or(Value::Null);
-    serde_json::from_value(value).map_err(|e| ToolError::invalid(name, sentence(e.to_string())))
-}
-
-/// serde's "invalid type: integer `5`, expected a string" as a sentence.
-fn sentence(mut message: String) -> String {
-    if let Some(first) = message.get_mut(..1) {
-        first.make_ascii_uppercase();
-    }
-    message.push('.');
-    message
+    serde_json::from_value(value).map_err(|e| ToolError::invalid(name, sentence(&e.to_string())))
 }
 
 /// "3 tasks match.", "50 of 120 tasks that match; …": for the summary line.
