@@ -5,7 +5,10 @@
 # the REST API with a personal access token (all 1,000 tasks in one
 # `GET /api/v1/tasks?limit=1000`, and `POST /api/v1/tasks`, at 64
 # connections), on SQLite and on PostgreSQL. Prints a Markdown table.
-# BENCH_ONLY=api measures the API rows alone. Not part of the tests.
+# BENCH_ONLY=api measures the API rows alone; BENCH_BACKENDS="sqlite" (or
+# "postgres") one backend; BENCH_BINS="before=PATH after=PATH" measures
+# release servers built beforehand, each in turn in the same run (a change's
+# before and after), instead of building one. Not part of the tests.
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$CADENCE_ROOT"
 have wrk || apt_install wrk
@@ -20,10 +23,15 @@ TASKS="${BENCH_TASKS:-1000}"
 PORT=3217
 BASE="http://127.0.0.1:$PORT"
 
-log "building the release server (the same build as serve.sh)"
-ensure_wasm_opt
-LEPTOS_SITE_ROOT="$RELEASE_SITE" cargo leptos build --release "${LEPTOS_LIB_ARGS[@]}"
-BIN="$CADENCE_ROOT/target/release/server"
+BACKENDS="${BENCH_BACKENDS:-sqlite postgres}"
+if [ -n "${BENCH_BINS:-}" ]; then
+  read -ra BINS <<<"$BENCH_BINS"
+else
+  log "building the release server (the same build as serve.sh)"
+  ensure_wasm_opt
+  LEPTOS_SITE_ROOT="$RELEASE_SITE" cargo leptos build --release "${LEPTOS_LIB_ARGS[@]}"
+  BINS=("=$CADENCE_ROOT/target/release/server")
+fi
 WORK="$(mktemp -d)"
 trap 'kill "${SERVER_PID:-0}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
@@ -144,11 +152,22 @@ list_pages() {
   ROWS+=("| $name | GET /tasks, last page (page $pages, keyset cursor$suffix) | $p50 | $p99 | $rps |")
 }
 
-run_backend SQLite "sqlite://$WORK/bench.db"
-PG_DB="cadence_bench_$$"
-psql "$PG_ADMIN" -qc "CREATE DATABASE $PG_DB" >/dev/null
-run_backend PostgreSQL "${PG_ADMIN%/*}/$PG_DB"
-psql "$PG_ADMIN" -qc "DROP DATABASE $PG_DB WITH (FORCE)" >/dev/null
+for entry in "${BINS[@]}"; do
+  label="${entry%%=*}"
+  BIN="${entry#*=}"
+  [ -x "$BIN" ] || { echo "no server at $BIN" >&2; exit 1; }
+  suffix="${label:+ ($label)}"
+  n=$((${n:-0} + 1))
+  if [[ " $BACKENDS " == *" sqlite "* ]]; then
+    run_backend "SQLite$suffix" "sqlite://$WORK/bench-$n.db"
+  fi
+  if [[ " $BACKENDS " == *" postgres "* ]]; then
+    PG_DB="cadence_bench_$$_$n"
+    psql "$PG_ADMIN" -qc "CREATE DATABASE $PG_DB" >/dev/null
+    run_backend "PostgreSQL$suffix" "${PG_ADMIN%/*}/$PG_DB"
+    psql "$PG_ADMIN" -qc "DROP DATABASE $PG_DB WITH (FORCE)" >/dev/null
+  fi
+done
 
 echo
 echo "wrk -t2 -c$CONNECTIONS (the API rows -c$API_CONNECTIONS) -d$DURATION over loopback, release build, $(nproc) cores"
