@@ -140,8 +140,13 @@ pub trait TagStore: Send + Sync {
 pub trait AuditStore: Send + Sync {
     /// Newest first; only one task's history when `task` is given.
     async fn activity(&self, user: UserId, task: Option<TaskId>, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
-    /// Records an event in the audit log; false when it was already there.
-    async fn record_audit(&self, event: &EventEnvelope) -> Result<bool, StoreError>;
+    /// Records events in the audit log, in one write; returns how many were
+    /// not there yet (a redelivered event is recorded once).
+    async fn record_audits(&self, events: &[&EventEnvelope]) -> Result<u64, StoreError>;
+    /// Records one event in the audit log; false when it was already there.
+    async fn record_audit(&self, event: &EventEnvelope) -> Result<bool, StoreError> {
+        Ok(self.record_audits(&[event]).await? == 1)
+    }
 }
 
 /// The outbox's deliveries: one per event and subscriber, each with its own
@@ -163,14 +168,25 @@ pub trait OutboxStore: Send + Sync {
         now: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<Delivery>, StoreError>;
-    /// Marks a delivery done; false if the lease was lost to another relay.
+    /// Marks deliveries done, in one write; returns those it marked (a
+    /// delivery whose lease was lost to another relay is left to that relay).
+    async fn complete_deliveries(
+        &self,
+        subscriber: &str,
+        seqs: &[i64],
+        lease: &Lease,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<i64>, StoreError>;
+    /// Marks one delivery done; false if the lease was lost to another relay.
     async fn complete_delivery(
         &self,
         subscriber: &str,
         seq: i64,
         lease: &Lease,
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<bool, StoreError> {
+        Ok(!self.complete_deliveries(subscriber, &[seq], lease, now).await?.is_empty())
+    }
     /// Releases a delivery to be tried again at `retry_at`; false if the lease was lost.
     async fn retry_delivery(
         &self,
@@ -314,6 +330,9 @@ pub struct PoolUsage {
 }
 
 /// One database transaction. Dropping it without `commit` rolls everything back.
+/// A write whose answer is `()` (or known in advance) may be held back and
+/// sent with a later step: its failure (a conflict, say) then comes from
+/// that step or from `commit`, and nothing of the unit of work is kept.
 #[async_trait]
 pub trait UnitOfWork: Send {
     async fn insert_user(&mut self, user: &User, password_hash: &str) -> Result<(), StoreError>;
@@ -410,6 +429,15 @@ pub trait EventHandler: Send + Sync {
         &crate::event::Topic::ALL
     }
     async fn handle(&self, event: &EventEnvelope) -> Result<(), DeliveryError>;
+    /// Handles several events, in order, answering each; one by one unless a
+    /// consumer can do better (the audit logger writes them in one insert).
+    async fn handle_batch(&self, events: &[&EventEnvelope]) -> Vec<Result<(), DeliveryError>> {
+        let mut answers = Vec::with_capacity(events.len());
+        for event in events {
+            answers.push(self.handle(event).await);
+        }
+        answers
+    }
 }
 
 /// Why a delivery failed.

@@ -145,8 +145,11 @@ impl RoundReport {
     }
 }
 
-/// Claims up to `batch` of `handler`'s due deliveries, hands each to it, and
-/// records what became of each one.
+/// Claims up to `batch` of `handler`'s due deliveries, hands them to it (in
+/// one batch, see [`EventHandler::handle_batch`]), and records what became of
+/// each one: the delivered ones together, in one write, since a busy relay's
+/// rounds are many and one write per delivery made the outbox's
+/// bookkeeping cost more than the changes it carries.
 pub async fn relay_round(
     store: &dyn OutboxStore,
     handler: &dyn EventHandler,
@@ -159,23 +162,48 @@ pub async fn relay_round(
     let lease = Lease { owner: owner.to_owned(), until: now + policy.lease };
     let subscriber = handler.name();
     let mut report = RoundReport::default();
-    for delivery in store.claim_deliveries(subscriber, &lease, now, batch).await? {
+    let deliveries = store.claim_deliveries(subscriber, &lease, now, batch).await?;
+    if deliveries.is_empty() {
+        return Ok(report);
+    }
+    let events: Vec<&EventEnvelope> = deliveries.iter().filter_map(|d| d.event.as_ref().ok()).collect();
+    let mut answers = handler.handle_batch(&events).await.into_iter();
+    let answered = clock.now();
+    let mut delivered = Vec::with_capacity(deliveries.len());
+    for delivery in &deliveries {
         let outcome = match &delivery.event {
             Err(reason) => Outcome::Dead { reason: format!("the stored event cannot be read: {reason}") },
-            Ok(event) => Outcome::of(&delivery, handler.handle(event).await, clock.now(), policy),
+            Ok(_) => {
+                // A handler that answers too few is a bug; its missing answers are retried.
+                let answer = answers.next().unwrap_or_else(|| {
+                    Err(DeliveryError::Transient(format!("{subscriber} gave no answer for this delivery")))
+                });
+                Outcome::of(delivery, answer, answered, policy)
+            }
         };
         let seq = delivery.seq;
-        let kept = match &outcome {
-            Outcome::Delivered => store.complete_delivery(subscriber, seq, &lease, clock.now()).await?,
-            Outcome::Retry { at, error } => store.retry_delivery(subscriber, seq, &lease, *at, error).await?,
-            Outcome::Dead { reason } => store.dead_letter(subscriber, seq, &lease, reason, clock.now()).await?,
-        };
         match outcome {
-            _ if !kept => report.lost += 1,
-            Outcome::Delivered => report.delivered += 1,
-            Outcome::Retry { error, .. } => report.retried.push((seq, error)),
-            Outcome::Dead { reason } => report.dead.push((seq, reason)),
+            Outcome::Delivered => delivered.push(seq),
+            Outcome::Retry { at, error } => {
+                if store.retry_delivery(subscriber, seq, &lease, at, &error).await? {
+                    report.retried.push((seq, error));
+                } else {
+                    report.lost += 1;
+                }
+            }
+            Outcome::Dead { reason } => {
+                if store.dead_letter(subscriber, seq, &lease, &reason, answered).await? {
+                    report.dead.push((seq, reason));
+                } else {
+                    report.lost += 1;
+                }
+            }
         }
+    }
+    if !delivered.is_empty() {
+        let done = store.complete_deliveries(subscriber, &delivered, &lease, clock.now()).await?;
+        report.delivered = done.len();
+        report.lost += delivered.len().saturating_sub(done.len());
     }
     Ok(report)
 }

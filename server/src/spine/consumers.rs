@@ -51,14 +51,23 @@ impl EventHandler for AuditLogger {
     }
 
     async fn handle(&self, event: &EventEnvelope) -> Result<(), DeliveryError> {
-        if !event.payload.is_audited() {
-            return Ok(());
-        }
-        let fresh = self.store.record_audit(event).await.map_err(|e| DeliveryError::Transient(e.to_string()))?;
-        if !fresh {
-            tracing::debug!(event_id = %event.id, "audit entry already recorded; redelivery ignored");
-        }
-        Ok(())
+        self.handle_batch(&[event]).await.remove(0)
+    }
+
+    /// One insert for the whole batch: an event already recorded is skipped
+    /// (a redelivery), and if the insert fails every event in it is retried.
+    async fn handle_batch(&self, events: &[&EventEnvelope]) -> Vec<Result<(), DeliveryError>> {
+        let audited: Vec<&EventEnvelope> = events.iter().copied().filter(|e| e.payload.is_audited()).collect();
+        let answer = match self.store.record_audits(&audited).await {
+            Ok(fresh) => {
+                if (fresh as usize) < audited.len() {
+                    tracing::debug!(redelivered = audited.len() - fresh as usize, "audit entries already recorded");
+                }
+                Ok(())
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        events.iter().map(|_| answer.clone().map_err(DeliveryError::Transient)).collect()
     }
 }
 

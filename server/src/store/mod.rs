@@ -95,6 +95,19 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
     }
 }
 
+/// A unit of work's feed entries, grouped by user (in user order, each
+/// user's in the order they were made): each user's are numbered together.
+pub(crate) fn feed_by_user(
+    entries: Vec<(domain::UserId, String, serde_json::Value)>,
+) -> Vec<(domain::UserId, Vec<(String, serde_json::Value)>)> {
+    let mut by_user: std::collections::BTreeMap<domain::UserId, Vec<(String, serde_json::Value)>> =
+        std::collections::BTreeMap::new();
+    for (user, event_type, data) in entries {
+        by_user.entry(user).or_default().push((event_type, data));
+    }
+    by_user.into_iter().collect()
+}
+
 /// Milliseconds since the epoch: how delivery schedules are stored, so both
 /// databases compare them as plain integers.
 pub(crate) fn millis(at: chrono::DateTime<chrono::Utc>) -> i64 {

@@ -11,16 +11,14 @@
 /// - `$conn`: the backend's connection type.
 /// - `$row_lock`: what locks the rows a unit of work reads to change.
 /// - `$skip_locked`: what makes a claim pass over rows another claim holds.
-/// - `$feed_notice`: a statement run with a user's id when their feed is
-///   written, that other processes hear at commit (`pg_notify`), or none.
 macro_rules! time_engine_sql {
-    ($store:ty, $conn:ty, $begin:ident, $row_lock:expr, $skip_locked:expr, $feed_notice:expr) => {
+    ($store:ty, $conn:ty, $begin:ident, $row_lock:expr, $skip_locked:expr) => {
         pub(super) mod time_engine {
             use async_trait::async_trait;
             use chrono::{DateTime, NaiveDate, Utc};
             use domain::event::EventEnvelope;
             use domain::notification::{NewNotification, Notification, NotificationPage};
-            use domain::live::{with_unread, LiveEvent};
+            use domain::live::LiveEvent;
             use domain::ports::{FeedStore, NotificationStore, TimerJobStore, TimerStore};
             use domain::repeat::SeriesId;
             use domain::spine::Lease;
@@ -37,61 +35,6 @@ macro_rules! time_engine_sql {
 
             fn day(d: NaiveDate) -> String {
                 d.format("%Y-%m-%d").to_string()
-            }
-
-            /// Numbers a unit of work's feed entries for `user` (the next of the
-            /// user's feed numbers, taken under the user's row lock until commit)
-            /// and writes them, each with the user's unread count as it stands.
-            pub async fn write_feed(
-                tx: &mut $conn,
-                user: UserId,
-                entries: Vec<(String, serde_json::Value)>,
-                now: DateTime<Utc>,
-            ) -> Result<(), StoreError> {
-                let n = entries.len() as i64;
-                let (last, unread): (i64, i64) = sqlx::query_as(
-                    "UPDATE users SET feed_seq = feed_seq + $2 WHERE id = $1 RETURNING feed_seq, unread_notifications",
-                )
-                .bind(user.0)
-                .bind(n)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(map_err)?;
-                for (i, (event_type, data)) in entries.into_iter().enumerate() {
-                    sqlx::query(
-                        "INSERT INTO user_feed (user_id, seq, event_type, data, created_at) VALUES ($1, $2, $3, $4, $5)",
-                    )
-                    .bind(user.0)
-                    .bind(last - n + 1 + i as i64)
-                    .bind(event_type)
-                    .bind(with_unread(data, unread).to_string())
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(map_err)?;
-                }
-                Ok(())
-            }
-
-            /// Writes a unit of work's feed entries, each user's numbered in
-            /// turn; returns the users whose feed moved.
-            pub async fn write_feeds(
-                tx: &mut $conn,
-                mut entries: Vec<(UserId, String, serde_json::Value)>,
-            ) -> Result<Vec<UserId>, StoreError> {
-                let mut users: Vec<UserId> = entries.iter().map(|(u, _, _)| *u).collect();
-                users.sort();
-                users.dedup();
-                for user in users.iter().copied() {
-                    let (mine, rest): (Vec<_>, Vec<_>) = entries.into_iter().partition(|(u, _, _)| *u == user);
-                    entries = rest;
-                    write_feed(tx, user, mine.into_iter().map(|(_, t, d)| (t, d)).collect(), Utc::now()).await?;
-                    let notice: Option<&str> = $feed_notice;
-                    if let Some(notice) = notice {
-                        sqlx::query(notice).bind(user.0.to_string()).execute(&mut *tx).await.map_err(map_err)?;
-                    }
-                }
-                Ok(users)
             }
 
             pub async fn series_tasks_from(
@@ -161,21 +104,25 @@ macro_rules! time_engine_sql {
                     .execute(&mut *tx)
                     .await
                     .map_err(map_err)?;
-                for t in timers {
-                    sqlx::query(&format!(
-                        "INSERT INTO timers ({TIMER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-                    ))
-                    .bind(t.id.0)
-                    .bind(t.user_id.0)
-                    .bind(t.task_id.0)
-                    .bind(t.kind.as_str())
-                    .bind(millis(t.fire_at))
-                    .bind(&t.title)
-                    .bind(&t.label)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(map_err)?;
+                insert_timers(tx, timers).await
+            }
+
+            /// Writes timers, in one insert.
+            pub async fn insert_timers(tx: &mut $conn, timers: &[Timer]) -> Result<(), StoreError> {
+                if timers.is_empty() {
+                    return Ok(());
                 }
+                let mut insert = sqlx::QueryBuilder::new(format!("INSERT INTO timers ({TIMER_COLUMNS}) "));
+                insert.push_values(timers, |mut row, t| {
+                    row.push_bind(t.id.0)
+                        .push_bind(t.user_id.0)
+                        .push_bind(t.task_id.0)
+                        .push_bind(t.kind.as_str())
+                        .push_bind(millis(t.fire_at))
+                        .push_bind(&t.title)
+                        .push_bind(&t.label);
+                });
+                insert.build().execute(&mut *tx).await.map_err(map_err)?;
                 Ok(())
             }
 

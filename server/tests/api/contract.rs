@@ -682,7 +682,11 @@ pub async fn a_duplicate_task_id_is_a_conflict(store: Arc<dyn Store>) {
     let t = task(&u, "one");
     add_task(&store, &t).await;
     let mut uow = store.begin().await.unwrap();
-    let err = uow.insert_task(&t).await.unwrap_err();
+    // A store may hold a write back until commit (SQLite does): the conflict comes at one or the other.
+    let err = match uow.insert_task(&t).await {
+        Err(e) => e,
+        Ok(_) => uow.commit().await.unwrap_err(),
+    };
     assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
 }
 
@@ -731,9 +735,14 @@ pub async fn a_failed_change_takes_its_event_with_it(store: Arc<dyn Store>) {
     add_task(&store, &t).await;
     let mut uow = store.begin().await.unwrap();
     uow.append_event(&event(&u, &t)).await.unwrap();
-    assert!(uow.insert_task(&t).await.is_err());
-    drop(uow);
+    match uow.insert_task(&t).await {
+        Err(_) => drop(uow),
+        Ok(_) => assert!(uow.commit().await.is_err(), "the duplicate fails the commit"),
+    }
     assert_eq!(store.delivery_stats().await.unwrap().pending, 0);
+    assert_eq!(store.task(u.id, t.id).await.unwrap().title, t.title, "the task as it was");
+    // The writer is free again: the next unit of work commits.
+    add_task(&store, &task(&u, "next")).await;
 }
 
 fn lease(owner: &str) -> Lease {
@@ -775,7 +784,11 @@ pub async fn every_subscriber_gets_its_own_delivery_of_every_event(store: Arc<dy
     let b = store.claim_deliveries("b", &lease("relay-b"), now(), 10).await.unwrap();
     assert_eq!(event_ids(&b), ids, "b's deliveries do not depend on a's");
     assert_eq!(store.delivery_stats().await.unwrap().pending, 6);
-    let dup = store.begin().await.unwrap().append_event(&b[0].event.clone().unwrap()).await.unwrap_err();
+    let mut uow = store.begin().await.unwrap();
+    let dup = match uow.append_event(&b[0].event.clone().unwrap()).await {
+        Err(e) => e,
+        Ok(()) => uow.commit().await.unwrap_err(),
+    };
     assert!(matches!(dup, StoreError::Conflict { .. }), "an event id is written once");
 }
 
@@ -845,6 +858,29 @@ pub async fn only_the_lease_holder_finishes_a_delivery(store: Arc<dyn Store>) {
     assert!(store.complete_delivery("audit-log", d.seq, &fresh, now()).await.unwrap());
     assert!(!store.complete_delivery("audit-log", d.seq, &fresh, now()).await.unwrap(), "finished once");
     assert_eq!(store.delivery_stats().await.unwrap().pending, 0);
+}
+
+pub async fn deliveries_finished_together_are_only_those_whose_lease_is_still_held(store: Arc<dyn Store>) {
+    store.register_subscribers(&["audit-log"]).await.unwrap();
+    let u = add_user(&store, "together@example.com").await;
+    commit_events(&store, &u, 3).await;
+    let short = Lease { owner: "r1".into(), until: now() + Duration::seconds(1) };
+    let first = store.claim_deliveries("audit-log", &short, now(), 1).await.unwrap();
+    let rest = store.claim_deliveries("audit-log", &lease("r1"), now(), 10).await.unwrap();
+    let taken = store.claim_deliveries("audit-log", &lease("r2"), now() + Duration::seconds(2), 10).await.unwrap();
+    assert_eq!(taken.iter().map(|d| d.seq).collect::<Vec<_>>(), [first[0].seq], "r1's short lease ran out");
+    let mut all: Vec<i64> = first.iter().chain(&rest).map(|d| d.seq).collect();
+    all.push(i64::MAX);
+    let done = store.complete_deliveries("audit-log", &all, &lease("r1"), now()).await.unwrap();
+    let mut held: Vec<i64> = rest.iter().map(|d| d.seq).collect();
+    held.sort();
+    let mut done_sorted = done.clone();
+    done_sorted.sort();
+    assert_eq!(done_sorted, held, "the ones r1 still holds, not the one r2 took over nor an unknown one");
+    assert!(store.complete_deliveries("audit-log", &all, &lease("r1"), now()).await.unwrap().is_empty(), "once");
+    assert_eq!(store.delivery_stats().await.unwrap().pending, 1, "r2's delivery is still open");
+    assert!(store.complete_delivery("audit-log", first[0].seq, &lease("r2"), now()).await.unwrap());
+    assert!(store.complete_deliveries("audit-log", &[], &lease("r2"), now()).await.unwrap().is_empty());
 }
 
 pub async fn a_failed_delivery_waits_until_its_retry_time(store: Arc<dyn Store>) {
@@ -928,6 +964,18 @@ pub async fn audit_entries_are_recorded_once_and_read_per_user_and_task(store: A
     assert_eq!(per_task.iter().map(|e| e.event_id).collect::<Vec<_>>(), [second.id, first.id]);
     assert!(store.activity(other.id, None, 10).await.unwrap().is_empty());
     assert_eq!(store.activity(u.id, None, 1).await.unwrap().len(), 1, "the limit holds");
+}
+
+pub async fn the_audit_log_records_a_batch_at_once_and_each_event_once(store: Arc<dyn Store>) {
+    let u = add_user(&store, "batch@example.com").await;
+    let t = task(&u, "batched");
+    let [a, b, c] = [0, 1, 2].map(|_| event(&u, &t));
+    assert_eq!(store.record_audits(&[]).await.unwrap(), 0);
+    assert_eq!(store.record_audits(&[&a, &b]).await.unwrap(), 2);
+    assert_eq!(store.record_audits(&[&b, &c]).await.unwrap(), 1, "b was recorded before");
+    let ids: std::collections::HashSet<Uuid> =
+        store.activity(u.id, Some(t.id), 10).await.unwrap().iter().map(|e| e.event_id).collect();
+    assert_eq!(ids, [a.id, b.id, c.id].into_iter().collect());
 }
 
 pub async fn the_activity_log_shows_a_committed_change_before_the_audit_consumer_records_it(store: Arc<dyn Store>) {
@@ -1047,12 +1095,14 @@ macro_rules! contract_suite {
                 a_stream_is_delivered_in_order_one_delivery_at_a_time,
                 a_leased_delivery_is_not_claimed_again_until_its_lease_expires,
                 only_the_lease_holder_finishes_a_delivery,
+                deliveries_finished_together_are_only_those_whose_lease_is_still_held,
                 a_failed_delivery_waits_until_its_retry_time,
                 dead_letters_are_set_aside_listed_and_requeued,
                 finished_events_are_pruned_from_the_outbox,
                 each_subscribers_backlog_counts_pending_dead_and_its_oldest_wait,
                 an_events_trace_parent_travels_with_it_through_the_outbox,
                 audit_entries_are_recorded_once_and_read_per_user_and_task,
+                the_audit_log_records_a_batch_at_once_and_each_event_once,
                 the_activity_log_shows_a_committed_change_before_the_audit_consumer_records_it,
                 the_store_answers_a_readiness_ping,
             );

@@ -95,7 +95,7 @@ async fn database_errors_never_reach_the_browser() {
     app.sign_up().await;
     let db = app.db.as_ref().unwrap();
     db.execute("DROP TABLE task_tags").await;
-    let res = app.call("quick_add", &[("title", "boom")]).await;
+    let res = app.call("quick_add", &[("title", "boom #tagged")]).await;
     assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
     let body = res.text().await.unwrap();
     assert!(!body.to_lowercase().contains("task_tags") && !body.contains("SQL"), "{body}");

@@ -157,8 +157,8 @@ impl AuditStore for CountingStore {
     async fn activity(&self, user: UserId, task: Option<TaskId>, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
         self.inner.activity(user, task, limit).await
     }
-    async fn record_audit(&self, event: &EventEnvelope) -> Result<bool, StoreError> {
-        self.inner.record_audit(event).await
+    async fn record_audits(&self, events: &[&EventEnvelope]) -> Result<u64, StoreError> {
+        self.inner.record_audits(events).await
     }
 }
 
@@ -179,8 +179,14 @@ impl OutboxStore for CountingStore {
     ) -> Result<Vec<Delivery>, StoreError> {
         self.inner.claim_deliveries(s, l, now, n).await
     }
-    async fn complete_delivery(&self, s: &str, seq: i64, l: &Lease, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        self.inner.complete_delivery(s, seq, l, now).await
+    async fn complete_deliveries(
+        &self,
+        s: &str,
+        seqs: &[i64],
+        l: &Lease,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<i64>, StoreError> {
+        self.inner.complete_deliveries(s, seqs, l, now).await
     }
     async fn retry_delivery(
         &self,

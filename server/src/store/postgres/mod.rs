@@ -9,6 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::event::EventEnvelope;
+use domain::live::with_unread;
 use domain::notification::{NewNotification, Notification};
 use domain::ports::{FeedHook, PoolUsage, SessionRecord, Store, UnitOfWork};
 use domain::repeat::SeriesId;
@@ -17,7 +18,7 @@ use domain::task::{Tag, Task, TaskId};
 use domain::timer::{Timer, TimerKind};
 use domain::{StoreError, User, UserId};
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::{Postgres, Transaction};
+use sqlx::{PgConnection, Postgres, Transaction};
 
 use super::{map_err, Migrations};
 
@@ -36,8 +37,7 @@ crate::store::time_engine::time_engine_sql!(
     sqlx::PgConnection,
     begin_write,
     " FOR UPDATE",
-    " FOR UPDATE SKIP LOCKED",
-    Some("SELECT pg_notify('cadence_feed', $1)")
+    " FOR UPDATE SKIP LOCKED"
 );
 
 pub struct PgStore {
@@ -86,7 +86,13 @@ impl PgStore {
 impl Store for PgStore {
     async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StoreError> {
         let tx = self.begin_write().await?;
-        Ok(Box::new(PgUnitOfWork { tx, list_changed: None, feed: Vec::new(), feed_hook: self.feed_hook.clone() }))
+        Ok(Box::new(PgUnitOfWork {
+            tx,
+            list_changed: None,
+            inserted: Vec::new(),
+            feed: Vec::new(),
+            feed_hook: self.feed_hook.clone(),
+        }))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -104,6 +110,9 @@ pub struct PgUnitOfWork {
     tx: Transaction<'static, Postgres>,
     /// Whose list version to raise at commit (see `commit`).
     list_changed: Option<UserId>,
+    /// Tasks this unit of work inserted: they have no timers yet to replace
+    /// (a task's unfired timers are deleted with it).
+    inserted: Vec<TaskId>,
     /// Feed entries to number and write at commit, per user.
     feed: Vec<(UserId, String, serde_json::Value)>,
     feed_hook: Arc<OnceLock<FeedHook>>,
@@ -143,6 +152,7 @@ impl UnitOfWork for PgUnitOfWork {
         let inserted = tasks::insert_task(&mut self.tx, task).await?;
         if inserted {
             self.list_changed = Some(task.user_id);
+            self.inserted.push(task.id);
         }
         Ok(inserted)
     }
@@ -224,6 +234,9 @@ impl UnitOfWork for PgUnitOfWork {
     }
 
     async fn replace_timers(&mut self, task: TaskId, kind: TimerKind, timers: &[Timer]) -> Result<(), StoreError> {
+        if self.inserted.contains(&task) {
+            return time_engine::insert_timers(&mut self.tx, timers).await;
+        }
         time_engine::replace_timers(&mut self.tx, task, kind, timers).await
     }
 
@@ -256,11 +269,12 @@ impl UnitOfWork for PgUnitOfWork {
         // The list version is raised last, just before the commit: the user's
         // row stays locked from here to the commit, so concurrent changes to
         // one user's tasks wait on each other only that long.
-        if let Some(user) = self.list_changed {
+        // Feed entries are numbered last too, under the same row lock (and
+        // in the same statement, when the list's user has entries).
+        let users = write_feeds(&mut self.tx, std::mem::take(&mut self.feed), self.list_changed).await?;
+        if let Some(user) = self.list_changed.filter(|user| !users.contains(user)) {
             accounts::touch_list(&mut self.tx, user).await?;
         }
-        // Feed entries are numbered last too, under the same row lock.
-        let users = time_engine::write_feeds(&mut self.tx, std::mem::take(&mut self.feed)).await?;
         self.tx.commit().await.map_err(map_err)?;
         if let Some(hook) = self.feed_hook.get() {
             for user in users {
@@ -269,6 +283,62 @@ impl UnitOfWork for PgUnitOfWork {
         }
         Ok(())
     }
+}
+
+/// Numbers a unit of work's feed entries for `user` (the next of the
+/// user's feed numbers, taken under the user's row lock until commit)
+/// and writes them, each with the user's unread count as it stands.
+/// Raises the user's list version in the same statement when `raise_list`.
+async fn write_feed(
+    tx: &mut PgConnection,
+    user: UserId,
+    entries: Vec<(String, serde_json::Value)>,
+    now: DateTime<Utc>,
+    raise_list: bool,
+) -> Result<(), StoreError> {
+    let n = entries.len() as i64;
+    let (last, unread): (i64, i64) = sqlx::query_as(
+        "UPDATE users SET feed_seq = feed_seq + $2, list_version = list_version + $3 \
+         WHERE id = $1 RETURNING feed_seq, unread_notifications",
+    )
+    .bind(user.0)
+    .bind(n)
+    .bind(i64::from(raise_list))
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    let mut insert = sqlx::QueryBuilder::new("INSERT INTO user_feed (user_id, seq, event_type, data, created_at) ");
+    insert.push_values(entries.into_iter().enumerate(), |mut row, (i, (event_type, data))| {
+        row.push_bind(user.0)
+            .push_bind(last - n + 1 + i as i64)
+            .push_bind(event_type)
+            .push_bind(with_unread(data, unread).to_string())
+            .push_bind(now);
+    });
+    insert.build().execute(&mut *tx).await.map_err(map_err)?;
+    Ok(())
+}
+
+/// Writes a unit of work's feed entries, each user's numbered in
+/// turn, raising `list_changed`'s list version on the way if it has
+/// entries (one statement for both); returns the users whose feed moved.
+async fn write_feeds(
+    tx: &mut PgConnection,
+    entries: Vec<(UserId, String, serde_json::Value)>,
+    list_changed: Option<UserId>,
+) -> Result<Vec<UserId>, StoreError> {
+    let mut users = Vec::new();
+    for (user, entries) in crate::store::feed_by_user(entries) {
+        write_feed(tx, user, entries, Utc::now(), list_changed == Some(user)).await?;
+        users.push(user);
+        // Other processes hear of it at commit (see `FeedWatcher`).
+        sqlx::query("SELECT pg_notify('cadence_feed', $1)")
+            .bind(user.0.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    }
+    Ok(users)
 }
 
 /// Fails with `NotFound` when a write touched no row: the row is not the user's, or gone.

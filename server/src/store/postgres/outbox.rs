@@ -91,24 +91,25 @@ impl OutboxStore for PgStore {
         Ok(deliveries)
     }
 
-    async fn complete_delivery(
+    async fn complete_deliveries(
         &self,
         subscriber: &str,
-        seq: i64,
+        seqs: &[i64],
         lease: &Lease,
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let done = sqlx::query(&format!(
-            "UPDATE outbox_deliveries SET done_at = $4, lease_owner = NULL, lease_until = NULL WHERE {HELD}"
-        ))
+    ) -> Result<Vec<i64>, StoreError> {
+        sqlx::query_scalar(
+            "UPDATE outbox_deliveries SET done_at = $4, lease_owner = NULL, lease_until = NULL \
+             WHERE subscriber = $1 AND seq = ANY($2) AND lease_owner = $3 \
+               AND done_at IS NULL AND dead_at IS NULL RETURNING seq",
+        )
         .bind(subscriber)
-        .bind(seq)
+        .bind(seqs)
         .bind(&lease.owner)
         .bind(now)
-        .execute(self.writer())
+        .fetch_all(self.writer())
         .await
-        .map_err(map_err)?;
-        Ok(done.rows_affected() == 1)
+        .map_err(map_err)
     }
 
     async fn retry_delivery(
@@ -216,9 +217,12 @@ impl OutboxStore for PgStore {
 
 /// Writes the event and one delivery of it for every registered subscriber.
 pub(super) async fn append_event(tx: &mut PgConnection, e: &EventEnvelope) -> Result<(), StoreError> {
-    let seq: i64 = sqlx::query_scalar(
-        "INSERT INTO outbox (event_id, event_type, schema_version, user_id, occurred_at, payload, trace_parent) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
+    // One statement, so one round trip: a data-modifying WITH runs once, whatever follows it.
+    sqlx::query(
+        "WITH o AS (INSERT INTO outbox (event_id, event_type, schema_version, user_id, occurred_at, payload, trace_parent) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq) \
+         INSERT INTO outbox_deliveries (seq, subscriber, stream, available_at) \
+         SELECT o.seq, s.name, $8, $9 FROM o CROSS JOIN subscribers s",
     )
     .bind(e.id)
     .bind(&e.event_type)
@@ -227,13 +231,6 @@ pub(super) async fn append_event(tx: &mut PgConnection, e: &EventEnvelope) -> Re
     .bind(e.occurred_at)
     .bind(Json(e))
     .bind(crate::telemetry::trace::parent_of(e))
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    sqlx::query(
-        "INSERT INTO outbox_deliveries (seq, subscriber, stream, available_at) SELECT $1, name, $2, $3 FROM subscribers",
-    )
-    .bind(seq)
     .bind(e.stream())
     .bind(millis(e.occurred_at))
     .execute(tx)

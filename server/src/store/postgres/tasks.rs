@@ -214,7 +214,7 @@ pub(super) async fn insert_task(tx: &mut PgConnection, t: &Task) -> Result<bool,
     if done.rows_affected() == 0 {
         return Ok(false);
     }
-    write_tags(tx, t).await?;
+    super::task_tags::insert_tags(tx, t).await?;
     Ok(true)
 }
 
@@ -245,7 +245,7 @@ pub(super) async fn update_task(tx: &mut PgConnection, t: &Task) -> Result<(), S
     .await
     .map_err(map_err)?;
     expect_one(done.rows_affected())?;
-    write_tags(tx, t).await
+    super::task_tags::replace_tags(tx, t).await
 }
 
 pub(super) async fn delete_task(tx: &mut PgConnection, user: UserId, id: TaskId) -> Result<(), StoreError> {
@@ -256,21 +256,6 @@ pub(super) async fn delete_task(tx: &mut PgConnection, user: UserId, id: TaskId)
         .await
         .map_err(map_err)?;
     expect_one(done.rows_affected())
-}
-
-async fn write_tags(tx: &mut PgConnection, task: &Task) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM task_tags WHERE task_id = $1").bind(task.id.0).execute(&mut *tx).await.map_err(map_err)?;
-    for (position, tag) in task.tags.iter().enumerate() {
-        sqlx::query("INSERT INTO task_tags (task_id, user_id, tag, position) VALUES ($1, $2, $3, $4)")
-            .bind(task.id.0)
-            .bind(task.user_id.0)
-            .bind(tag.as_str())
-            .bind(position as i64)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-    }
-    Ok(())
 }
 
 /// Gives tasks written before list keys existed their key; a no-op afterwards.

@@ -1,7 +1,6 @@
 //! The audit log on SQLite, read together with the events it has not recorded yet.
 
 use async_trait::async_trait;
-use chrono::Utc;
 use domain::event::{AuditEntry, EventEnvelope};
 use domain::ports::AuditStore;
 use domain::task::TaskId;
@@ -40,22 +39,7 @@ impl AuditStore for SqliteStore {
         Ok(merge_activity(decode_all(rows, AuditRow::into_entry)?, unrecorded, task, limit))
     }
 
-    async fn record_audit(&self, event: &EventEnvelope) -> Result<bool, StoreError> {
-        let entry = AuditEntry::from_envelope(event);
-        let done = sqlx::query(
-            "INSERT INTO audit_log (event_id, user_id, task_id, event_type, summary, occurred_at, recorded_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (event_id) DO NOTHING",
-        )
-        .bind(entry.event_id)
-        .bind(event.user_id.0)
-        .bind(entry.task_id.map(|t| t.0))
-        .bind(&entry.event_type)
-        .bind(&entry.summary)
-        .bind(entry.occurred_at)
-        .bind(Utc::now())
-        .execute(self.writer())
-        .await
-        .map_err(map_err)?;
-        Ok(done.rows_affected() == 1)
+    async fn record_audits(&self, events: &[&EventEnvelope]) -> Result<u64, StoreError> {
+        self.insert_audits(events).await
     }
 }

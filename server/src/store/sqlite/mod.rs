@@ -19,13 +19,17 @@ use domain::tag::TagColour;
 use domain::task::{Tag, Task, TaskId};
 use domain::timer::{Timer, TimerKind};
 use domain::{StoreError, User, UserId};
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, Transaction};
+use sqlx::{Executor, Sqlite, SqliteConnection, Transaction};
+
+use deferred::Deferred;
 
 use super::{map_err, Migrations};
 
 mod accounts;
 mod audit;
+mod deferred;
 mod outbox;
 mod tags;
 mod tasks;
@@ -33,7 +37,7 @@ mod tasks;
 // idempotency, tokens, undo and views: the SQL both backends share.
 super::same_sql::same_sql!(SqliteStore, sqlx::SqliteConnection);
 
-crate::store::time_engine::time_engine_sql!(super::SqliteStore, sqlx::SqliteConnection, begin_immediate, "", "", None);
+crate::store::time_engine::time_engine_sql!(super::SqliteStore, sqlx::SqliteConnection, begin_immediate, "", "");
 
 pub struct SqliteStore {
     read: SqlitePool,
@@ -99,9 +103,18 @@ impl SqliteStore {
 #[async_trait]
 impl Store for SqliteStore {
     async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StoreError> {
+        // The one writer connection, held from here: this process's units of
+        // work run one at a time. `BEGIN IMMEDIATE` goes with the first
+        // statements sent, and takes the database's write lock against other processes.
+        let conn = self.writer().acquire().await.map_err(map_err)?;
+        let mut deferred = Deferred::default();
+        deferred.push("BEGIN IMMEDIATE", |_| {});
         Ok(Box::new(SqliteUnitOfWork {
-            tx: self.begin_immediate().await?,
+            conn: Some(conn),
+            deferred,
+            begun: false,
             list_changed: None,
+            inserted: Vec::new(),
             feed: Vec::new(),
             feed_hook: self.feed_hook.clone(),
         }))
@@ -117,63 +130,132 @@ impl Store for SqliteStore {
     }
 }
 
-/// One write transaction; dropping it unfinished rolls back.
+/// One write transaction; dropping it unfinished rolls back. The writes
+/// whose answer is known in advance wait in `deferred` and go to the
+/// database with the next statement that needs an answer, or at commit.
 pub struct SqliteUnitOfWork {
-    tx: Transaction<'static, Sqlite>,
+    /// The writer connection, until the unit of work ends.
+    conn: Option<PoolConnection<Sqlite>>,
+    deferred: Deferred,
+    /// Whether statements went to the database: then a rollback is owed if it ends uncommitted.
+    begun: bool,
     /// Whose list version to raise at commit (see `commit`).
     list_changed: Option<UserId>,
+    /// Tasks this unit of work inserted: they have no timers yet to replace
+    /// (a task's unfired timers are deleted with it).
+    inserted: Vec<TaskId>,
     /// Feed entries to number and write at commit, per user.
     feed: Vec<(UserId, String, serde_json::Value)>,
     feed_hook: Arc<OnceLock<FeedHook>>,
 }
 
+impl SqliteUnitOfWork {
+    /// The connection, once the deferred statements are sent: for a step
+    /// that reads, or needs its own statement's answer.
+    async fn tx(&mut self) -> Result<&mut SqliteConnection, StoreError> {
+        let conn = self.conn.as_mut().expect("a unit of work keeps its connection until it ends");
+        if !self.deferred.is_empty() {
+            self.begun = true;
+            std::mem::take(&mut self.deferred).send(conn).await?;
+        }
+        Ok(&mut **conn)
+    }
+}
+
+/// Ends a transaction that will not commit, and gives the connection back
+/// (or closes it, if even the rollback failed).
+async fn roll_back(mut conn: PoolConnection<Sqlite>) {
+    match conn.execute("ROLLBACK").await {
+        Ok(_) => {}
+        // It failed at BEGIN, or SQLite already rolled back after an I/O error.
+        Err(sqlx::Error::Database(e)) if e.message().contains("no transaction is active") => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "rolling back a unit of work failed; closing its connection");
+            let _ = conn.close().await;
+        }
+    }
+}
+
+impl Drop for SqliteUnitOfWork {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else { return };
+        if !self.begun {
+            return;
+        }
+        // The next writer waits for the connection until the rollback is done.
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(roll_back(conn));
+            }
+            // No runtime to roll back on: closing the connection rolls back.
+            Err(_) => drop(conn.detach()),
+        }
+    }
+}
+
 #[async_trait]
 impl UnitOfWork for SqliteUnitOfWork {
     async fn insert_user(&mut self, user: &User, password_hash: &str) -> Result<(), StoreError> {
-        accounts::insert_user(&mut self.tx, user, password_hash).await
+        accounts::insert_user(self.tx().await?, user, password_hash).await
     }
 
     async fn update_user(&mut self, user: &User) -> Result<(), StoreError> {
-        accounts::update_user(&mut self.tx, user).await
+        accounts::update_user(self.tx().await?, user).await
     }
 
     async fn set_password_hash(&mut self, user: UserId, hash: &str) -> Result<(), StoreError> {
-        accounts::set_password_hash(&mut self.tx, user, hash).await
+        accounts::set_password_hash(self.tx().await?, user, hash).await
     }
 
     async fn insert_session(&mut self, session: &SessionRecord) -> Result<(), StoreError> {
-        accounts::insert_session(&mut self.tx, session).await
+        accounts::insert_session(self.tx().await?, session).await
     }
 
     async fn delete_session(&mut self, token_hash: &str) -> Result<(), StoreError> {
-        accounts::delete_session(&mut self.tx, token_hash).await
+        accounts::delete_session(self.tx().await?, token_hash).await
     }
 
     async fn delete_other_sessions(&mut self, user: UserId, keep: &str) -> Result<(), StoreError> {
-        accounts::delete_other_sessions(&mut self.tx, user, keep).await
+        accounts::delete_other_sessions(self.tx().await?, user, keep).await
     }
 
     async fn task_for_update(&mut self, user: UserId, id: TaskId) -> Result<Task, StoreError> {
         // The transaction began IMMEDIATE: it already holds the database's write lock.
-        tasks::load_task(&mut self.tx, user, id).await
+        tasks::load_task(self.tx().await?, user, id).await
     }
 
     async fn insert_task(&mut self, task: &Task) -> Result<bool, StoreError> {
-        let inserted = tasks::insert_task(&mut self.tx, task).await?;
+        let inserted = match &task.repeat {
+            // A task outside a series is written (or the commit fails): its answer is known now.
+            None => {
+                self.deferred.insert_task(task);
+                true
+            }
+            // An instance is not, when its series has one for its occurrence already.
+            Some(repeat) => {
+                self.deferred.insert_series(repeat.series, task);
+                let tx = self.tx().await?;
+                let mut insert = Deferred::default();
+                insert.insert_task(task);
+                insert.send(tx).await? == 1
+            }
+        };
         if inserted {
+            self.deferred.insert_tags(task);
             self.list_changed = Some(task.user_id);
+            self.inserted.push(task.id);
         }
         Ok(inserted)
     }
 
     async fn update_task(&mut self, task: &Task) -> Result<(), StoreError> {
-        tasks::update_task(&mut self.tx, task).await?;
+        tasks::update_task(self.tx().await?, task).await?;
         self.list_changed = Some(task.user_id);
         Ok(())
     }
 
     async fn delete_task(&mut self, user: UserId, id: TaskId) -> Result<(), StoreError> {
-        tasks::delete_task(&mut self.tx, user, id).await?;
+        tasks::delete_task(self.tx().await?, user, id).await?;
         self.list_changed = Some(user);
         Ok(())
     }
@@ -184,39 +266,39 @@ impl UnitOfWork for SqliteUnitOfWork {
         series: SeriesId,
         from: NaiveDate,
     ) -> Result<Vec<Task>, StoreError> {
-        time_engine::series_tasks_from(&mut self.tx, user, series, from).await
+        time_engine::series_tasks_from(self.tx().await?, user, series, from).await
     }
 
     async fn series_end(&mut self, user: UserId, series: SeriesId) -> Result<Option<NaiveDate>, StoreError> {
-        time_engine::series_end(&mut self.tx, user, series).await
+        time_engine::series_end(self.tx().await?, user, series).await
     }
 
     async fn end_series(&mut self, user: UserId, series: SeriesId, before: NaiveDate) -> Result<(), StoreError> {
-        time_engine::end_series(&mut self.tx, user, series, before).await
+        time_engine::end_series(self.tx().await?, user, series, before).await
     }
 
     async fn insert_view(&mut self, view: &domain::views::SavedView) -> Result<(), StoreError> {
-        views::insert_view(&mut self.tx, view).await
+        views::insert_view(self.tx().await?, view).await
     }
 
     async fn delete_view(&mut self, user: UserId, id: domain::views::ViewId) -> Result<(), StoreError> {
-        views::delete_view(&mut self.tx, user, id).await
+        views::delete_view(self.tx().await?, user, id).await
     }
 
     async fn set_view_order(&mut self, user: UserId, order: &[domain::views::ViewId]) -> Result<(), StoreError> {
-        views::set_view_order(&mut self.tx, user, order).await
+        views::set_view_order(self.tx().await?, user, order).await
     }
 
     async fn insert_token(&mut self, token: &domain::tokens::ApiToken, token_hash: &str) -> Result<(), StoreError> {
-        tokens::insert_token(&mut self.tx, token, token_hash).await
+        tokens::insert_token(self.tx().await?, token, token_hash).await
     }
 
     async fn delete_token(&mut self, user: UserId, id: domain::tokens::TokenId) -> Result<(), StoreError> {
-        tokens::delete_token(&mut self.tx, user, id).await
+        tokens::delete_token(self.tx().await?, user, id).await
     }
 
     async fn insert_undo(&mut self, record: &domain::bulk::UndoRecord) -> Result<(), StoreError> {
-        undo::insert_undo(&mut self.tx, record).await
+        undo::insert_undo(self.tx().await?, record).await
     }
 
     async fn take_undo(
@@ -224,34 +306,38 @@ impl UnitOfWork for SqliteUnitOfWork {
         user: UserId,
         id: domain::bulk::UndoId,
     ) -> Result<Option<domain::bulk::UndoRecord>, StoreError> {
-        undo::take_undo(&mut self.tx, user, id).await
+        undo::take_undo(self.tx().await?, user, id).await
     }
 
     async fn tagged_task_ids(&mut self, user: UserId, tag: &Tag) -> Result<Vec<TaskId>, StoreError> {
-        tags::tagged_task_ids(&mut self.tx, user, tag).await
+        tags::tagged_task_ids(self.tx().await?, user, tag).await
     }
 
     async fn tag_colour(&mut self, user: UserId, tag: &Tag) -> Result<Option<TagColour>, StoreError> {
-        tags::tag_colour(&mut self.tx, user, tag).await
+        tags::tag_colour(self.tx().await?, user, tag).await
     }
 
     async fn set_tag_colour(&mut self, user: UserId, tag: &Tag, colour: Option<TagColour>) -> Result<(), StoreError> {
-        tags::set_tag_colour(&mut self.tx, user, tag, colour).await?;
+        tags::set_tag_colour(self.tx().await?, user, tag, colour).await?;
         // The list's chips show the colour: a page cached before it is stale.
         self.list_changed = Some(user);
         Ok(())
     }
 
     async fn replace_timers(&mut self, task: TaskId, kind: TimerKind, timers: &[Timer]) -> Result<(), StoreError> {
-        time_engine::replace_timers(&mut self.tx, task, kind, timers).await
+        if self.inserted.contains(&task) {
+            self.deferred.insert_timers(timers);
+            return Ok(());
+        }
+        time_engine::replace_timers(self.tx().await?, task, kind, timers).await
     }
 
     async fn cancel_timers(&mut self, task: TaskId) -> Result<(), StoreError> {
-        time_engine::cancel_timers(&mut self.tx, task).await
+        time_engine::cancel_timers(self.tx().await?, task).await
     }
 
     async fn insert_notification(&mut self, new: &NewNotification) -> Result<Option<Notification>, StoreError> {
-        time_engine::insert_notification(&mut self.tx, new).await
+        time_engine::insert_notification(self.tx().await?, new).await
     }
 
     async fn mark_notifications_read(
@@ -260,11 +346,11 @@ impl UnitOfWork for SqliteUnitOfWork {
         seq: Option<i64>,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        time_engine::mark_notifications_read(&mut self.tx, user, seq, now).await
+        time_engine::mark_notifications_read(self.tx().await?, user, seq, now).await
     }
 
     async fn append_event(&mut self, event: &EventEnvelope) -> Result<(), StoreError> {
-        outbox::append_event(&mut self.tx, event).await?;
+        self.deferred.append_event(event);
         if let Some((event_type, data)) = domain::live::feed_entry(event) {
             self.feed.push((event.user_id, event_type, data));
         }
@@ -274,13 +360,25 @@ impl UnitOfWork for SqliteUnitOfWork {
     async fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
         // The list version is raised last, just before the commit: the user's
         // row stays locked from here to the commit, so concurrent changes to
-        // one user's tasks wait on each other only that long.
-        if let Some(user) = self.list_changed {
-            accounts::touch_list(&mut self.tx, user).await?;
+        // one user's tasks wait on each other only that long. Feed entries
+        // are numbered last too, under the same row lock (and in the same
+        // statement, when the list's user has entries).
+        let now = Utc::now();
+        let mut users = Vec::new();
+        for (user, entries) in crate::store::feed_by_user(std::mem::take(&mut self.feed)) {
+            self.deferred.write_feed(user, entries, now, self.list_changed == Some(user));
+            users.push(user);
         }
-        // Feed entries are numbered last too, under the same row lock.
-        let users = time_engine::write_feeds(&mut self.tx, std::mem::take(&mut self.feed)).await?;
-        self.tx.commit().await.map_err(map_err)?;
+        if let Some(user) = self.list_changed.filter(|user| !users.contains(user)) {
+            self.deferred.touch_list(user);
+        }
+        self.deferred.push("COMMIT", |_| {});
+        let mut conn = self.conn.take().expect("a unit of work keeps its connection until it ends");
+        if let Err(e) = std::mem::take(&mut self.deferred).send(&mut conn).await {
+            roll_back(conn).await;
+            return Err(e);
+        }
+        drop(conn);
         if let Some(hook) = self.feed_hook.get() {
             for user in users {
                 hook(user);

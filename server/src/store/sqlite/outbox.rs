@@ -1,6 +1,6 @@
-//! The outbox on SQLite. There is one writer connection and every write
-//! transaction starts IMMEDIATE, so a claim (find the due heads of each
-//! stream, lease them) runs alone: the same guarantee PostgreSQL gets from
+//! The outbox on SQLite. A claim (find the due heads of each stream, lease
+//! them) is one statement, and a writing statement takes the write lock
+//! before it reads, so it runs alone: the same guarantee PostgreSQL gets from
 //! `FOR UPDATE SKIP LOCKED`, without skipping, because nothing runs beside it.
 
 use async_trait::async_trait;
@@ -9,7 +9,6 @@ use domain::event::EventEnvelope;
 use domain::ports::OutboxStore;
 use domain::spine::{DeadLetter, Delivery, DeliveryStats, Lease, SubscriberStats};
 use domain::StoreError;
-use sqlx::types::Json;
 use sqlx::SqliteConnection;
 
 use super::SqliteStore;
@@ -62,52 +61,50 @@ impl OutboxStore for SqliteStore {
         now: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<Delivery>, StoreError> {
-        let mut tx = self.begin_immediate().await?;
-        let claimed: Vec<(i64, i64)> = sqlx::query_as(&format!(
+        // One statement, so one round trip and atomic on its own: the claim
+        // and the events' payloads together (as on PostgreSQL).
+        let rows: Vec<(i64, i64, String, Option<String>)> = sqlx::query_as(&format!(
             "UPDATE outbox_deliveries SET lease_owner = $4, lease_until = $5, attempts = attempts + 1 \
-             WHERE subscriber = $1 AND seq IN ({CLAIMABLE}) RETURNING seq, attempts"
+             WHERE subscriber = $1 AND seq IN ({CLAIMABLE}) \
+             RETURNING seq, attempts, (SELECT o.payload FROM outbox o WHERE o.seq = outbox_deliveries.seq), \
+               (SELECT o.trace_parent FROM outbox o WHERE o.seq = outbox_deliveries.seq)"
         ))
         .bind(subscriber)
         .bind(millis(now))
         .bind(i64::from(limit))
         .bind(&lease.owner)
         .bind(millis(lease.until))
-        .fetch_all(&mut *tx)
+        .fetch_all(self.writer())
         .await
         .map_err(map_err)?;
-        let mut deliveries = Vec::with_capacity(claimed.len());
-        for (seq, attempts) in claimed {
-            let (payload, trace_parent): (String, Option<String>) =
-                sqlx::query_as("SELECT payload, trace_parent FROM outbox WHERE seq = $1")
-                    .bind(seq)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(map_err)?;
-            deliveries.push(delivery_from_text(seq, attempts, &payload, trace_parent));
-        }
-        tx.commit().await.map_err(map_err)?;
+        let mut deliveries: Vec<Delivery> = rows
+            .into_iter()
+            .map(|(seq, attempts, payload, trace_parent)| delivery_from_text(seq, attempts, &payload, trace_parent))
+            .collect();
         deliveries.sort_by_key(|d| d.seq);
         Ok(deliveries)
     }
 
-    async fn complete_delivery(
+    async fn complete_deliveries(
         &self,
         subscriber: &str,
-        seq: i64,
+        seqs: &[i64],
         lease: &Lease,
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let done = sqlx::query(&format!(
-            "UPDATE outbox_deliveries SET done_at = $4, lease_owner = NULL, lease_until = NULL WHERE {HELD}"
-        ))
+    ) -> Result<Vec<i64>, StoreError> {
+        let seqs = serde_json::to_string(seqs).map_err(StoreError::backend)?;
+        sqlx::query_scalar(
+            "UPDATE outbox_deliveries SET done_at = $4, lease_owner = NULL, lease_until = NULL \
+             WHERE subscriber = $1 AND seq IN (SELECT value FROM json_each($2)) AND lease_owner = $3 \
+               AND done_at IS NULL AND dead_at IS NULL RETURNING seq",
+        )
         .bind(subscriber)
-        .bind(seq)
+        .bind(seqs)
         .bind(&lease.owner)
         .bind(now)
-        .execute(self.writer())
+        .fetch_all(self.writer())
         .await
-        .map_err(map_err)?;
-        Ok(done.rows_affected() == 1)
+        .map_err(map_err)
     }
 
     async fn retry_delivery(
@@ -215,28 +212,7 @@ impl OutboxStore for SqliteStore {
 
 /// Writes the event and one delivery of it for every registered subscriber.
 pub(super) async fn append_event(tx: &mut SqliteConnection, e: &EventEnvelope) -> Result<(), StoreError> {
-    let seq: i64 = sqlx::query_scalar(
-        "INSERT INTO outbox (event_id, event_type, schema_version, user_id, occurred_at, payload, trace_parent) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
-    )
-    .bind(e.id)
-    .bind(&e.event_type)
-    .bind(i64::from(e.schema_version))
-    .bind(e.user_id.0)
-    .bind(e.occurred_at)
-    .bind(Json(e))
-    .bind(crate::telemetry::trace::parent_of(e))
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    sqlx::query(
-        "INSERT INTO outbox_deliveries (seq, subscriber, stream, available_at) SELECT $1, name, $2, $3 FROM subscribers",
-    )
-    .bind(seq)
-    .bind(e.stream())
-    .bind(millis(e.occurred_at))
-    .execute(tx)
-    .await
-    .map_err(map_err)?;
-    Ok(())
+    let mut append = super::deferred::Deferred::default();
+    append.append_event(e);
+    append.send(tx).await.map(drop)
 }

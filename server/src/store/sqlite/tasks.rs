@@ -107,52 +107,6 @@ pub(super) async fn load_task(conn: &mut SqliteConnection, user: UserId, id: Tas
     row.into_task()
 }
 
-/// Writes a task; false, and nothing written, when its series already has
-/// an instance for its occurrence.
-pub(super) async fn insert_task(tx: &mut SqliteConnection, t: &Task) -> Result<bool, StoreError> {
-    if let Some(repeat) = &t.repeat {
-        sqlx::query(
-            "INSERT INTO task_series (id, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(repeat.series.0)
-        .bind(t.user_id.0)
-        .bind(t.created_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-    }
-    let done = sqlx::query(&format!(
-        "INSERT INTO tasks ({TASK_COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
-         ON CONFLICT (series_id, occurrence) WHERE series_id IS NOT NULL DO NOTHING"
-    ))
-    .bind(t.id.0)
-    .bind(t.user_id.0)
-    .bind(t.title.as_str())
-    .bind(t.description.as_ref().map(|d| d.as_str()))
-    .bind(t.priority.rank())
-    .bind(t.due.map(|d| d.at))
-    .bind(t.due.map(|d| d.zone.name()))
-    .bind(t.due.is_some_and(|d| d.time.is_some()))
-    .bind(t.completed_at)
-    .bind(t.created_at)
-    .bind(t.updated_at)
-    .bind(tags_text(&t.tags))
-    .bind(ListKey::for_task(t).as_str())
-    .bind(t.repeat.as_ref().map(|r| r.series.0))
-    .bind(occurrence_text(t))
-    .bind(repeat_text(t))
-    .bind(reminder::format_list(&t.reminders))
-    .execute(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    if done.rows_affected() == 0 {
-        return Ok(false);
-    }
-    write_tags(tx, t).await?;
-    Ok(true)
-}
-
 pub(super) async fn update_task(tx: &mut SqliteConnection, t: &Task) -> Result<(), StoreError> {
     let done = sqlx::query(
         "UPDATE tasks SET title = $1, description = $2, priority = $3, due_at = $4, due_tz = $5, \
@@ -180,7 +134,7 @@ pub(super) async fn update_task(tx: &mut SqliteConnection, t: &Task) -> Result<(
     .await
     .map_err(map_err)?;
     expect_one(done.rows_affected())?;
-    write_tags(tx, t).await
+    super::task_tags::replace_tags(tx, t).await
 }
 
 pub(super) async fn delete_task(tx: &mut SqliteConnection, user: UserId, id: TaskId) -> Result<(), StoreError> {
@@ -191,21 +145,6 @@ pub(super) async fn delete_task(tx: &mut SqliteConnection, user: UserId, id: Tas
         .await
         .map_err(map_err)?;
     expect_one(done.rows_affected())
-}
-
-async fn write_tags(tx: &mut SqliteConnection, task: &Task) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM task_tags WHERE task_id = $1").bind(task.id.0).execute(&mut *tx).await.map_err(map_err)?;
-    for (position, tag) in task.tags.iter().enumerate() {
-        sqlx::query("INSERT INTO task_tags (task_id, user_id, tag, position) VALUES ($1, $2, $3, $4)")
-            .bind(task.id.0)
-            .bind(task.user_id.0)
-            .bind(tag.as_str())
-            .bind(position as i64)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-    }
-    Ok(())
 }
 
 /// Gives tasks written before list keys existed their key; a no-op afterwards.

@@ -1,0 +1,214 @@
+//! Statements a SQLite unit of work holds back and sends together: the
+//! writes whose answer is known in advance (a new task, its tags and timers,
+//! an event and its deliveries, the feed and list version at commit). Each
+//! statement sent alone costs two hand-offs between the async runtime and the
+//! connection's thread, and those hand-offs, not SQLite's work, were most of
+//! a create's time; a create now reaches the database in one query, from
+//! `BEGIN IMMEDIATE` to `COMMIT`. Its placeholders are anonymous (`?`), and
+//! sqlx binds them across the query's statements in order.
+
+use chrono::{DateTime, Utc};
+use domain::event::EventEnvelope;
+use domain::repeat::SeriesId;
+use domain::task::Task;
+use domain::timer::Timer;
+use domain::{reminder, ListKey, StoreError, UserId};
+use sqlx::encode::Encode;
+use sqlx::sqlite::SqliteArguments;
+use sqlx::{Arguments, Sqlite, SqliteConnection, Type};
+
+use crate::store::rows::{occurrence_text, repeat_text, tags_text, TASK_COLUMNS, TIMER_COLUMNS};
+use crate::store::{map_err, millis};
+
+/// Statements not yet sent, and their arguments in order.
+#[derive(Default)]
+pub(super) struct Deferred {
+    sql: String,
+    args: SqliteArguments<'static>,
+    /// The first argument that could not be encoded, reported when the statements are sent.
+    error: Option<StoreError>,
+}
+
+impl Deferred {
+    pub fn is_empty(&self) -> bool {
+        self.sql.is_empty()
+    }
+
+    /// Appends one statement; `bind` adds its arguments, one per `?`, in order.
+    pub fn push(&mut self, sql: &str, bind: impl FnOnce(&mut Binder<'_>)) {
+        self.sql.push_str(sql);
+        self.sql.push_str(";\n");
+        bind(&mut Binder { deferred: self });
+    }
+
+    /// Sends every statement in one query; on failure the statements after
+    /// the one that failed did not run, and the transaction is the caller's to roll back.
+    pub async fn send(self, conn: &mut SqliteConnection) -> Result<u64, StoreError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let done = sqlx::query_with(&self.sql, self.args).execute(conn).await.map_err(map_err)?;
+        Ok(done.rows_affected())
+    }
+
+    /// A task's row, unless its series already has an instance for its occurrence.
+    pub fn insert_task(&mut self, t: &Task) {
+        let sql = format!(
+            "INSERT INTO tasks ({TASK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (series_id, occurrence) WHERE series_id IS NOT NULL DO NOTHING"
+        );
+        self.push(&sql, |b| {
+            b.bind(t.id.0)
+                .bind(t.user_id.0)
+                .bind(t.title.as_str().to_owned())
+                .bind(t.description.as_ref().map(|d| d.as_str().to_owned()))
+                .bind(t.priority.rank())
+                .bind(t.due.map(|d| d.at))
+                .bind(t.due.map(|d| d.zone.name().to_owned()))
+                .bind(t.due.is_some_and(|d| d.time.is_some()))
+                .bind(t.completed_at)
+                .bind(t.created_at)
+                .bind(t.updated_at)
+                .bind(tags_text(&t.tags))
+                .bind(ListKey::for_task(t).as_str().to_owned())
+                .bind(t.repeat.as_ref().map(|r| r.series.0))
+                .bind(occurrence_text(t))
+                .bind(repeat_text(t))
+                .bind(reminder::format_list(&t.reminders));
+        });
+    }
+
+    /// A task's series, unless it is written already.
+    pub fn insert_series(&mut self, series: SeriesId, t: &Task) {
+        self.push(
+            "INSERT INTO task_series (id, user_id, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            |b| {
+                b.bind(series.0).bind(t.user_id.0).bind(t.created_at);
+            },
+        );
+    }
+
+    /// A new task's tag rows (it has none to replace).
+    pub fn insert_tags(&mut self, t: &Task) {
+        if t.tags.is_empty() {
+            return;
+        }
+        let rows = vec!["(?, ?, ?, ?)"; t.tags.len()].join(", ");
+        self.push(&format!("INSERT INTO task_tags (task_id, user_id, tag, position) VALUES {rows}"), |b| {
+            for (position, tag) in t.tags.iter().enumerate() {
+                b.bind(t.id.0).bind(t.user_id.0).bind(tag.as_str().to_owned()).bind(position as i64);
+            }
+        });
+    }
+
+    /// Timers of a task that has none yet.
+    pub fn insert_timers(&mut self, timers: &[Timer]) {
+        if timers.is_empty() {
+            return;
+        }
+        let rows = vec!["(?, ?, ?, ?, ?, ?, ?)"; timers.len()].join(", ");
+        self.push(&format!("INSERT INTO timers ({TIMER_COLUMNS}) VALUES {rows}"), |b| {
+            for t in timers {
+                b.bind(t.id.0)
+                    .bind(t.user_id.0)
+                    .bind(t.task_id.0)
+                    .bind(t.kind.as_str())
+                    .bind(millis(t.fire_at))
+                    .bind(t.title.clone())
+                    .bind(t.label.clone());
+            }
+        });
+    }
+
+    /// The event, and one delivery of it for every registered subscriber
+    /// (found by the event's id: `last_insert_rowid()` would move on with
+    /// every delivery inserted).
+    pub fn append_event(&mut self, e: &EventEnvelope) {
+        let payload = serde_json::to_string(e);
+        self.push(
+            "INSERT INTO outbox (event_id, event_type, schema_version, user_id, occurred_at, payload, trace_parent) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+            |b| {
+                b.bind(e.id)
+                    .bind(e.event_type.clone())
+                    .bind(i64::from(e.schema_version))
+                    .bind(e.user_id.0)
+                    .bind(e.occurred_at)
+                    .bind_result(payload.map_err(StoreError::backend))
+                    .bind(crate::telemetry::trace::parent_of(e));
+            },
+        );
+        self.push(
+            "INSERT INTO outbox_deliveries (seq, subscriber, stream, available_at) \
+             SELECT o.seq, s.name, ?, ? FROM outbox o CROSS JOIN subscribers s WHERE o.event_id = ?",
+            |b| {
+                b.bind(e.stream()).bind(millis(e.occurred_at)).bind(e.id);
+            },
+        );
+    }
+
+    /// Numbers `user`'s feed entries after the user's last (under the write
+    /// lock the transaction holds) and writes each with the user's unread
+    /// count as it stands; raises the user's list version in the same
+    /// statement when `raise_list`.
+    pub fn write_feed(
+        &mut self,
+        user: UserId,
+        entries: Vec<(String, serde_json::Value)>,
+        now: DateTime<Utc>,
+        raise_list: bool,
+    ) {
+        let n = entries.len() as i64;
+        self.push("UPDATE users SET feed_seq = feed_seq + ?, list_version = list_version + ? WHERE id = ?", |b| {
+            b.bind(n).bind(i64::from(raise_list)).bind(user.0);
+        });
+        for (i, (event_type, data)) in entries.into_iter().enumerate() {
+            // The same entry `domain::live::with_unread` makes, numbered from the new last.
+            self.push(
+                "INSERT INTO user_feed (user_id, seq, event_type, data, created_at) \
+                 SELECT id, feed_seq - ?, ?, json_set(?, '$.unread', unread_notifications), ? FROM users WHERE id = ?",
+                |b| {
+                    b.bind(n - 1 - i as i64).bind(event_type).bind(data.to_string()).bind(now).bind(user.0);
+                },
+            );
+        }
+    }
+
+    /// Raises `user`'s list version, for a change with no feed entry of theirs.
+    pub fn touch_list(&mut self, user: UserId) {
+        self.push("UPDATE users SET list_version = list_version + 1 WHERE id = ?", |b| {
+            b.bind(user.0);
+        });
+    }
+}
+
+/// Adds one statement's arguments to the deferred ones.
+pub(super) struct Binder<'d> {
+    deferred: &'d mut Deferred,
+}
+
+impl Binder<'_> {
+    pub fn bind<T>(&mut self, value: T) -> &mut Self
+    where
+        T: Encode<'static, Sqlite> + Type<Sqlite> + 'static,
+    {
+        if let Err(e) = self.deferred.args.add(value) {
+            self.deferred.error.get_or_insert(StoreError::Backend(e));
+        }
+        self
+    }
+
+    /// Binds `value`, or keeps its error for `send` (binding NULL in its place, so the count stays right).
+    fn bind_result<T>(&mut self, value: Result<T, StoreError>) -> &mut Self
+    where
+        T: Encode<'static, Sqlite> + Type<Sqlite> + 'static,
+    {
+        match value {
+            Ok(v) => self.bind(v),
+            Err(e) => {
+                self.deferred.error.get_or_insert(e);
+                self.bind(None::<String>)
+            }
+        }
+    }
+}
