@@ -690,6 +690,39 @@ pub async fn a_duplicate_task_id_is_a_conflict(store: Arc<dyn Store>) {
     assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
 }
 
+pub async fn units_of_work_committed_at_once_each_keep_their_own_fate(store: Arc<dyn Store>) {
+    store.register_subscribers(&["audit-log"]).await.unwrap();
+    let u = add_user(&store, "together@example.com").await;
+    let existing = task(&u, "exists");
+    add_task(&store, &existing).await;
+    let mut fresh: Vec<Task> = (0..24).map(|i| task(&u, &format!("new {i}"))).collect();
+    // One of them reuses a task's id, in the middle of the crowd.
+    fresh.insert(12, existing.clone());
+    let before = store.list_version(u.id).await.unwrap();
+    let commits = fresh.iter().map(|t| {
+        let (store, u, t) = (store.clone(), u.clone(), t.clone());
+        async move {
+            let mut uow = store.begin().await?;
+            uow.insert_task(&t).await?;
+            uow.append_event(&event(&u, &t)).await?;
+            uow.commit().await
+        }
+    });
+    let outcomes = futures::future::join_all(commits).await;
+    for (i, outcome) in outcomes.iter().enumerate() {
+        if i == 12 {
+            assert!(matches!(outcome, Err(StoreError::Conflict { .. })), "{outcome:?}");
+        } else {
+            assert!(outcome.is_ok(), "creation {i}: {outcome:?}");
+        }
+    }
+    let all = page(&store, &u, &TaskFilter::default(), Cursor::Start, 100).await;
+    assert_eq!(all.total, 25, "the existing task and the 24 new ones, each once");
+    assert_eq!(store.delivery_stats().await.unwrap().pending, 24, "the failed one's event went with it");
+    let version = store.list_version(u.id).await.unwrap();
+    assert_eq!(version - before, 24, "raised once for each task written");
+}
+
 pub async fn a_change_to_a_task_waits_for_the_unit_of_work_that_holds_it(store: Arc<dyn Store>) {
     let u = add_user(&store, "lock@example.com").await;
     let t = task(&u, "contended");
@@ -1087,6 +1120,7 @@ macro_rules! contract_suite {
                 a_list_longer_than_the_count_cap_says_more_than_rather_than_counting_every_match,
                 a_duplicate_task_id_is_a_conflict,
                 every_change_to_a_task_raises_its_owners_list_version_and_no_one_elses,
+                units_of_work_committed_at_once_each_keep_their_own_fate,
                 a_change_to_a_task_waits_for_the_unit_of_work_that_holds_it,
                 an_uncommitted_unit_of_work_leaves_no_trace,
                 a_failed_change_takes_its_event_with_it,

@@ -13,20 +13,88 @@ use domain::repeat::SeriesId;
 use domain::task::Task;
 use domain::timer::Timer;
 use domain::{reminder, ListKey, StoreError, UserId};
-use sqlx::encode::Encode;
+use sqlx::error::BoxDynError;
 use sqlx::sqlite::SqliteArguments;
-use sqlx::{Arguments, Sqlite, SqliteConnection, Type};
+use sqlx::{Arguments, SqliteConnection};
+use uuid::Uuid;
 
 use crate::store::rows::{occurrence_text, repeat_text, tags_text, TASK_COLUMNS, TIMER_COLUMNS};
 use crate::store::{map_err, millis};
 
+/// One argument, kept (owned, so a group can be written again unit by unit)
+/// until the statements are sent.
+#[derive(Clone)]
+pub(super) enum Arg {
+    Uuid(Option<Uuid>),
+    Text(Option<String>),
+    Int(i64),
+    Bool(bool),
+    Time(Option<DateTime<Utc>>),
+}
+
+impl From<Uuid> for Arg {
+    fn from(v: Uuid) -> Self {
+        Self::Uuid(Some(v))
+    }
+}
+impl From<Option<Uuid>> for Arg {
+    fn from(v: Option<Uuid>) -> Self {
+        Self::Uuid(v)
+    }
+}
+impl From<String> for Arg {
+    fn from(v: String) -> Self {
+        Self::Text(Some(v))
+    }
+}
+impl From<&str> for Arg {
+    fn from(v: &str) -> Self {
+        Self::Text(Some(v.to_owned()))
+    }
+}
+impl From<Option<String>> for Arg {
+    fn from(v: Option<String>) -> Self {
+        Self::Text(v)
+    }
+}
+impl From<i64> for Arg {
+    fn from(v: i64) -> Self {
+        Self::Int(v)
+    }
+}
+impl From<bool> for Arg {
+    fn from(v: bool) -> Self {
+        Self::Bool(v)
+    }
+}
+impl From<DateTime<Utc>> for Arg {
+    fn from(v: DateTime<Utc>) -> Self {
+        Self::Time(Some(v))
+    }
+}
+impl From<Option<DateTime<Utc>>> for Arg {
+    fn from(v: Option<DateTime<Utc>>) -> Self {
+        Self::Time(v)
+    }
+}
+
+impl Arg {
+    fn add_to(self, args: &mut SqliteArguments<'static>) -> Result<(), BoxDynError> {
+        match self {
+            Self::Uuid(v) => args.add(v),
+            Self::Text(v) => args.add(v),
+            Self::Int(v) => args.add(v),
+            Self::Bool(v) => args.add(v),
+            Self::Time(v) => args.add(v),
+        }
+    }
+}
+
 /// Statements not yet sent, and their arguments in order.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(super) struct Deferred {
     sql: String,
-    args: SqliteArguments<'static>,
-    /// The first argument that could not be encoded, reported when the statements are sent.
-    error: Option<StoreError>,
+    args: Vec<Arg>,
 }
 
 impl Deferred {
@@ -41,13 +109,20 @@ impl Deferred {
         bind(&mut Binder { deferred: self });
     }
 
+    /// Appends another's statements after these.
+    pub fn append(&mut self, mut other: Deferred) {
+        self.sql.push_str(&other.sql);
+        self.args.append(&mut other.args);
+    }
+
     /// Sends every statement in one query; on failure the statements after
     /// the one that failed did not run, and the transaction is the caller's to roll back.
     pub async fn send(self, conn: &mut SqliteConnection) -> Result<u64, StoreError> {
-        if let Some(e) = self.error {
-            return Err(e);
+        let mut args = SqliteArguments::default();
+        for arg in self.args {
+            arg.add_to(&mut args).map_err(StoreError::Backend)?;
         }
-        let done = sqlx::query_with(&self.sql, self.args).execute(conn).await.map_err(map_err)?;
+        let done = sqlx::query_with(&self.sql, args).execute(conn).await.map_err(map_err)?;
         Ok(done.rows_affected())
     }
 
@@ -124,7 +199,8 @@ impl Deferred {
     /// (found by the event's id: `last_insert_rowid()` would move on with
     /// every delivery inserted).
     pub fn append_event(&mut self, e: &EventEnvelope) {
-        let payload = serde_json::to_string(e);
+        // The stored form of an envelope, as `sqlx::types::Json` writes it.
+        let payload = serde_json::to_string(e).expect("an event envelope serialises");
         self.push(
             "INSERT INTO outbox (event_id, event_type, schema_version, user_id, occurred_at, payload, trace_parent) \
              VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -134,7 +210,7 @@ impl Deferred {
                     .bind(i64::from(e.schema_version))
                     .bind(e.user_id.0)
                     .bind(e.occurred_at)
-                    .bind_result(payload.map_err(StoreError::backend))
+                    .bind(payload)
                     .bind(crate::telemetry::trace::parent_of(e));
             },
         );
@@ -188,27 +264,8 @@ pub(super) struct Binder<'d> {
 }
 
 impl Binder<'_> {
-    pub fn bind<T>(&mut self, value: T) -> &mut Self
-    where
-        T: Encode<'static, Sqlite> + Type<Sqlite> + 'static,
-    {
-        if let Err(e) = self.deferred.args.add(value) {
-            self.deferred.error.get_or_insert(StoreError::Backend(e));
-        }
+    pub fn bind(&mut self, value: impl Into<Arg>) -> &mut Self {
+        self.deferred.args.push(value.into());
         self
-    }
-
-    /// Binds `value`, or keeps its error for `send` (binding NULL in its place, so the count stays right).
-    fn bind_result<T>(&mut self, value: Result<T, StoreError>) -> &mut Self
-    where
-        T: Encode<'static, Sqlite> + Type<Sqlite> + 'static,
-    {
-        match value {
-            Ok(v) => self.bind(v),
-            Err(e) => {
-                self.deferred.error.get_or_insert(e);
-                self.bind(None::<String>)
-            }
-        }
     }
 }

@@ -24,12 +24,14 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{Executor, Sqlite, SqliteConnection, Transaction};
 
 use deferred::Deferred;
+use group_commit::GroupCommit;
 
 use super::{map_err, Migrations};
 
 mod accounts;
 mod audit;
 mod deferred;
+mod group_commit;
 mod outbox;
 mod tags;
 mod tasks;
@@ -44,6 +46,7 @@ pub struct SqliteStore {
     write: SqlitePool,
     /// Called after a commit that wrote to a user's feed (see `FeedStore::on_feed_commit`).
     feed_hook: Arc<OnceLock<FeedHook>>,
+    group: Arc<GroupCommit>,
 }
 
 impl SqliteStore {
@@ -80,7 +83,7 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(map_err)?;
-        let store = Self { read, write, feed_hook: Arc::default() };
+        let store = Self { read, write, feed_hook: Arc::default(), group: Arc::default() };
         if migrations == Migrations::Apply {
             tasks::backfill_list_keys(&store.write).await?;
         }
@@ -103,16 +106,11 @@ impl SqliteStore {
 #[async_trait]
 impl Store for SqliteStore {
     async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StoreError> {
-        // The one writer connection, held from here: this process's units of
-        // work run one at a time. `BEGIN IMMEDIATE` goes with the first
-        // statements sent, and takes the database's write lock against other processes.
-        let conn = self.writer().acquire().await.map_err(map_err)?;
-        let mut deferred = Deferred::default();
-        deferred.push("BEGIN IMMEDIATE", |_| {});
         Ok(Box::new(SqliteUnitOfWork {
-            conn: Some(conn),
-            deferred,
-            begun: false,
+            pool: self.write.clone(),
+            group: self.group.clone(),
+            conn: None,
+            deferred: Deferred::default(),
             list_changed: None,
             inserted: Vec::new(),
             feed: Vec::new(),
@@ -131,14 +129,17 @@ impl Store for SqliteStore {
 }
 
 /// One write transaction; dropping it unfinished rolls back. The writes
-/// whose answer is known in advance wait in `deferred` and go to the
-/// database with the next statement that needs an answer, or at commit.
+/// whose answer is known in advance wait in `deferred`. The first step that
+/// needs an answer takes the writer connection, begins the transaction
+/// (`BEGIN IMMEDIATE`, so it holds the database's write lock from its first
+/// read) and sends them; a unit of work that never needed one is committed
+/// with others queued at the same moment (see `group_commit`).
 pub struct SqliteUnitOfWork {
-    /// The writer connection, until the unit of work ends.
+    pool: SqlitePool,
+    group: Arc<GroupCommit>,
+    /// The writer connection, in a transaction, once a step needed an answer.
     conn: Option<PoolConnection<Sqlite>>,
     deferred: Deferred,
-    /// Whether statements went to the database: then a rollback is owed if it ends uncommitted.
-    begun: bool,
     /// Whose list version to raise at commit (see `commit`).
     list_changed: Option<UserId>,
     /// Tasks this unit of work inserted: they have no timers yet to replace
@@ -150,42 +151,45 @@ pub struct SqliteUnitOfWork {
 }
 
 impl SqliteUnitOfWork {
-    /// The connection, once the deferred statements are sent: for a step
-    /// that reads, or needs its own statement's answer.
+    /// The connection, in the transaction, with the deferred statements
+    /// sent: for a step that reads, or needs its own statement's answer.
     async fn tx(&mut self) -> Result<&mut SqliteConnection, StoreError> {
-        let conn = self.conn.as_mut().expect("a unit of work keeps its connection until it ends");
+        if self.conn.is_none() {
+            self.conn = Some(self.pool.acquire().await.map_err(map_err)?);
+            let mut start = Deferred::default();
+            start.push("BEGIN IMMEDIATE", |_| {});
+            start.append(std::mem::take(&mut self.deferred));
+            self.deferred = start;
+        }
+        let conn = self.conn.as_mut().expect("taken above");
         if !self.deferred.is_empty() {
-            self.begun = true;
             std::mem::take(&mut self.deferred).send(conn).await?;
         }
-        Ok(&mut **conn)
+        Ok(conn)
     }
 }
 
-/// Ends a transaction that will not commit, and gives the connection back
-/// (or closes it, if even the rollback failed).
-async fn roll_back(mut conn: PoolConnection<Sqlite>) {
+/// Ends a transaction that will not commit. A connection that cannot even
+/// roll back is closed rather than given back.
+async fn rollback_in_place(conn: &mut PoolConnection<Sqlite>) {
     match conn.execute("ROLLBACK").await {
         Ok(_) => {}
         // It failed at BEGIN, or SQLite already rolled back after an I/O error.
         Err(sqlx::Error::Database(e)) if e.message().contains("no transaction is active") => {}
         Err(e) => {
             tracing::warn!(error = %e, "rolling back a unit of work failed; closing its connection");
-            let _ = conn.close().await;
+            conn.close_on_drop();
         }
     }
 }
 
 impl Drop for SqliteUnitOfWork {
     fn drop(&mut self) {
-        let Some(conn) = self.conn.take() else { return };
-        if !self.begun {
-            return;
-        }
+        let Some(mut conn) = self.conn.take() else { return };
         // The next writer waits for the connection until the rollback is done.
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
-                runtime.spawn(roll_back(conn));
+                runtime.spawn(async move { rollback_in_place(&mut conn).await });
             }
             // No runtime to roll back on: closing the connection rolls back.
             Err(_) => drop(conn.detach()),
@@ -372,13 +376,20 @@ impl UnitOfWork for SqliteUnitOfWork {
         if let Some(user) = self.list_changed.filter(|user| !users.contains(user)) {
             self.deferred.touch_list(user);
         }
-        self.deferred.push("COMMIT", |_| {});
-        let mut conn = self.conn.take().expect("a unit of work keeps its connection until it ends");
-        if let Err(e) = std::mem::take(&mut self.deferred).send(&mut conn).await {
-            roll_back(conn).await;
-            return Err(e);
+        let writes = std::mem::take(&mut self.deferred);
+        match self.conn.take() {
+            // Never needed an answer: committed with whatever else is queued.
+            None if writes.is_empty() => {}
+            None => self.group.commit(&self.pool, writes).await?,
+            Some(mut conn) => {
+                let mut end = writes;
+                end.push("COMMIT", |_| {});
+                if let Err(e) = end.send(&mut conn).await {
+                    rollback_in_place(&mut conn).await;
+                    return Err(e);
+                }
+            }
         }
-        drop(conn);
         if let Some(hook) = self.feed_hook.get() {
             for user in users {
                 hook(user);

@@ -1,0 +1,122 @@
+//! Group commit for SQLite: units of work that never needed an answer from
+//! the database (a create, for one) are written together. Each commit joins
+//! the queue; whoever holds the writer next writes everything queued in one
+//! transaction, so while one group is being written the next one gathers.
+//! WAL mode writes every page a transaction changed once per commit, and a
+//! busy writer's pages are mostly the same few (the ends of the tasks, outbox
+//! and feed tables and their indexes, the user's row): fifty creates in one
+//! transaction write them once instead of fifty times.
+//!
+//! A group is all or nothing as one transaction, but each unit of work keeps
+//! its own fate: if the group fails, each is written again alone, and only
+//! the ones that fail alone fail.
+
+use std::sync::{Arc, Mutex};
+
+use domain::StoreError;
+use sqlx::pool::PoolConnection;
+use sqlx::{Sqlite, SqlitePool};
+use tokio::sync::oneshot;
+
+use super::deferred::Deferred;
+use super::rollback_in_place;
+use crate::store::map_err;
+
+/// At most this many units of work in one transaction, so no one waits on an endless group.
+const MAX_GROUP: usize = 128;
+
+/// A unit of work's statements, and where its outcome goes.
+struct Queued {
+    writes: Deferred,
+    done: oneshot::Sender<Result<(), StoreError>>,
+}
+
+#[derive(Default)]
+pub(super) struct GroupCommit {
+    queue: Mutex<Vec<Queued>>,
+    /// Held by whoever is writing a group: the next group gathers meanwhile.
+    writing: tokio::sync::Mutex<()>,
+}
+
+impl GroupCommit {
+    /// Commits `writes` (statements with no `BEGIN` or `COMMIT` of their
+    /// own) in a transaction with whatever else is queued; returns once they
+    /// are committed, or failed.
+    pub async fn commit(self: &Arc<Self>, pool: &SqlitePool, writes: Deferred) -> Result<(), StoreError> {
+        let (done, outcome) = oneshot::channel();
+        self.queue.lock().expect("the commit queue is never poisoned").push(Queued { writes, done });
+        // The turn is taken on a task of its own: every queued unit of work
+        // is written soon, even if its caller goes away meanwhile.
+        let (group, pool) = (self.clone(), pool.clone());
+        tokio::spawn(async move { group.take_turn(&pool).await });
+        outcome
+            .await
+            .unwrap_or_else(|_| Err(StoreError::backend(std::io::Error::other("the group commit was cut short"))))
+    }
+
+    /// Writes everything queued (up to `MAX_GROUP`) once the group before is written.
+    async fn take_turn(&self, pool: &SqlitePool) {
+        let _turn = self.writing.lock().await;
+        let group: Vec<Queued> = {
+            let mut queue = self.queue.lock().expect("the commit queue is never poisoned");
+            let take = queue.len().min(MAX_GROUP);
+            queue.drain(..take).collect()
+        };
+        if !group.is_empty() {
+            write_group(pool, group).await;
+        }
+    }
+}
+
+async fn write_group(pool: &SqlitePool, group: Vec<Queued>) {
+    let mut conn = match pool.acquire().await.map_err(map_err) {
+        Ok(conn) => conn,
+        Err(e) => {
+            let text = e.to_string();
+            for q in group {
+                let _ = q.done.send(Err(StoreError::backend(std::io::Error::other(text.clone()))));
+            }
+            return;
+        }
+    };
+    if group.len() == 1 {
+        let q = group.into_iter().next().expect("one");
+        let _ = q.done.send(write_alone(&mut conn, q.writes).await);
+        return;
+    }
+    // The statements are kept to write each alone if the group fails.
+    let mut all = Deferred::default();
+    all.push("BEGIN IMMEDIATE", |_| {});
+    let mut each = Vec::with_capacity(group.len());
+    for q in group {
+        all.append(q.writes.clone());
+        each.push((q.writes, q.done));
+    }
+    all.push("COMMIT", |_| {});
+    match all.send(&mut conn).await {
+        Ok(_) => {
+            for (_, done) in each {
+                let _ = done.send(Ok(()));
+            }
+        }
+        Err(_) => {
+            rollback_in_place(&mut conn).await;
+            for (writes, done) in each {
+                let _ = done.send(write_alone(&mut conn, writes).await);
+            }
+        }
+    }
+}
+
+/// Writes one unit of work's statements in a transaction of their own.
+async fn write_alone(conn: &mut PoolConnection<Sqlite>, writes: Deferred) -> Result<(), StoreError> {
+    let mut one = Deferred::default();
+    one.push("BEGIN IMMEDIATE", |_| {});
+    one.append(writes);
+    one.push("COMMIT", |_| {});
+    let outcome = one.send(conn).await.map(drop);
+    if outcome.is_err() {
+        rollback_in_place(conn).await;
+    }
+    outcome
+}
