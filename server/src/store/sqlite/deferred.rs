@@ -79,19 +79,50 @@ impl From<Option<DateTime<Utc>>> for Arg {
 }
 
 impl Arg {
-    fn add_to(self, args: &mut SqliteArguments<'static>) -> Result<(), BoxDynError> {
+    fn add_to(&self, args: &mut SqliteArguments<'static>) -> Result<(), BoxDynError> {
         match self {
-            Self::Uuid(v) => args.add(v),
-            Self::Text(v) => args.add(v),
-            Self::Int(v) => args.add(v),
-            Self::Bool(v) => args.add(v),
-            Self::Time(v) => args.add(v),
+            Self::Uuid(v) => args.add(*v),
+            Self::Text(v) => args.add(v.clone()),
+            Self::Int(v) => args.add(*v),
+            Self::Bool(v) => args.add(*v),
+            Self::Time(v) => args.add(*v),
         }
     }
 }
 
+/// Sends `parts`' statements in one query, after `first` and before `last`
+/// (each a statement without arguments, or ""): a unit of work's writes
+/// between `BEGIN IMMEDIATE` and `COMMIT`, or a group's. On failure the
+/// statements after the one that failed did not run, and the transaction is
+/// the caller's to roll back.
+pub(super) async fn send_between(
+    conn: &mut SqliteConnection,
+    first: &str,
+    parts: &[&Deferred],
+    last: &str,
+) -> Result<u64, StoreError> {
+    let mut sql = String::new();
+    let mut args = SqliteArguments::default();
+    if !first.is_empty() {
+        sql.push_str(first);
+        sql.push_str(";\n");
+    }
+    for part in parts {
+        sql.push_str(&part.sql);
+        for arg in &part.args {
+            arg.add_to(&mut args).map_err(StoreError::Backend)?;
+        }
+    }
+    if !last.is_empty() {
+        sql.push_str(last);
+        sql.push_str(";\n");
+    }
+    let done = sqlx::query_with(&sql, args).execute(conn).await.map_err(map_err)?;
+    Ok(done.rows_affected())
+}
+
 /// Statements not yet sent, and their arguments in order.
-#[derive(Default, Clone)]
+#[derive(Default)]
 pub(super) struct Deferred {
     sql: String,
     args: Vec<Arg>,
@@ -109,21 +140,10 @@ impl Deferred {
         bind(&mut Binder { deferred: self });
     }
 
-    /// Appends another's statements after these.
-    pub fn append(&mut self, mut other: Deferred) {
-        self.sql.push_str(&other.sql);
-        self.args.append(&mut other.args);
-    }
-
     /// Sends every statement in one query; on failure the statements after
     /// the one that failed did not run, and the transaction is the caller's to roll back.
-    pub async fn send(self, conn: &mut SqliteConnection) -> Result<u64, StoreError> {
-        let mut args = SqliteArguments::default();
-        for arg in self.args {
-            arg.add_to(&mut args).map_err(StoreError::Backend)?;
-        }
-        let done = sqlx::query_with(&self.sql, args).execute(conn).await.map_err(map_err)?;
-        Ok(done.rows_affected())
+    pub async fn send(&self, conn: &mut SqliteConnection) -> Result<u64, StoreError> {
+        send_between(conn, "", &[self], "").await
     }
 
     /// A task's row, unless its series already has an instance for its occurrence.

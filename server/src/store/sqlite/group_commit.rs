@@ -18,7 +18,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Sqlite, SqlitePool};
 use tokio::sync::oneshot;
 
-use super::deferred::Deferred;
+use super::deferred::{send_between, Deferred};
 use super::rollback_in_place;
 use crate::store::map_err;
 
@@ -81,40 +81,28 @@ async fn write_group(pool: &SqlitePool, group: Vec<Queued>) {
     };
     if group.len() == 1 {
         let q = group.into_iter().next().expect("one");
-        let _ = q.done.send(write_alone(&mut conn, q.writes).await);
+        let _ = q.done.send(write_alone(&mut conn, &q.writes).await);
         return;
     }
-    // The statements are kept to write each alone if the group fails.
-    let mut all = Deferred::default();
-    all.push("BEGIN IMMEDIATE", |_| {});
-    let mut each = Vec::with_capacity(group.len());
-    for q in group {
-        all.append(q.writes.clone());
-        each.push((q.writes, q.done));
-    }
-    all.push("COMMIT", |_| {});
-    match all.send(&mut conn).await {
+    let parts: Vec<&Deferred> = group.iter().map(|q| &q.writes).collect();
+    match send_between(&mut conn, "BEGIN IMMEDIATE", &parts, "COMMIT").await {
         Ok(_) => {
-            for (_, done) in each {
-                let _ = done.send(Ok(()));
+            for q in group {
+                let _ = q.done.send(Ok(()));
             }
         }
         Err(_) => {
             rollback_in_place(&mut conn).await;
-            for (writes, done) in each {
-                let _ = done.send(write_alone(&mut conn, writes).await);
+            for q in group {
+                let _ = q.done.send(write_alone(&mut conn, &q.writes).await);
             }
         }
     }
 }
 
 /// Writes one unit of work's statements in a transaction of their own.
-async fn write_alone(conn: &mut PoolConnection<Sqlite>, writes: Deferred) -> Result<(), StoreError> {
-    let mut one = Deferred::default();
-    one.push("BEGIN IMMEDIATE", |_| {});
-    one.append(writes);
-    one.push("COMMIT", |_| {});
-    let outcome = one.send(conn).await.map(drop);
+async fn write_alone(conn: &mut PoolConnection<Sqlite>, writes: &Deferred) -> Result<(), StoreError> {
+    let outcome = send_between(conn, "BEGIN IMMEDIATE", &[writes], "COMMIT").await.map(drop);
     if outcome.is_err() {
         rollback_in_place(conn).await;
     }

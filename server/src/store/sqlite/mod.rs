@@ -23,7 +23,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Executor, Sqlite, SqliteConnection, Transaction};
 
-use deferred::Deferred;
+use deferred::{send_between, Deferred};
 use group_commit::GroupCommit;
 
 use super::{map_err, Migrations};
@@ -154,16 +154,15 @@ impl SqliteUnitOfWork {
     /// The connection, in the transaction, with the deferred statements
     /// sent: for a step that reads, or needs its own statement's answer.
     async fn tx(&mut self) -> Result<&mut SqliteConnection, StoreError> {
-        if self.conn.is_none() {
+        let begin = if self.conn.is_none() {
             self.conn = Some(self.pool.acquire().await.map_err(map_err)?);
-            let mut start = Deferred::default();
-            start.push("BEGIN IMMEDIATE", |_| {});
-            start.append(std::mem::take(&mut self.deferred));
-            self.deferred = start;
-        }
+            "BEGIN IMMEDIATE"
+        } else {
+            ""
+        };
         let conn = self.conn.as_mut().expect("taken above");
-        if !self.deferred.is_empty() {
-            std::mem::take(&mut self.deferred).send(conn).await?;
+        if !begin.is_empty() || !self.deferred.is_empty() {
+            send_between(conn, begin, &[&std::mem::take(&mut self.deferred)], "").await?;
         }
         Ok(conn)
     }
@@ -382,9 +381,7 @@ impl UnitOfWork for SqliteUnitOfWork {
             None if writes.is_empty() => {}
             None => self.group.commit(&self.pool, writes).await?,
             Some(mut conn) => {
-                let mut end = writes;
-                end.push("COMMIT", |_| {});
-                if let Err(e) = end.send(&mut conn).await {
+                if let Err(e) = send_between(&mut conn, "", &[&writes], "COMMIT").await {
                     rollback_in_place(&mut conn).await;
                     return Err(e);
                 }
