@@ -229,6 +229,15 @@ pub enum Punctuality {
 }
 
 impl Punctuality {
+    /// Its name as stored and as the API and MCP tools show it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OnTime => "on_time",
+            Self::Late => "late",
+            Self::Missed => "missed",
+        }
+    }
+
     pub fn of(due: DateTime<Utc>, fired: DateTime<Utc>) -> Self {
         let late = fired - due;
         if late <= Duration::minutes(1) {

@@ -301,11 +301,7 @@ impl TimerRow {
 }
 
 pub fn punctuality_text(p: Option<Punctuality>) -> Option<&'static str> {
-    p.map(|p| match p {
-        Punctuality::OnTime => "on_time",
-        Punctuality::Late => "late",
-        Punctuality::Missed => "missed",
-    })
+    p.map(Punctuality::as_str)
 }
 
 /// The columns a notification is read with.

@@ -75,11 +75,7 @@ impl From<&Notification> for NotificationJson {
             task_id: n.task_id.map(|t| t.to_string()),
             title: n.title.clone(),
             body: n.body.clone(),
-            punctuality: n.punctuality.map(|p| match p {
-                Punctuality::OnTime => "on_time",
-                Punctuality::Late => "late",
-                Punctuality::Missed => "missed",
-            }),
+            punctuality: n.punctuality.map(Punctuality::as_str),
             created_at: instant(n.created_at),
             read: !n.is_unread(),
         }

@@ -21,7 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::api::{ApiUser, Problem, PROBLEM_JSON, READ_ONLY, UNAUTHENTICATED};
-use super::api_tasks::{task_id, with_etag, ApiJson, TaskJson, MAX_BODY, STALE, TAG};
+use super::api_tasks::{task_id, with_etag, ApiJson, TaskJson, IF_MATCH, MAX_BODY, STALE, TAG};
 use super::etag::{self, Expect};
 use super::openapi;
 
@@ -99,7 +99,7 @@ pub(crate) fn sentence(message: &str) -> String {
     params(
         ("id" = String, Path, description = "The task's id."),
         ("If-Match" = Option<String>, Header,
-            description = "The task's `ETag` as you read it, or `*` for any version: a 412 if it has changed since."),
+            description = IF_MATCH),
     ),
     responses(
         (status = 200, description = "The task, done.", body = TaskJson,
@@ -134,7 +134,7 @@ async fn complete(
     params(
         ("id" = String, Path, description = "The task's id."),
         ("If-Match" = Option<String>, Header,
-            description = "The task's `ETag` as you read it, or `*` for any version: a 412 if it has changed since."),
+            description = IF_MATCH),
     ),
     responses(
         (status = 200, description = "The task, open.", body = TaskJson,

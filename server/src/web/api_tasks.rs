@@ -47,6 +47,10 @@ const MAX_LIMIT: u32 = 1000;
 /// The tag the tasks' operations are grouped under.
 pub(crate) const TAG: &str = "Tasks";
 
+/// The `If-Match` header's description, where a change takes one.
+pub(crate) const IF_MATCH: &str =
+    "The task's `ETag` as you read it, or `*` for any version: a 412 if it has changed since.";
+
 /// A 412's description: what `If-Match` guards.
 pub(crate) const STALE: &str =
     "`If-Match` named a version the task no longer has (`precondition_failed`); nothing was written.";
@@ -606,7 +610,7 @@ fn store_problem(e: domain::StoreError) -> Problem {
     params(
         ("id" = String, Path, description = "The task's id."),
         ("If-Match" = Option<String>, Header,
-            description = "The task's `ETag` as you read it, or `*` for any version: a 412 if it has changed since."),
+            description = IF_MATCH),
     ),
     request_body(content = TaskChanges, content_type = "application/json", description = "The fields to change."),
     responses(
@@ -691,7 +695,7 @@ fn stale_now(current: &Task, expected: Option<TaskVersion>) -> Result<(), Proble
         ("scope" = Option<String>, Query, example = "following",
             description = "`this` (the default) deletes this task alone; `following` also ends its series here."),
         ("If-Match" = Option<String>, Header,
-            description = "The task's `ETag` as you read it, or `*` for any version: a 412 if it has changed since."),
+            description = IF_MATCH),
     ),
     responses(
         (status = 204, description = "Deleted."),
