@@ -721,6 +721,29 @@ pub async fn units_of_work_committed_at_once_each_keep_their_own_fate(store: Arc
     assert_eq!(store.delivery_stats().await.unwrap().pending, 24, "the failed one's event went with it");
     let version = store.list_version(u.id).await.unwrap();
     assert_eq!(version - before, 24, "raised once for each task written");
+    // Written together, each new task is found by search, and once.
+    assert_eq!(found(&store, &u, "new").await.len(), 24);
+    assert_eq!(found(&store, &u, "new 17").await, ["new 17"]);
+    assert_eq!(found(&store, &u, "exists").await, ["exists"]);
+}
+
+pub async fn a_task_made_and_changed_in_one_unit_of_work_is_found_as_it_was_committed(store: Arc<dyn Store>) {
+    let u = add_user(&store, "made-and-changed@example.com").await;
+    let draft = task(&u, "draft wording");
+    let mut uow = store.begin().await.unwrap();
+    uow.insert_task(&draft).await.unwrap();
+    let held = uow.task_for_update(u.id, draft.id).await.unwrap();
+    uow.update_task(&Task { title: TaskTitle::parse("final wording").unwrap(), ..held }).await.unwrap();
+    uow.commit().await.unwrap();
+    assert_eq!(found(&store, &u, "wording").await, ["final wording"]);
+    assert!(found(&store, &u, "draft").await.is_empty());
+    let fleeting = task(&u, "fleeting thought");
+    let mut uow = store.begin().await.unwrap();
+    uow.insert_task(&fleeting).await.unwrap();
+    uow.delete_task(u.id, fleeting.id).await.unwrap();
+    uow.commit().await.unwrap();
+    assert!(found(&store, &u, "fleeting").await.is_empty());
+    assert_eq!(found(&store, &u, "is:all").await, ["final wording"]);
 }
 
 pub async fn a_change_to_a_task_waits_for_the_unit_of_work_that_holds_it(store: Arc<dyn Store>) {
@@ -1121,6 +1144,7 @@ macro_rules! contract_suite {
                 a_duplicate_task_id_is_a_conflict,
                 every_change_to_a_task_raises_its_owners_list_version_and_no_one_elses,
                 units_of_work_committed_at_once_each_keep_their_own_fate,
+                a_task_made_and_changed_in_one_unit_of_work_is_found_as_it_was_committed,
                 a_change_to_a_task_waits_for_the_unit_of_work_that_holds_it,
                 an_uncommitted_unit_of_work_leaves_no_trace,
                 a_failed_change_takes_its_event_with_it,

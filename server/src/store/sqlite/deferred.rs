@@ -113,6 +113,15 @@ pub(super) async fn send_between(
             arg.add_to(&mut args).map_err(StoreError::Backend)?;
         }
     }
+    // Every part's new search rows in one statement, after every other
+    // write: FTS5 flushes its pending rows at each statement that follows
+    // (migration 0016), so written last they make one segment.
+    let search: Vec<String> = parts.iter().flat_map(|p| &p.search).map(|id| id.simple().to_string()).collect();
+    if !search.is_empty() {
+        sql.push_str(SEARCH_ROWS);
+        sql.push_str(";\n");
+        args.add(serde_json::to_string(&search).expect("ids serialise")).map_err(StoreError::Backend)?;
+    }
     if !last.is_empty() {
         sql.push_str(last);
         sql.push_str(";\n");
@@ -121,16 +130,33 @@ pub(super) async fn send_between(
     Ok(done.rows_affected())
 }
 
+/// The search rows of the tasks whose ids (hex, in a JSON array) are bound:
+/// the same columns the update trigger of migration 0013 writes.
+const SEARCH_ROWS: &str = "INSERT INTO task_search (rowid, title, body, scope) \
+     SELECT search_id, title, COALESCE(description, '') || ' ' || replace(tags, ',', ' '), \
+     'u' || lower(hex(user_id)) || ' u' || lower(hex(user_id)) || (CASE WHEN list_key < '1' THEN 'o' ELSE 'd' END) \
+     FROM tasks WHERE id IN (SELECT unhex(value) FROM json_each(?))";
+
 /// Statements not yet sent, and their arguments in order.
 #[derive(Default)]
 pub(super) struct Deferred {
     sql: String,
     args: Vec<Arg>,
+    /// Tasks whose search rows are written after every statement (see `send_between`).
+    search: Vec<Uuid>,
 }
 
 impl Deferred {
     pub fn is_empty(&self) -> bool {
-        self.sql.is_empty()
+        self.sql.is_empty() && self.search.is_empty()
+    }
+
+    /// The search rows of tasks inserted in this transaction, written when
+    /// it is sent, after everything else. Only for statements sent with the
+    /// transaction's `COMMIT`: a search row followed by other writes costs a
+    /// segment of its own.
+    pub fn index_search(&mut self, tasks: impl IntoIterator<Item = Uuid>) {
+        self.search.extend(tasks);
     }
 
     /// Appends one statement; `bind` adds its arguments, one per `?`, in order.

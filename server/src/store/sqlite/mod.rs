@@ -70,10 +70,14 @@ impl SqliteStore {
         }
         // A pooled SQLite connection lives in this process; pinging it before
         // every use would only add a round trip to its worker thread.
+        // The writer keeps its statement journals in memory: a statement
+        // that may fail half-way (any insert of a task, with its trigger)
+        // journals the pages it changes, past 64 KiB in a temporary file, and
+        // those files took seven of every eight writes a create made.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .test_before_acquire(false)
-            .connect_with(options.clone())
+            .connect_with(options.clone().pragma("temp_store", "memory"))
             .await
             .map_err(map_err)?;
         crate::store::migrate(&sqlx::migrate!("./migrations/sqlite"), &write, migrations).await?;
@@ -143,7 +147,8 @@ pub struct SqliteUnitOfWork {
     /// Whose list version to raise at commit (see `commit`).
     list_changed: Option<UserId>,
     /// Tasks this unit of work inserted: they have no timers yet to replace
-    /// (a task's unfired timers are deleted with it).
+    /// (a task's unfired timers are deleted with it), and their search rows
+    /// are written at commit.
     inserted: Vec<TaskId>,
     /// Feed entries to number and write at commit, per user.
     feed: Vec<(UserId, String, serde_json::Value)>,
@@ -375,6 +380,7 @@ impl UnitOfWork for SqliteUnitOfWork {
         if let Some(user) = self.list_changed.filter(|user| !users.contains(user)) {
             self.deferred.touch_list(user);
         }
+        self.deferred.index_search(self.inserted.iter().map(|t| t.0));
         let writes = std::mem::take(&mut self.deferred);
         match self.conn.take() {
             // Never needed an answer: committed with whatever else is queued.
