@@ -85,8 +85,13 @@ impl Relay {
                 let wait = match self.round().await {
                     Ok(report) => {
                         backoff = self.poll;
-                        // Something was due: more may be (the next of a stream), so go on at once.
-                        if report.handled() > 0 {
+                        // A full batch: more is due, so go on at once. Less
+                        // than that was all there was: wait for the next poll,
+                        // so that under a stream of changes a round carries
+                        // the events of many commits rather than of the last
+                        // one or two (each round costs the writer a claim
+                        // and a finish).
+                        if report.handled() >= BATCH as usize {
                             Duration::ZERO
                         } else {
                             self.poll

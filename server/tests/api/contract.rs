@@ -76,7 +76,7 @@ fn titles(tasks: &[TaskSummary]) -> Vec<String> {
     tasks.iter().map(|t| t.title.as_str().to_owned()).collect()
 }
 
-async fn add_task(store: &Arc<dyn Store>, t: &Task) {
+pub(crate) async fn add_task(store: &Arc<dyn Store>, t: &Task) {
     let mut uow = store.begin().await.unwrap();
     uow.insert_task(t).await.unwrap();
     uow.commit().await.unwrap();

@@ -25,6 +25,7 @@ mod replicas;
 mod roles;
 mod security;
 mod sessions;
+mod sqlite_wal;
 mod tag_contract;
 mod tags;
 mod tasks;

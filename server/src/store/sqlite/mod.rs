@@ -30,6 +30,7 @@ use super::{map_err, Migrations};
 
 mod accounts;
 mod audit;
+mod checkpoint;
 mod deferred;
 mod group_commit;
 mod outbox;
@@ -47,6 +48,8 @@ pub struct SqliteStore {
     /// Called after a commit that wrote to a user's feed (see `FeedStore::on_feed_commit`).
     feed_hook: Arc<OnceLock<FeedHook>>,
     group: Arc<GroupCommit>,
+    /// The background checkpointer runs while this lives.
+    _alive: Arc<()>,
 }
 
 impl SqliteStore {
@@ -73,21 +76,27 @@ impl SqliteStore {
         // The writer keeps its statement journals in memory: a statement
         // that may fail half-way (any insert of a task, with its trigger)
         // journals the pages it changes, past 64 KiB in a temporary file, and
-        // those files took seven of every eight writes a create made.
+        // those files took seven of every eight writes a create made. It
+        // checkpoints only when the background checkpointer falls far
+        // behind (see `checkpoint`).
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .test_before_acquire(false)
-            .connect_with(options.clone().pragma("temp_store", "memory"))
+            .connect_with(options.clone().pragma("temp_store", "memory").pragma("wal_autocheckpoint", "4000"))
             .await
             .map_err(map_err)?;
         crate::store::migrate(&sqlx::migrate!("./migrations/sqlite"), &write, migrations).await?;
         let read = SqlitePoolOptions::new()
             .max_connections(8)
             .test_before_acquire(false)
-            .connect_with(options.read_only(true))
+            .connect_with(options.clone().read_only(true))
             .await
             .map_err(map_err)?;
-        let store = Self { read, write, feed_hook: Arc::default(), group: Arc::default() };
+        let checkpoints =
+            SqlitePoolOptions::new().max_connections(1).test_before_acquire(false).connect_lazy_with(options);
+        let alive = Arc::new(());
+        checkpoint::spawn(checkpoints, Arc::downgrade(&alive));
+        let store = Self { read, write, feed_hook: Arc::default(), group: Arc::default(), _alive: alive };
         if migrations == Migrations::Apply {
             tasks::backfill_list_keys(&store.write).await?;
         }
