@@ -138,6 +138,8 @@ impl Services {
         uow.update_user(&after).await?;
         let event = self.envelope(user.id, DomainEvent::AccountUpdated { before: user.clone(), after: after.clone() });
         commit_with(uow, event).await?;
+        // A token's requests act as the user as they are now.
+        self.tokens_seen.forget_user(user.id);
         Ok(after)
     }
 

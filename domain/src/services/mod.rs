@@ -33,11 +33,12 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     pub hasher: Arc<dyn PasswordHasher>,
     pub wake: Arc<dyn TimerWake>,
+    tokens_seen: Arc<tokens::TokensSeen>,
 }
 
 impl Services {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, hasher: Arc<dyn PasswordHasher>) -> Self {
-        Self { store, clock, hasher, wake: Arc::new(NoWake) }
+        Self { store, clock, hasher, wake: Arc::new(NoWake), tokens_seen: Arc::default() }
     }
 
     /// The same services, waking `wake` whenever they set a timer.

@@ -1,9 +1,12 @@
 //! Personal access tokens: creating one (its secret returned this once),
 //! listing a user's, revoking one, and finding who a secret belongs to.
 
-use chrono::Duration;
+use std::collections::HashMap;
+use std::sync::Mutex;
 
-use crate::account::User;
+use chrono::{DateTime, Duration, Utc};
+
+use crate::account::{User, UserId};
 use crate::error::{ServiceError, StoreError, ValidationError};
 use crate::tokens::{ApiToken, TokenExpiry, TokenId, TokenName, TokenScopes, TokenSecret, LAST_USE_PRECISION_SECS};
 
@@ -11,6 +14,56 @@ use super::Services;
 
 /// Most live tokens a user keeps: one per script or tool, not one per call.
 pub const MAX_TOKENS: usize = 50;
+
+/// How long a token found is taken on trust before it is read again: a
+/// script's burst of requests reads its token once a second, not once per
+/// request. A token revoked (or a user changed) here is forgotten at once;
+/// on another replica it may still be taken for this long.
+pub const TOKEN_TRUSTED_SECS: i64 = 1;
+
+/// Most tokens remembered at once; past this, they are all forgotten.
+const MAX_SEEN: usize = 10_000;
+
+/// Tokens lately found, by their secret's hash, with their users.
+#[derive(Default)]
+pub(super) struct TokensSeen(Mutex<HashMap<String, Seen>>);
+
+struct Seen {
+    token: ApiToken,
+    user: User,
+    read_at: DateTime<Utc>,
+}
+
+impl TokensSeen {
+    fn get(&self, hash: &str, now: DateTime<Utc>) -> Option<(ApiToken, User)> {
+        let seen = self.0.lock().expect("never poisoned");
+        let s = seen.get(hash)?;
+        let fresh = now - s.read_at < Duration::seconds(TOKEN_TRUSTED_SECS) && now >= s.read_at;
+        (fresh && s.token.is_live(now)).then(|| (s.token.clone(), s.user.clone()))
+    }
+
+    fn keep(&self, hash: String, token: &ApiToken, user: &User, read_at: DateTime<Utc>) {
+        let mut seen = self.0.lock().expect("never poisoned");
+        if seen.len() >= MAX_SEEN && !seen.contains_key(&hash) {
+            seen.clear();
+        }
+        seen.insert(hash, Seen { token: token.clone(), user: user.clone(), read_at });
+    }
+
+    fn used(&self, hash: &str, at: DateTime<Utc>) {
+        if let Some(s) = self.0.lock().expect("never poisoned").get_mut(hash) {
+            s.token.last_used_at = Some(at);
+        }
+    }
+
+    fn forget(&self, hash: &str) {
+        self.0.lock().expect("never poisoned").remove(hash);
+    }
+
+    pub(super) fn forget_user(&self, user: UserId) {
+        self.0.lock().expect("never poisoned").retain(|_, s| s.user.id != user);
+    }
+}
 
 /// The settings form's fields, as posted.
 #[derive(Debug, Clone, Copy, Default)]
@@ -84,19 +137,33 @@ impl Services {
         let mut uow = self.store.begin().await?;
         uow.delete_token(user.id, id).await?;
         uow.commit().await?;
+        self.tokens_seen.forget_user(user.id);
         Ok(())
     }
 
     /// The live token this secret belongs to and its user, recording the use
     /// when none was recorded in the last minute (so reads rarely write).
+    /// A token read less than `TOKEN_TRUSTED_SECS` ago is not read again.
     pub async fn token_user(&self, secret: &TokenSecret) -> Result<Option<(ApiToken, User)>, ServiceError> {
         let now = self.clock.now();
-        let Some((token, user)) = self.store.token_user(&secret.hash(), now).await? else {
-            return Ok(None);
+        let hash = secret.hash();
+        let (token, user) = match self.tokens_seen.get(&hash, now) {
+            Some(seen) => seen,
+            None => match self.store.token_user(&hash, now).await? {
+                Some((token, user)) => {
+                    self.tokens_seen.keep(hash.clone(), &token, &user, now);
+                    (token, user)
+                }
+                None => {
+                    self.tokens_seen.forget(&hash);
+                    return Ok(None);
+                }
+            },
         };
         if token.last_use_is_stale(now) {
             let since = now - Duration::seconds(LAST_USE_PRECISION_SECS);
             self.store.touch_token(token.id, now, since).await?;
+            self.tokens_seen.used(&hash, now);
         }
         Ok(Some((token, user)))
     }

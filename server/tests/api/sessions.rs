@@ -1,6 +1,7 @@
 //! One signed-in user for every route: the session layer reads the session
 //! and its user once per request, and pages, server functions and plain
 //! axum routes (through `AuthUser` and `MaybeAuthUser`) all use that one value.
+//! A token's requests read it once a second at most.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -31,6 +32,7 @@ use crate::helpers::{serve, test_config, TestDb};
 struct CountingStore {
     inner: Arc<dyn Store>,
     session_lookups: AtomicUsize,
+    token_lookups: AtomicUsize,
 }
 
 #[async_trait]
@@ -127,6 +129,7 @@ impl domain::ports::TokenStore for CountingStore {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<(domain::tokens::ApiToken, User)>, StoreError> {
+        self.token_lookups.fetch_add(1, Ordering::SeqCst);
         self.inner.token_user(token_hash, now).await
     }
     async fn touch_token(
@@ -312,7 +315,11 @@ impl Store for CountingStore {
 #[tokio::test]
 async fn a_signed_in_page_looks_the_session_up_once_for_header_page_and_server_functions() {
     let db = TestDb::for_http().await;
-    let counting = Arc::new(CountingStore { inner: db.store().await, session_lookups: AtomicUsize::new(0) });
+    let counting = Arc::new(CountingStore {
+        inner: db.store().await,
+        session_lookups: AtomicUsize::new(0),
+        token_lookups: AtomicUsize::new(0),
+    });
     let built = Application::build_with_store(test_config(&db), counting.clone()).await.unwrap();
     let app = serve(built, db).await;
     app.sign_up().await;
@@ -350,4 +357,35 @@ async fn plain_axum_routes_know_the_signed_in_user_through_the_extractors() {
     let account = app.sign_up().await;
     assert_eq!(app.get("/whoami").await.text().await.unwrap(), account.email);
     assert_eq!(app.get("/maybe").await.text().await.unwrap(), "Test User");
+}
+
+#[tokio::test]
+async fn a_burst_of_token_requests_reads_the_token_once_and_a_revoked_token_is_refused_at_once() {
+    use crate::tokens::{me_with, new_token, problem, token_ids};
+    let db = TestDb::for_http().await;
+    let counting = Arc::new(CountingStore {
+        inner: db.store().await,
+        session_lookups: AtomicUsize::new(0),
+        token_lookups: AtomicUsize::new(0),
+    });
+    let built = Application::build_with_store(test_config(&db), counting.clone()).await.unwrap();
+    let app = serve(built, db).await;
+    app.sign_up().await;
+    let secret = new_token(&app, "Burst", false).await;
+    let bearer = format!("Bearer {secret}");
+    for _ in 0..10 {
+        assert_eq!(me_with(&app, Some(&bearer)).await.status(), StatusCode::OK);
+    }
+    // Taken on trust for a second after it is read: ten requests cannot span ten seconds.
+    let reads = counting.token_lookups.load(Ordering::SeqCst);
+    assert!((1..10).contains(&reads), "{reads} reads for 10 requests");
+    // A change to the user is seen by the token's next request.
+    let res = app.call("update_profile", &[("display_name", "Renamed"), ("time_zone", "America/New_York")]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let me: serde_json::Value = me_with(&app, Some(&bearer)).await.json().await.unwrap();
+    assert_eq!((&me["display_name"], &me["time_zone"]), (&"Renamed".into(), &"America/New_York".into()));
+    let (id, _) = token_ids(&app).await.into_iter().find(|(_, n)| n == "Burst").unwrap();
+    assert_eq!(app.post_html("revoke_token", &[("id", &id)], "/settings/tokens").await.status(), StatusCode::FOUND);
+    let body = problem(me_with(&app, Some(&bearer)).await, 401).await;
+    assert_eq!(body["type"], "urn:cadence:problem:invalid_token");
 }

@@ -38,7 +38,7 @@ pub(crate) async fn new_token(app: &TestApp, name: &str, write: bool) -> String 
 }
 
 /// `GET /api/v1/me` from a client with no cookies.
-async fn me_with(app: &TestApp, authorization: Option<&str>) -> Response {
+pub(crate) async fn me_with(app: &TestApp, authorization: Option<&str>) -> Response {
     let mut req = client().get(app.url("/api/v1/me"));
     if let Some(value) = authorization {
         req = req.header("authorization", value);
@@ -60,7 +60,7 @@ pub(crate) async fn problem(res: Response, status: u16) -> Value {
 }
 
 /// The user's tokens as (id, name), from the list's server function.
-async fn token_ids(app: &TestApp) -> Vec<(String, String)> {
+pub(crate) async fn token_ids(app: &TestApp) -> Vec<(String, String)> {
     let list: Value = app.call("list_tokens", &[]).await.json().await.unwrap();
     list.as_array()
         .unwrap()

@@ -69,35 +69,42 @@ impl GroupCommit {
 }
 
 async fn write_group(pool: &SqlitePool, group: Vec<Queued>) {
-    let mut conn = match pool.acquire().await.map_err(map_err) {
-        Ok(conn) => conn,
+    let outcomes = match pool.acquire().await.map_err(map_err) {
+        Ok(mut conn) => {
+            let outcomes = outcomes(&mut conn, &group).await;
+            // The writer goes back to the pool before anyone waiting on this
+            // group is woken: returning it is a task of its own, and queued
+            // behind a group's worth of woken requests it held up the next
+            // group by milliseconds.
+            drop(conn);
+            outcomes
+        }
         Err(e) => {
             let text = e.to_string();
-            for q in group {
-                let _ = q.done.send(Err(StoreError::backend(std::io::Error::other(text.clone()))));
-            }
-            return;
+            group.iter().map(|_| Err(StoreError::backend(std::io::Error::other(text.clone())))).collect()
         }
     };
-    if group.len() == 1 {
-        let q = group.into_iter().next().expect("one");
-        let _ = q.done.send(write_alone(&mut conn, &q.writes).await);
-        return;
+    for (q, outcome) in group.into_iter().zip(outcomes) {
+        let _ = q.done.send(outcome);
+    }
+}
+
+/// Each unit of work's outcome: all together in one transaction, or, if
+/// that fails, each alone.
+async fn outcomes(conn: &mut PoolConnection<Sqlite>, group: &[Queued]) -> Vec<Result<(), StoreError>> {
+    if let [alone] = group {
+        return vec![write_alone(conn, &alone.writes).await];
     }
     let parts: Vec<&Deferred> = group.iter().map(|q| &q.writes).collect();
-    match send_between(&mut conn, "BEGIN IMMEDIATE", &parts, "COMMIT").await {
-        Ok(_) => {
-            for q in group {
-                let _ = q.done.send(Ok(()));
-            }
-        }
-        Err(_) => {
-            rollback_in_place(&mut conn).await;
-            for q in group {
-                let _ = q.done.send(write_alone(&mut conn, &q.writes).await);
-            }
-        }
+    if send_between(conn, "BEGIN IMMEDIATE", &parts, "COMMIT").await.is_ok() {
+        return group.iter().map(|_| Ok(())).collect();
     }
+    rollback_in_place(conn).await;
+    let mut outcomes = Vec::with_capacity(group.len());
+    for q in group {
+        outcomes.push(write_alone(conn, &q.writes).await);
+    }
+    outcomes
 }
 
 /// Writes one unit of work's statements in a transaction of their own.
