@@ -78,11 +78,20 @@ impl SqliteStore {
         // journals the pages it changes, past 64 KiB in a temporary file, and
         // those files took seven of every eight writes a create made. It
         // checkpoints only when the background checkpointer falls far
-        // behind (see `checkpoint`).
+        // behind (see `checkpoint`). Its thread may run 4,096 results ahead
+        // of the task reading them: a group commit's hundreds of statements
+        // each send one, and with sqlx's 50 the thread stopped every fifty
+        // to wait for the runtime.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .test_before_acquire(false)
-            .connect_with(options.clone().pragma("temp_store", "memory").pragma("wal_autocheckpoint", "4000"))
+            .connect_with(
+                options
+                    .clone()
+                    .pragma("temp_store", "memory")
+                    .pragma("wal_autocheckpoint", "4000")
+                    .row_buffer_size(4096),
+            )
             .await
             .map_err(map_err)?;
         crate::store::migrate(&sqlx::migrate!("./migrations/sqlite"), &write, migrations).await?;
