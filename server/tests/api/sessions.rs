@@ -26,7 +26,7 @@ use reqwest::StatusCode;
 
 use server::startup::Application;
 
-use crate::helpers::{serve, test_config, TestDb};
+use crate::helpers::{serve, test_config, TestApp, TestDb};
 
 /// A store that counts session lookups and passes everything through.
 struct CountingStore {
@@ -312,8 +312,8 @@ impl Store for CountingStore {
     }
 }
 
-#[tokio::test]
-async fn a_signed_in_page_looks_the_session_up_once_for_header_page_and_server_functions() {
+/// The app on a store that counts its session and token lookups.
+async fn counting_app() -> (TestApp, Arc<CountingStore>) {
     let db = TestDb::for_http().await;
     let counting = Arc::new(CountingStore {
         inner: db.store().await,
@@ -321,7 +321,12 @@ async fn a_signed_in_page_looks_the_session_up_once_for_header_page_and_server_f
         token_lookups: AtomicUsize::new(0),
     });
     let built = Application::build_with_store(test_config(&db), counting.clone()).await.unwrap();
-    let app = serve(built, db).await;
+    (serve(built, db).await, counting)
+}
+
+#[tokio::test]
+async fn a_signed_in_page_looks_the_session_up_once_for_header_page_and_server_functions() {
+    let (app, counting) = counting_app().await;
     app.sign_up().await;
     app.quick_add("Counted").await;
     for path in ["/tasks", "/settings", "/activity", "/tasks/new"] {
@@ -362,14 +367,7 @@ async fn plain_axum_routes_know_the_signed_in_user_through_the_extractors() {
 #[tokio::test]
 async fn a_burst_of_token_requests_reads_the_token_once_and_a_revoked_token_is_refused_at_once() {
     use crate::tokens::{me_with, new_token, problem, token_ids};
-    let db = TestDb::for_http().await;
-    let counting = Arc::new(CountingStore {
-        inner: db.store().await,
-        session_lookups: AtomicUsize::new(0),
-        token_lookups: AtomicUsize::new(0),
-    });
-    let built = Application::build_with_store(test_config(&db), counting.clone()).await.unwrap();
-    let app = serve(built, db).await;
+    let (app, counting) = counting_app().await;
     app.sign_up().await;
     let secret = new_token(&app, "Burst", false).await;
     let bearer = format!("Bearer {secret}");
