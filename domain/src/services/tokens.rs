@@ -26,7 +26,15 @@ const MAX_SEEN: usize = 10_000;
 
 /// Tokens lately found, by their secret's hash, with their users.
 #[derive(Default)]
-pub(super) struct TokensSeen(Mutex<HashMap<String, Seen>>);
+pub(super) struct TokensSeen(Mutex<Remembered>);
+
+#[derive(Default)]
+struct Remembered {
+    seen: HashMap<String, Seen>,
+    /// Counts the users forgotten: a token read before a revoke or a change
+    /// committed, and kept after it was forgotten, would be trusted stale.
+    forgotten: u64,
+}
 
 struct Seen {
     token: ApiToken,
@@ -36,32 +44,43 @@ struct Seen {
 
 impl TokensSeen {
     fn get(&self, hash: &str, now: DateTime<Utc>) -> Option<(ApiToken, User)> {
-        let seen = self.0.lock().expect("never poisoned");
-        let s = seen.get(hash)?;
+        let r = self.0.lock().expect("never poisoned");
+        let s = r.seen.get(hash)?;
         let fresh = now - s.read_at < Duration::seconds(TOKEN_TRUSTED_SECS) && now >= s.read_at;
         (fresh && s.token.is_live(now)).then(|| (s.token.clone(), s.user.clone()))
     }
 
-    fn keep(&self, hash: String, token: &ApiToken, user: &User, read_at: DateTime<Utc>) {
-        let mut seen = self.0.lock().expect("never poisoned");
-        if seen.len() >= MAX_SEEN && !seen.contains_key(&hash) {
-            seen.clear();
+    /// The count of users forgotten so far, taken before a token is read.
+    fn generation(&self) -> u64 {
+        self.0.lock().expect("never poisoned").forgotten
+    }
+
+    /// Keeps a token read when the count was `generation`, unless a user was forgotten since.
+    fn keep(&self, generation: u64, hash: String, token: &ApiToken, user: &User, read_at: DateTime<Utc>) {
+        let mut r = self.0.lock().expect("never poisoned");
+        if r.forgotten != generation {
+            return;
         }
-        seen.insert(hash, Seen { token: token.clone(), user: user.clone(), read_at });
+        if r.seen.len() >= MAX_SEEN && !r.seen.contains_key(&hash) {
+            r.seen.clear();
+        }
+        r.seen.insert(hash, Seen { token: token.clone(), user: user.clone(), read_at });
     }
 
     fn used(&self, hash: &str, at: DateTime<Utc>) {
-        if let Some(s) = self.0.lock().expect("never poisoned").get_mut(hash) {
+        if let Some(s) = self.0.lock().expect("never poisoned").seen.get_mut(hash) {
             s.token.last_used_at = Some(at);
         }
     }
 
     fn forget(&self, hash: &str) {
-        self.0.lock().expect("never poisoned").remove(hash);
+        self.0.lock().expect("never poisoned").seen.remove(hash);
     }
 
     pub(super) fn forget_user(&self, user: UserId) {
-        self.0.lock().expect("never poisoned").retain(|_, s| s.user.id != user);
+        let mut r = self.0.lock().expect("never poisoned");
+        r.forgotten += 1;
+        r.seen.retain(|_, s| s.user.id != user);
     }
 }
 
@@ -149,16 +168,15 @@ impl Services {
         let hash = secret.hash();
         let (token, user) = match self.tokens_seen.get(&hash, now) {
             Some(seen) => seen,
-            None => match self.store.token_user(&hash, now).await? {
-                Some((token, user)) => {
-                    self.tokens_seen.keep(hash.clone(), &token, &user, now);
-                    (token, user)
-                }
-                None => {
+            None => {
+                let generation = self.tokens_seen.generation();
+                let Some((token, user)) = self.store.token_user(&hash, now).await? else {
                     self.tokens_seen.forget(&hash);
                     return Ok(None);
-                }
-            },
+                };
+                self.tokens_seen.keep(generation, hash.clone(), &token, &user, now);
+                (token, user)
+            }
         };
         if token.last_use_is_stale(now) {
             let since = now - Duration::seconds(LAST_USE_PRECISION_SECS);
@@ -166,5 +184,50 @@ impl Services {
             self.tokens_seen.used(&hash, now);
         }
         Ok(Some((token, user)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::account::{DisplayName, Email, TimeZone};
+
+    fn seen_pair() -> (ApiToken, User) {
+        let user = User {
+            id: UserId(Uuid::now_v7()),
+            email: Email::parse("a@example.com").unwrap(),
+            display_name: DisplayName::parse("A").unwrap(),
+            time_zone: TimeZone::default(),
+            default_reminder: None,
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
+        };
+        let token = ApiToken {
+            id: TokenId(Uuid::now_v7()),
+            user_id: user.id,
+            name: TokenName::parse("ci").unwrap(),
+            scopes: TokenScopes::Read,
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
+            expires_at: None,
+            last_used_at: None,
+        };
+        (token, user)
+    }
+
+    #[test]
+    fn a_token_is_trusted_for_a_second_and_one_read_before_a_revoke_is_not_kept_after_it() {
+        let seen = TokensSeen::default();
+        let (token, user) = seen_pair();
+        let now = Utc::now();
+        seen.keep(seen.generation(), "h".into(), &token, &user, now);
+        assert!(seen.get("h", now + Duration::milliseconds(999)).is_some());
+        assert!(seen.get("h", now + Duration::seconds(TOKEN_TRUSTED_SECS)).is_none(), "read again after a second");
+        // Read from the store, then revoked and forgotten before it is kept.
+        let read_before = seen.generation();
+        seen.forget_user(user.id);
+        seen.keep(read_before, "h2".into(), &token, &user, now);
+        assert!(seen.get("h2", now).is_none(), "a read from before the revoke is not trusted");
+        assert!(seen.get("h", now).is_none(), "the user's tokens are forgotten");
     }
 }

@@ -21,7 +21,7 @@ const IDLE: Duration = Duration::from_secs(1);
 pub(super) fn spawn(pool: SqlitePool, alive: Weak<()>) {
     tokio::spawn(async move {
         let (mut wait, mut last) = (BUSY, 0);
-        while alive.strong_count() > 0 && !pool.is_closed() {
+        while alive.strong_count() > 0 {
             tokio::time::sleep(wait).await;
             // How many frames the WAL holds: more than last time, or fewer
             // (the writer started it again), means something was written.

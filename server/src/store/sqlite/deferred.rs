@@ -23,7 +23,6 @@ use crate::store::{map_err, millis};
 
 /// One argument, kept (owned, so a group can be written again unit by unit)
 /// until the statements are sent.
-#[derive(Clone)]
 pub(super) enum Arg {
     Uuid(Option<Uuid>),
     Text(Option<String>),
