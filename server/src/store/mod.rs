@@ -9,6 +9,7 @@ use std::sync::Arc;
 use domain::ports::Store;
 use domain::StoreError;
 
+mod group_commit;
 pub mod postgres;
 mod rows;
 mod same_sql;

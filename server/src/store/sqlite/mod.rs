@@ -24,8 +24,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{Executor, Sqlite, SqliteConnection, Transaction};
 
 use deferred::{send_between, Deferred};
-use group_commit::GroupCommit;
+use group_commit::SqliteGroups;
 
+use super::group_commit::GroupCommit;
 use super::{map_err, Migrations};
 
 mod accounts;
@@ -47,7 +48,7 @@ pub struct SqliteStore {
     write: SqlitePool,
     /// Called after a commit that wrote to a user's feed (see `FeedStore::on_feed_commit`).
     feed_hook: Arc<OnceLock<FeedHook>>,
-    group: Arc<GroupCommit>,
+    group: Arc<GroupCommit<SqliteGroups>>,
     /// The background checkpointer runs while this lives.
     _alive: Arc<()>,
 }
@@ -105,7 +106,8 @@ impl SqliteStore {
             SqlitePoolOptions::new().max_connections(1).test_before_acquire(false).connect_lazy_with(options);
         let alive = Arc::new(());
         checkpoint::spawn(checkpoints, Arc::downgrade(&alive));
-        let store = Self { read, write, feed_hook: Arc::default(), group: Arc::default(), _alive: alive };
+        let group = Arc::new(GroupCommit::new(SqliteGroups(write.clone())));
+        let store = Self { read, write, feed_hook: Arc::default(), group, _alive: alive };
         if migrations == Migrations::Apply {
             tasks::backfill_list_keys(&store.write).await?;
         }
@@ -155,10 +157,10 @@ impl Store for SqliteStore {
 /// needs an answer takes the writer connection, begins the transaction
 /// (`BEGIN IMMEDIATE`, so it holds the database's write lock from its first
 /// read) and sends them; a unit of work that never needed one is committed
-/// with others queued at the same moment (see `group_commit`).
+/// with others queued at the same moment (see `store::group_commit`).
 pub struct SqliteUnitOfWork {
     pool: SqlitePool,
-    group: Arc<GroupCommit>,
+    group: Arc<GroupCommit<SqliteGroups>>,
     /// The writer connection, in a transaction, once a step needed an answer.
     conn: Option<PoolConnection<Sqlite>>,
     deferred: Deferred,
@@ -403,7 +405,7 @@ impl UnitOfWork for SqliteUnitOfWork {
         match self.conn.take() {
             // Never needed an answer: committed with whatever else is queued.
             None if writes.is_empty() => {}
-            None => self.group.commit(&self.pool, writes).await?,
+            None => self.group.commit(writes).await?,
             Some(mut conn) => {
                 if let Err(e) = send_between(&mut conn, "", &[&writes], "COMMIT").await {
                     rollback_in_place(&mut conn).await;
