@@ -347,12 +347,24 @@ macro_rules! same_sql {
 
             /// Writes a task's tag rows, in one insert (a new task has none to replace).
             pub(super) async fn insert_tags(tx: &mut $conn, task: &Task) -> Result<(), StoreError> {
-                if task.tags.is_empty() {
+                insert_tags_of(tx, &[task]).await
+            }
+
+            /// Writes new tasks' tag rows, all in one insert.
+            #[allow(dead_code, reason = "PostgreSQL's group commit writes many tasks' tags at once; SQLite holds its back")]
+            pub(super) async fn insert_tags_of(tx: &mut $conn, tasks: &[&Task]) -> Result<(), StoreError> {
+                let mut rows = Vec::new();
+                for task in tasks {
+                    for (position, tag) in task.tags.iter().enumerate() {
+                        rows.push((task.id.0, task.user_id.0, tag.as_str(), position as i64));
+                    }
+                }
+                if rows.is_empty() {
                     return Ok(());
                 }
                 let mut insert = sqlx::QueryBuilder::new("INSERT INTO task_tags (task_id, user_id, tag, position) ");
-                insert.push_values(task.tags.iter().enumerate(), |mut row, (position, tag)| {
-                    row.push_bind(task.id.0).push_bind(task.user_id.0).push_bind(tag.as_str()).push_bind(position as i64);
+                insert.push_values(rows, |mut row, (task, user, tag, position)| {
+                    row.push_bind(task).push_bind(user).push_bind(tag).push_bind(position);
                 });
                 insert.build().execute(&mut *tx).await.map_err(map_err)?;
                 Ok(())

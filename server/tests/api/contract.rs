@@ -727,6 +727,35 @@ pub async fn units_of_work_committed_at_once_each_keep_their_own_fate(store: Arc
     assert_eq!(found(&store, &u, "exists").await, ["exists"]);
 }
 
+pub async fn feeds_written_together_number_each_users_entries_once_and_without_gaps(store: Arc<dyn Store>) {
+    let (a, b) = (add_user(&store, "feed-a@example.com").await, add_user(&store, "feed-b@example.com").await);
+    let made: Vec<(User, Task)> =
+        (0..32).map(|i| if i % 2 == 0 { &a } else { &b }).map(|u| (u.clone(), task(u, "fed"))).collect();
+    let commits = made.iter().map(|(u, t)| {
+        let (store, u, t) = (store.clone(), u.clone(), t.clone());
+        async move {
+            let mut uow = store.begin().await?;
+            uow.insert_task(&t).await?;
+            uow.append_event(&event(&u, &t)).await?;
+            uow.commit().await
+        }
+    });
+    for outcome in futures::future::join_all(commits).await {
+        outcome.unwrap();
+    }
+    for u in [&a, &b] {
+        let feed = store.feed_after(u.id, 0, 100).await.unwrap();
+        let seqs: Vec<i64> = feed.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, (1..=16).collect::<Vec<_>>(), "each user's own numbers, from 1, none skipped");
+        let mut fed: Vec<String> = feed.iter().map(|e| e.data["task_id"].as_str().unwrap().to_owned()).collect();
+        let mut own: Vec<String> =
+            made.iter().filter(|(owner, _)| owner.id == u.id).map(|(_, t)| t.id.0.to_string()).collect();
+        fed.sort();
+        own.sort();
+        assert_eq!(fed, own, "each of the user's tasks once, and no one else's");
+    }
+}
+
 pub async fn a_task_made_and_changed_in_one_unit_of_work_is_found_as_it_was_committed(store: Arc<dyn Store>) {
     let u = add_user(&store, "made-and-changed@example.com").await;
     let draft = task(&u, "draft wording");
@@ -1144,6 +1173,7 @@ macro_rules! contract_suite {
                 a_duplicate_task_id_is_a_conflict,
                 every_change_to_a_task_raises_its_owners_list_version_and_no_one_elses,
                 units_of_work_committed_at_once_each_keep_their_own_fate,
+                feeds_written_together_number_each_users_entries_once_and_without_gaps,
                 a_task_made_and_changed_in_one_unit_of_work_is_found_as_it_was_committed,
                 a_change_to_a_task_waits_for_the_unit_of_work_that_holds_it,
                 an_uncommitted_unit_of_work_leaves_no_trace,

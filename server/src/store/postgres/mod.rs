@@ -20,11 +20,15 @@ use domain::{StoreError, User, UserId};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{PgConnection, Postgres, Transaction};
 
+use pending::{Pending, PgGroups, PgUnit};
+
+use super::group_commit::GroupCommit;
 use super::{map_err, Migrations};
 
 mod accounts;
 mod audit;
 mod outbox;
+mod pending;
 mod tags;
 mod tasks;
 
@@ -44,6 +48,7 @@ pub struct PgStore {
     pool: PgPool,
     /// Called after a commit that wrote to a user's feed (see `FeedStore::on_feed_commit`).
     feed_hook: Arc<OnceLock<FeedHook>>,
+    group: Arc<GroupCommit<PgGroups>>,
 }
 
 impl PgStore {
@@ -66,7 +71,8 @@ impl PgStore {
         if migrations == Migrations::Apply {
             tasks::backfill_list_keys(&pool).await?;
         }
-        Ok(Self { pool, feed_hook: Arc::default() })
+        let group = Arc::new(GroupCommit::new(PgGroups(pool.clone())));
+        Ok(Self { pool, feed_hook: Arc::default(), group })
     }
 
     fn reader(&self) -> &PgPool {
@@ -85,9 +91,11 @@ impl PgStore {
 #[async_trait]
 impl Store for PgStore {
     async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StoreError> {
-        let tx = self.begin_write().await?;
         Ok(Box::new(PgUnitOfWork {
-            tx,
+            pool: self.pool.clone(),
+            group: self.group.clone(),
+            tx: None,
+            pending: Pending::default(),
             list_changed: None,
             inserted: Vec::new(),
             feed: Vec::new(),
@@ -105,9 +113,17 @@ impl Store for PgStore {
     }
 }
 
-/// One transaction; dropping it unfinished rolls back.
+/// One transaction; dropping it unfinished rolls back. The writes whose
+/// answer is known in advance wait in `pending`. The first step that needs
+/// an answer begins the transaction and sends them; a unit of work that
+/// never needed one is committed with others queued at the same moment
+/// (see `pending`).
 pub struct PgUnitOfWork {
-    tx: Transaction<'static, Postgres>,
+    pool: PgPool,
+    group: Arc<GroupCommit<PgGroups>>,
+    /// The transaction, once a step needed an answer.
+    tx: Option<Transaction<'static, Postgres>>,
+    pending: Pending,
     /// Whose list version to raise at commit (see `commit`).
     list_changed: Option<UserId>,
     /// Tasks this unit of work inserted: they have no timers yet to replace
@@ -121,35 +137,43 @@ pub struct PgUnitOfWork {
 #[async_trait]
 impl UnitOfWork for PgUnitOfWork {
     async fn insert_user(&mut self, user: &User, password_hash: &str) -> Result<(), StoreError> {
-        accounts::insert_user(&mut self.tx, user, password_hash).await
+        accounts::insert_user(self.tx().await?, user, password_hash).await
     }
 
     async fn update_user(&mut self, user: &User) -> Result<(), StoreError> {
-        accounts::update_user(&mut self.tx, user).await
+        accounts::update_user(self.tx().await?, user).await
     }
 
     async fn set_password_hash(&mut self, user: UserId, hash: &str) -> Result<(), StoreError> {
-        accounts::set_password_hash(&mut self.tx, user, hash).await
+        accounts::set_password_hash(self.tx().await?, user, hash).await
     }
 
     async fn insert_session(&mut self, session: &SessionRecord) -> Result<(), StoreError> {
-        accounts::insert_session(&mut self.tx, session).await
+        accounts::insert_session(self.tx().await?, session).await
     }
 
     async fn delete_session(&mut self, token_hash: &str) -> Result<(), StoreError> {
-        accounts::delete_session(&mut self.tx, token_hash).await
+        accounts::delete_session(self.tx().await?, token_hash).await
     }
 
     async fn delete_other_sessions(&mut self, user: UserId, keep: &str) -> Result<(), StoreError> {
-        accounts::delete_other_sessions(&mut self.tx, user, keep).await
+        accounts::delete_other_sessions(self.tx().await?, user, keep).await
     }
 
     async fn task_for_update(&mut self, user: UserId, id: TaskId) -> Result<Task, StoreError> {
-        tasks::load_task(&mut self.tx, user, id, tasks::Lock::ForUpdate).await
+        tasks::load_task(self.tx().await?, user, id, tasks::Lock::ForUpdate).await
     }
 
     async fn insert_task(&mut self, task: &Task) -> Result<bool, StoreError> {
-        let inserted = tasks::insert_task(&mut self.tx, task).await?;
+        let inserted = match task.repeat {
+            // A task outside a series is written (or the commit fails): its answer is known now.
+            None => {
+                self.pending.insert_task(task);
+                true
+            }
+            // An instance is not, when its series has one for its occurrence already.
+            Some(_) => tasks::insert_task(self.tx().await?, task).await?,
+        };
         if inserted {
             self.list_changed = Some(task.user_id);
             self.inserted.push(task.id);
@@ -158,13 +182,13 @@ impl UnitOfWork for PgUnitOfWork {
     }
 
     async fn update_task(&mut self, task: &Task) -> Result<(), StoreError> {
-        tasks::update_task(&mut self.tx, task).await?;
+        tasks::update_task(self.tx().await?, task).await?;
         self.list_changed = Some(task.user_id);
         Ok(())
     }
 
     async fn delete_task(&mut self, user: UserId, id: TaskId) -> Result<(), StoreError> {
-        tasks::delete_task(&mut self.tx, user, id).await?;
+        tasks::delete_task(self.tx().await?, user, id).await?;
         self.list_changed = Some(user);
         Ok(())
     }
@@ -175,39 +199,39 @@ impl UnitOfWork for PgUnitOfWork {
         series: SeriesId,
         from: NaiveDate,
     ) -> Result<Vec<Task>, StoreError> {
-        time_engine::series_tasks_from(&mut self.tx, user, series, from).await
+        time_engine::series_tasks_from(self.tx().await?, user, series, from).await
     }
 
     async fn series_end(&mut self, user: UserId, series: SeriesId) -> Result<Option<NaiveDate>, StoreError> {
-        time_engine::series_end(&mut self.tx, user, series).await
+        time_engine::series_end(self.tx().await?, user, series).await
     }
 
     async fn end_series(&mut self, user: UserId, series: SeriesId, before: NaiveDate) -> Result<(), StoreError> {
-        time_engine::end_series(&mut self.tx, user, series, before).await
+        time_engine::end_series(self.tx().await?, user, series, before).await
     }
 
     async fn insert_view(&mut self, view: &domain::views::SavedView) -> Result<(), StoreError> {
-        views::insert_view(&mut self.tx, view).await
+        views::insert_view(self.tx().await?, view).await
     }
 
     async fn delete_view(&mut self, user: UserId, id: domain::views::ViewId) -> Result<(), StoreError> {
-        views::delete_view(&mut self.tx, user, id).await
+        views::delete_view(self.tx().await?, user, id).await
     }
 
     async fn set_view_order(&mut self, user: UserId, order: &[domain::views::ViewId]) -> Result<(), StoreError> {
-        views::set_view_order(&mut self.tx, user, order).await
+        views::set_view_order(self.tx().await?, user, order).await
     }
 
     async fn insert_token(&mut self, token: &domain::tokens::ApiToken, token_hash: &str) -> Result<(), StoreError> {
-        tokens::insert_token(&mut self.tx, token, token_hash).await
+        tokens::insert_token(self.tx().await?, token, token_hash).await
     }
 
     async fn delete_token(&mut self, user: UserId, id: domain::tokens::TokenId) -> Result<(), StoreError> {
-        tokens::delete_token(&mut self.tx, user, id).await
+        tokens::delete_token(self.tx().await?, user, id).await
     }
 
     async fn insert_undo(&mut self, record: &domain::bulk::UndoRecord) -> Result<(), StoreError> {
-        undo::insert_undo(&mut self.tx, record).await
+        undo::insert_undo(self.tx().await?, record).await
     }
 
     async fn take_undo(
@@ -215,19 +239,19 @@ impl UnitOfWork for PgUnitOfWork {
         user: UserId,
         id: domain::bulk::UndoId,
     ) -> Result<Option<domain::bulk::UndoRecord>, StoreError> {
-        undo::take_undo(&mut self.tx, user, id).await
+        undo::take_undo(self.tx().await?, user, id).await
     }
 
     async fn tagged_task_ids(&mut self, user: UserId, tag: &Tag) -> Result<Vec<TaskId>, StoreError> {
-        tags::tagged_task_ids(&mut self.tx, user, tag).await
+        tags::tagged_task_ids(self.tx().await?, user, tag).await
     }
 
     async fn tag_colour(&mut self, user: UserId, tag: &Tag) -> Result<Option<TagColour>, StoreError> {
-        tags::tag_colour(&mut self.tx, user, tag).await
+        tags::tag_colour(self.tx().await?, user, tag).await
     }
 
     async fn set_tag_colour(&mut self, user: UserId, tag: &Tag, colour: Option<TagColour>) -> Result<(), StoreError> {
-        tags::set_tag_colour(&mut self.tx, user, tag, colour).await?;
+        tags::set_tag_colour(self.tx().await?, user, tag, colour).await?;
         // The list's chips show the colour: a page cached before it is stale.
         self.list_changed = Some(user);
         Ok(())
@@ -235,17 +259,18 @@ impl UnitOfWork for PgUnitOfWork {
 
     async fn replace_timers(&mut self, task: TaskId, kind: TimerKind, timers: &[Timer]) -> Result<(), StoreError> {
         if self.inserted.contains(&task) {
-            return time_engine::insert_timers(&mut self.tx, timers).await;
+            self.pending.insert_timers(timers);
+            return Ok(());
         }
-        time_engine::replace_timers(&mut self.tx, task, kind, timers).await
+        time_engine::replace_timers(self.tx().await?, task, kind, timers).await
     }
 
     async fn cancel_timers(&mut self, task: TaskId) -> Result<(), StoreError> {
-        time_engine::cancel_timers(&mut self.tx, task).await
+        time_engine::cancel_timers(self.tx().await?, task).await
     }
 
     async fn insert_notification(&mut self, new: &NewNotification) -> Result<Option<Notification>, StoreError> {
-        time_engine::insert_notification(&mut self.tx, new).await
+        time_engine::insert_notification(self.tx().await?, new).await
     }
 
     async fn mark_notifications_read(
@@ -254,11 +279,11 @@ impl UnitOfWork for PgUnitOfWork {
         seq: Option<i64>,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        time_engine::mark_notifications_read(&mut self.tx, user, seq, now).await
+        time_engine::mark_notifications_read(self.tx().await?, user, seq, now).await
     }
 
     async fn append_event(&mut self, event: &EventEnvelope) -> Result<(), StoreError> {
-        outbox::append_event(&mut self.tx, event).await?;
+        self.pending.append_event(event)?;
         if let Some((event_type, data)) = domain::live::feed_entry(event) {
             self.feed.push((event.user_id, event_type, data));
         }
@@ -266,22 +291,61 @@ impl UnitOfWork for PgUnitOfWork {
     }
 
     async fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
+        let Some(mut tx) = self.tx.take() else {
+            // Never needed an answer: committed with whatever else is queued.
+            let mut users: Vec<UserId> = self.feed.iter().map(|(user, _, _)| *user).collect();
+            users.sort();
+            users.dedup();
+            if self.pending.is_empty() && self.feed.is_empty() && self.list_changed.is_none() {
+                return Ok(());
+            }
+            let unit = PgUnit {
+                writes: std::mem::take(&mut self.pending),
+                feed: std::mem::take(&mut self.feed),
+                list_changed: self.list_changed,
+            };
+            self.group.commit(unit).await?;
+            self.feed_hooks(users);
+            return Ok(());
+        };
+        Pending::send(&mut tx, &[&std::mem::take(&mut self.pending)]).await?;
         // The list version is raised last, just before the commit: the user's
         // row stays locked from here to the commit, so concurrent changes to
         // one user's tasks wait on each other only that long.
         // Feed entries are numbered last too, under the same row lock (and
         // in the same statement, when the list's user has entries).
-        let users = write_feeds(&mut self.tx, std::mem::take(&mut self.feed), self.list_changed).await?;
+        let lists: Vec<UserId> = self.list_changed.into_iter().collect();
+        let users = write_feeds(&mut tx, std::mem::take(&mut self.feed), &lists).await?;
         if let Some(user) = self.list_changed.filter(|user| !users.contains(user)) {
-            accounts::touch_list(&mut self.tx, user).await?;
+            accounts::touch_list(&mut tx, user).await?;
         }
-        self.tx.commit().await.map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        self.feed_hooks(users);
+        Ok(())
+    }
+}
+
+impl PgUnitOfWork {
+    /// The transaction, begun if need be, with the held-back writes sent:
+    /// for a step that reads, or needs its own statement's answer.
+    async fn tx(&mut self) -> Result<&mut PgConnection, StoreError> {
+        if self.tx.is_none() {
+            self.tx = Some(self.pool.begin().await.map_err(map_err)?);
+        }
+        let tx = self.tx.as_mut().expect("begun above");
+        if !self.pending.is_empty() {
+            Pending::send(tx, &[&std::mem::take(&mut self.pending)]).await?;
+        }
+        Ok(&mut **tx)
+    }
+
+    /// Tells whoever listens that these users' feeds moved.
+    fn feed_hooks(&self, users: Vec<UserId>) {
         if let Some(hook) = self.feed_hook.get() {
             for user in users {
                 hook(user);
             }
         }
-        Ok(())
     }
 }
 
@@ -319,17 +383,17 @@ async fn write_feed(
     Ok(())
 }
 
-/// Writes a unit of work's feed entries, each user's numbered in
-/// turn, raising `list_changed`'s list version on the way if it has
-/// entries (one statement for both); returns the users whose feed moved.
+/// Writes feed entries, each user's numbered in turn, raising the list
+/// version of those in `lists` on the way if they have entries (one
+/// statement for both); returns the users whose feed moved.
 async fn write_feeds(
     tx: &mut PgConnection,
     entries: Vec<(UserId, String, serde_json::Value)>,
-    list_changed: Option<UserId>,
+    lists: &[UserId],
 ) -> Result<Vec<UserId>, StoreError> {
     let mut users = Vec::new();
     for (user, entries) in crate::store::feed_by_user(entries) {
-        write_feed(tx, user, entries, Utc::now(), list_changed == Some(user)).await?;
+        write_feed(tx, user, entries, Utc::now(), lists.contains(&user)).await?;
         users.push(user);
         // Other processes hear of it at commit (see `FeedWatcher`).
         sqlx::query("SELECT pg_notify('cadence_feed', $1)")

@@ -217,24 +217,7 @@ impl OutboxStore for PgStore {
 
 /// Writes the event and one delivery of it for every registered subscriber.
 pub(super) async fn append_event(tx: &mut PgConnection, e: &EventEnvelope) -> Result<(), StoreError> {
-    // One statement, so one round trip: a data-modifying WITH runs once, whatever follows it.
-    sqlx::query(
-        "WITH o AS (INSERT INTO outbox (event_id, event_type, schema_version, user_id, occurred_at, payload, trace_parent) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq) \
-         INSERT INTO outbox_deliveries (seq, subscriber, stream, available_at) \
-         SELECT o.seq, s.name, $8, $9 FROM o CROSS JOIN subscribers s",
-    )
-    .bind(e.id)
-    .bind(&e.event_type)
-    .bind(i64::from(e.schema_version))
-    .bind(e.user_id.0)
-    .bind(e.occurred_at)
-    .bind(Json(e))
-    .bind(crate::telemetry::trace::parent_of(e))
-    .bind(e.stream())
-    .bind(millis(e.occurred_at))
-    .execute(tx)
-    .await
-    .map_err(map_err)?;
-    Ok(())
+    let mut append = super::pending::Pending::default();
+    append.append_event(e)?;
+    super::pending::Pending::send(tx, &[&append]).await
 }

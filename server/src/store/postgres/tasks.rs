@@ -186,36 +186,39 @@ pub(super) async fn insert_task(tx: &mut PgConnection, t: &Task) -> Result<bool,
         .await
         .map_err(map_err)?;
     }
-    let done = sqlx::query(&format!(
-        "INSERT INTO tasks ({TASK_COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
-         ON CONFLICT (series_id, occurrence) WHERE series_id IS NOT NULL DO NOTHING"
-    ))
-    .bind(t.id.0)
-    .bind(t.user_id.0)
-    .bind(t.title.as_str())
-    .bind(t.description.as_ref().map(|d| d.as_str()))
-    .bind(t.priority.rank())
-    .bind(t.due.map(|d| d.at))
-    .bind(t.due.map(|d| d.zone.name()))
-    .bind(t.due.is_some_and(|d| d.time.is_some()))
-    .bind(t.completed_at)
-    .bind(t.created_at)
-    .bind(t.updated_at)
-    .bind(tags_text(&t.tags))
-    .bind(ListKey::for_task(t).as_str())
-    .bind(t.repeat.as_ref().map(|r| r.series.0))
-    .bind(occurrence_text(t))
-    .bind(repeat_text(t))
-    .bind(reminder::format_list(&t.reminders))
-    .execute(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    if done.rows_affected() == 0 {
+    if insert_tasks(tx, &[t]).await? == 0 {
         return Ok(false);
     }
     super::task_tags::insert_tags(tx, t).await?;
     Ok(true)
+}
+
+/// Writes task rows (not their tags), in one insert; returns how many were
+/// written: an instance whose series has one for its occurrence already is not.
+pub(super) async fn insert_tasks(tx: &mut PgConnection, tasks: &[&Task]) -> Result<u64, StoreError> {
+    let mut insert = sqlx::QueryBuilder::new(format!("INSERT INTO tasks ({TASK_COLUMNS}) "));
+    insert.push_values(tasks, |mut row, t| {
+        row.push_bind(t.id.0)
+            .push_bind(t.user_id.0)
+            .push_bind(t.title.as_str())
+            .push_bind(t.description.as_ref().map(|d| d.as_str()))
+            .push_bind(t.priority.rank())
+            .push_bind(t.due.map(|d| d.at))
+            .push_bind(t.due.map(|d| d.zone.name()))
+            .push_bind(t.due.is_some_and(|d| d.time.is_some()))
+            .push_bind(t.completed_at)
+            .push_bind(t.created_at)
+            .push_bind(t.updated_at)
+            .push_bind(tags_text(&t.tags))
+            .push_bind(ListKey::for_task(t).as_str().to_owned())
+            .push_bind(t.repeat.as_ref().map(|r| r.series.0))
+            .push_bind(occurrence_text(t))
+            .push_bind(repeat_text(t))
+            .push_bind(reminder::format_list(&t.reminders));
+    });
+    insert.push(" ON CONFLICT (series_id, occurrence) WHERE series_id IS NOT NULL DO NOTHING");
+    let done = insert.build().execute(&mut *tx).await.map_err(map_err)?;
+    Ok(done.rows_affected())
 }
 
 pub(super) async fn update_task(tx: &mut PgConnection, t: &Task) -> Result<(), StoreError> {
