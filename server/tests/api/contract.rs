@@ -690,6 +690,15 @@ pub async fn a_duplicate_task_id_is_a_conflict(store: Arc<dyn Store>) {
     assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
 }
 
+/// Creates `t` with its event in a unit of work of its own: run many at
+/// once, they reach the store's commit together.
+async fn create_with_event(store: &Arc<dyn Store>, u: &User, t: &Task) -> Result<(), StoreError> {
+    let mut uow = store.begin().await?;
+    uow.insert_task(t).await?;
+    uow.append_event(&event(u, t)).await?;
+    uow.commit().await
+}
+
 pub async fn units_of_work_committed_at_once_each_keep_their_own_fate(store: Arc<dyn Store>) {
     store.register_subscribers(&["audit-log"]).await.unwrap();
     let u = add_user(&store, "together@example.com").await;
@@ -699,16 +708,7 @@ pub async fn units_of_work_committed_at_once_each_keep_their_own_fate(store: Arc
     // One of them reuses a task's id, in the middle of the crowd.
     fresh.insert(12, existing.clone());
     let before = store.list_version(u.id).await.unwrap();
-    let commits = fresh.iter().map(|t| {
-        let (store, u, t) = (store.clone(), u.clone(), t.clone());
-        async move {
-            let mut uow = store.begin().await?;
-            uow.insert_task(&t).await?;
-            uow.append_event(&event(&u, &t)).await?;
-            uow.commit().await
-        }
-    });
-    let outcomes = futures::future::join_all(commits).await;
+    let outcomes = futures::future::join_all(fresh.iter().map(|t| create_with_event(&store, &u, t))).await;
     for (i, outcome) in outcomes.iter().enumerate() {
         if i == 12 {
             assert!(matches!(outcome, Err(StoreError::Conflict { .. })), "{outcome:?}");
@@ -731,16 +731,7 @@ pub async fn feeds_written_together_number_each_users_entries_once_and_without_g
     let (a, b) = (add_user(&store, "feed-a@example.com").await, add_user(&store, "feed-b@example.com").await);
     let made: Vec<(User, Task)> =
         (0..32).map(|i| if i % 2 == 0 { &a } else { &b }).map(|u| (u.clone(), task(u, "fed"))).collect();
-    let commits = made.iter().map(|(u, t)| {
-        let (store, u, t) = (store.clone(), u.clone(), t.clone());
-        async move {
-            let mut uow = store.begin().await?;
-            uow.insert_task(&t).await?;
-            uow.append_event(&event(&u, &t)).await?;
-            uow.commit().await
-        }
-    });
-    for outcome in futures::future::join_all(commits).await {
+    for outcome in futures::future::join_all(made.iter().map(|(u, t)| create_with_event(&store, u, t))).await {
         outcome.unwrap();
     }
     for u in [&a, &b] {
