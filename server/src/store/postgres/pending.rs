@@ -14,7 +14,7 @@ use domain::task::Task;
 use domain::timer::Timer;
 use domain::{StoreError, UserId};
 use sqlx::pool::PoolConnection;
-use sqlx::{Executor, PgConnection, PgPool, Postgres};
+use sqlx::{Connection, PgConnection, PgPool, Postgres};
 
 use super::{tasks, write_feeds};
 use crate::store::group_commit::GroupWriter;
@@ -141,17 +141,11 @@ impl GroupWriter for PgGroups {
     }
 
     async fn write(&self, conn: &mut Self::Conn, units: &[&PgUnit]) -> Result<(), StoreError> {
-        conn.execute("BEGIN").await.map_err(map_err)?;
-        let outcome = write_units(conn, units).await;
-        let ended = match outcome {
-            Ok(()) => conn.execute("COMMIT").await,
-            Err(_) => conn.execute("ROLLBACK").await,
-        };
-        if ended.is_err() {
-            // Neither committed nor rolled back: the connection is not fit to reuse.
-            conn.close_on_drop();
-        }
-        outcome.and(ended.map(drop).map_err(map_err))
+        // Dropped uncommitted (a write failed), the transaction is rolled
+        // back before the connection's next statement.
+        let mut tx = conn.begin().await.map_err(map_err)?;
+        write_units(&mut tx, units).await?;
+        tx.commit().await.map_err(map_err)
     }
 }
 
