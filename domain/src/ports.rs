@@ -158,6 +158,9 @@ pub trait OutboxStore: Send + Sync {
     /// Stops delivering events appended from now on to these subscribers
     /// (when the bus changes); their deliveries already queued stay queued.
     async fn retire_subscribers(&self, names: &[&str]) -> Result<(), StoreError>;
+    /// Which events the subscribers it names act on: an event appended from
+    /// now on is not delivered to those that do not. The first routes given stand.
+    fn route_deliveries(&self, routes: crate::spine::Routes);
     /// Leases up to `limit` deliveries for `subscriber` that are due at `now`:
     /// only the oldest open delivery of each stream, so a stream is delivered
     /// in commit order, and none that another lease holds. Counts an attempt on each.
@@ -429,6 +432,15 @@ pub trait EventHandler: Send + Sync {
         &crate::event::Topic::ALL
     }
     async fn handle(&self, event: &EventEnvelope) -> Result<(), DeliveryError>;
+    /// Whether [`Self::handle_batch`] does better than one [`Self::handle`]
+    /// per event, so a wrapper should hand it whole batches.
+    fn batches(&self) -> bool {
+        false
+    }
+    /// Which events it acts on (see [`crate::spine::Wants`]); every event unless it says otherwise.
+    fn wants(&self) -> crate::spine::Wants {
+        crate::spine::every_event
+    }
     /// Handles several events, in order, answering each; one by one unless a
     /// consumer can do better (the audit logger writes them in one insert).
     async fn handle_batch(&self, events: &[&EventEnvelope]) -> Vec<Result<(), DeliveryError>> {

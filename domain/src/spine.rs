@@ -10,14 +10,16 @@
 //! - one relay per attempt: a delivery is leased, and only the lease holder
 //!   may finish it;
 //! - no poison pill: an event that cannot be read, or that a consumer rejects
-//!   for good, becomes a dead letter with its reason, and the rest flow on.
+//!   for good, becomes a dead letter with its reason, and the rest flow on;
+//! - routed: a subscriber that says which events it acts on ([`Routes`]) is
+//!   written deliveries of those alone; one that says nothing gets every event.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::StoreError;
-use crate::event::EventEnvelope;
+use crate::event::{DomainEvent, EventEnvelope};
 use crate::ports::{Clock, DeliveryError, EventHandler, OutboxStore};
 
 /// A relay's hold on the deliveries it claimed.
@@ -98,6 +100,33 @@ impl RetryPolicy {
         let doublings = attempts.saturating_sub(1).min(30);
         let wait = self.first_backoff.checked_mul(1 << doublings).unwrap_or(self.max_backoff);
         wait.min(self.max_backoff)
+    }
+}
+
+/// Which events a subscriber acts on. It must answer true for every event
+/// the subscriber would do anything with: the outbox writes it no delivery of
+/// the others, as a broker's subscription filter would not hand them on.
+pub type Wants = fn(&DomainEvent) -> bool;
+
+/// The [`Wants`] of a subscriber that acts on every event.
+pub fn every_event(_: &DomainEvent) -> bool {
+    true
+}
+
+/// The subscribers that said which events they act on. A registered
+/// subscriber not named here (one from another version of the app, say) is
+/// not skipped: it gets every event, as before routing.
+#[derive(Clone, Debug, Default)]
+pub struct Routes(Vec<(&'static str, Wants)>);
+
+impl Routes {
+    pub fn new(subscribers: impl IntoIterator<Item = (&'static str, Wants)>) -> Self {
+        Self(subscribers.into_iter().collect())
+    }
+
+    /// The subscribers that do not act on `event`: none of them is written a delivery of it.
+    pub fn not_for(&self, event: &DomainEvent) -> Vec<&'static str> {
+        self.0.iter().filter(|(_, wants)| !wants(event)).map(|(name, _)| *name).collect()
     }
 }
 
@@ -214,6 +243,19 @@ mod tests {
 
     fn delivery(attempts: u32) -> Delivery {
         Delivery { seq: 1, attempts, event: Err("unused".into()) }
+    }
+
+    #[test]
+    fn an_event_skips_only_the_routed_subscribers_that_do_not_act_on_it() {
+        use crate::event::DomainEvent;
+        let read = DomainEvent::NotificationsRead { seq: None };
+        let routes = Routes::new([
+            ("everything", every_event as Wants),
+            ("audited", |e: &DomainEvent| e.is_audited()),
+            ("nothing", |_: &DomainEvent| false),
+        ]);
+        assert_eq!(routes.not_for(&read), ["audited", "nothing"]);
+        assert!(Routes::default().not_for(&read).is_empty(), "no routes: every subscriber gets every event");
     }
 
     #[test]

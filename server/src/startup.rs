@@ -142,6 +142,9 @@ impl Application {
             Bus::Dapr => (vec![DaprPublisher::NAME], names),
         };
         store.register_subscribers(&subscribers).await.map_err(StartupError::Store)?;
+        // A plain create is the audit log's alone: the recurrence generator
+        // and the notifier are not written deliveries of events they ignore.
+        store.route_deliveries(domain::spine::Routes::new(consumers.iter().map(|c| (c.name(), c.wants()))));
         store.retire_subscribers(&retired).await.map_err(StartupError::Store)?;
         // A web process leaves its events to the workers' consumers, and its reminders to their scheduler.
         let (works, serves) = (config.role.works(), config.role.serves());

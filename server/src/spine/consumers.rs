@@ -1,7 +1,8 @@
 //! Event consumers, each idempotent: the audit log records every event once,
 //! keyed by event id; the recurrence generator makes a repeating task's next
 //! instance once per occurrence; the notifier makes one notification per
-//! source event. A redelivered event changes nothing.
+//! source event. A redelivered event changes nothing. Each says which events
+//! it acts on (`wants`), and is written deliveries of those alone.
 
 use std::sync::Arc;
 
@@ -9,6 +10,7 @@ use async_trait::async_trait;
 use domain::event::{DomainEvent, EventEnvelope, Topic};
 use domain::ports::{AuditStore, DeliveryError, EventHandler, Store};
 use domain::services::Services;
+use domain::spine::Wants;
 use domain::ServiceError;
 
 /// Every consumer, each a subscriber of the outbox (in-process) or of its
@@ -54,6 +56,14 @@ impl EventHandler for AuditLogger {
         self.handle_batch(&[event]).await.remove(0)
     }
 
+    fn batches(&self) -> bool {
+        true
+    }
+
+    fn wants(&self) -> Wants {
+        |event| event.is_audited()
+    }
+
     /// One insert for the whole batch: an event already recorded is skipped
     /// (a redelivery), and if the insert fails every event in it is retried.
     async fn handle_batch(&self, events: &[&EventEnvelope]) -> Vec<Result<(), DeliveryError>> {
@@ -84,6 +94,11 @@ impl RecurrenceGenerator {
     pub fn new(services: Services) -> Self {
         Self { services }
     }
+
+    /// A repeating task completed: the only event it acts on.
+    fn acts_on(event: &DomainEvent) -> bool {
+        matches!(event, DomainEvent::TaskCompleted { after, .. } if after.repeat.is_some())
+    }
 }
 
 #[async_trait]
@@ -96,9 +111,13 @@ impl EventHandler for RecurrenceGenerator {
         Self::TOPICS
     }
 
+    fn wants(&self) -> Wants {
+        Self::acts_on
+    }
+
     async fn handle(&self, event: &EventEnvelope) -> Result<(), DeliveryError> {
         let DomainEvent::TaskCompleted { after, .. } = &event.payload else { return Ok(()) };
-        if after.repeat.is_none() {
+        if !Self::acts_on(&event.payload) {
             return Ok(());
         }
         match self.services.create_next_instance(after).await {
@@ -125,6 +144,16 @@ impl Notifier {
     pub fn new(services: Services) -> Self {
         Self { services }
     }
+
+    /// A reminder, or a repeating task's new instance (which may be due
+    /// today); the service decides which of those become notifications.
+    fn acts_on(event: &DomainEvent) -> bool {
+        match event {
+            DomainEvent::ReminderDue { .. } => true,
+            DomainEvent::TaskCreated { after } => after.repeat.is_some(),
+            _ => false,
+        }
+    }
 }
 
 #[async_trait]
@@ -137,8 +166,12 @@ impl EventHandler for Notifier {
         Self::TOPICS
     }
 
+    fn wants(&self) -> Wants {
+        Self::acts_on
+    }
+
     async fn handle(&self, event: &EventEnvelope) -> Result<(), DeliveryError> {
-        if !matches!(event.payload, DomainEvent::ReminderDue { .. } | DomainEvent::TaskCreated { .. }) {
+        if !Self::acts_on(&event.payload) {
             return Ok(());
         }
         self.services.notify(event).await.map(|_| ()).map_err(classify)

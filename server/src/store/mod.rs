@@ -73,6 +73,22 @@ where
 
 /// Turns a sqlx error into the store's vocabulary: unique violations become a
 /// `Conflict` naming the field, everything else stays an opaque backend error.
+/// The routes the outbox's deliveries follow (see
+/// `OutboxStore::route_deliveries`), shared by a store and its units of work.
+#[derive(Clone, Default)]
+pub(crate) struct Routing(Arc<std::sync::OnceLock<domain::spine::Routes>>);
+
+impl Routing {
+    pub fn set(&self, routes: domain::spine::Routes) {
+        let _ = self.0.set(routes);
+    }
+
+    /// The registered subscribers `event` is not delivered to.
+    pub fn not_for(&self, event: &domain::event::EventEnvelope) -> Vec<&'static str> {
+        self.0.get().map(|routes| routes.not_for(&event.payload)).unwrap_or_default()
+    }
+}
+
 pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::RowNotFound => StoreError::NotFound,

@@ -271,7 +271,7 @@ macro_rules! time_engine_sql {
                         .await
                         .map_err(map_err)?;
                         if done.rows_affected() == 1 {
-                            append_event(&mut *tx, event).await?;
+                            append_event(&mut *tx, event, &self.routing.not_for(event)).await?;
                             count += 1;
                         }
                     }

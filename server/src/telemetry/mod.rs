@@ -98,4 +98,120 @@ impl domain::ports::EventHandler for Observed {
         }
         result
     }
+
+    fn batches(&self) -> bool {
+        self.inner.batches()
+    }
+
+    fn wants(&self) -> domain::spine::Wants {
+        self.inner.wants()
+    }
+
+    /// A batching consumer gets the whole batch (the audit logger's one
+    /// insert; handed on one event at a time it was a transaction per
+    /// event), and each event still has its span, open while the batch is
+    /// handled. Any other handler is called once per event inside its span,
+    /// so what it sends on carries that event's trace.
+    async fn handle_batch(
+        &self,
+        events: &[&domain::event::EventEnvelope],
+    ) -> Vec<Result<(), domain::ports::DeliveryError>> {
+        if !self.inner.batches() {
+            let mut answers = Vec::with_capacity(events.len());
+            for event in events {
+                answers.push(self.handle(event).await);
+            }
+            return answers;
+        }
+        let spans: Vec<tracing::Span> = events.iter().map(|e| trace::delivery_span(self.inner.name(), e)).collect();
+        let answers = self.inner.handle_batch(events).await;
+        for (event, answer) in events.iter().zip(&answers) {
+            if answer.is_ok() {
+                meters::relayed(self.inner.name(), self.consumer, event.occurred_at);
+            }
+        }
+        drop(spans);
+        answers
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use domain::event::{DomainEvent, EventEnvelope};
+    use domain::ports::{DeliveryError, EventHandler};
+    use domain::UserId;
+    use uuid::Uuid;
+
+    use super::Observed;
+
+    /// Records how it was called: each call's number of events.
+    struct Recorder {
+        batches: bool,
+        calls: Mutex<Vec<usize>>,
+    }
+
+    #[async_trait::async_trait]
+    impl EventHandler for Recorder {
+        fn name(&self) -> &'static str {
+            "recorder"
+        }
+
+        fn batches(&self) -> bool {
+            self.batches
+        }
+
+        async fn handle(&self, _: &EventEnvelope) -> Result<(), DeliveryError> {
+            self.calls.lock().unwrap().push(1);
+            Ok(())
+        }
+
+        async fn handle_batch(&self, events: &[&EventEnvelope]) -> Vec<Result<(), DeliveryError>> {
+            if !self.batches {
+                let mut answers = Vec::new();
+                for event in events {
+                    answers.push(self.handle(event).await);
+                }
+                return answers;
+            }
+            self.calls.lock().unwrap().push(events.len());
+            events.iter().map(|_| Ok(())).collect()
+        }
+    }
+
+    fn events(n: usize) -> Vec<EventEnvelope> {
+        let user = UserId(Uuid::now_v7());
+        (0..n)
+            .map(|_| {
+                EventEnvelope::new(
+                    Uuid::now_v7(),
+                    chrono::Utc::now(),
+                    user,
+                    DomainEvent::PasswordChanged { user_id: user },
+                )
+            })
+            .collect()
+    }
+
+    async fn calls_through_observed(batches: bool) -> Vec<usize> {
+        let inner = Arc::new(Recorder { batches, calls: Mutex::new(Vec::new()) });
+        let observed = Observed::consumer(inner.clone());
+        let events = events(3);
+        let refs: Vec<&EventEnvelope> = events.iter().collect();
+        let answers = observed.handle_batch(&refs).await;
+        assert_eq!(answers.len(), 3, "every event is answered");
+        let calls = inner.calls.lock().unwrap().clone();
+        calls
+    }
+
+    #[tokio::test]
+    async fn a_batching_consumer_gets_the_whole_batch_through_the_observer() {
+        assert_eq!(calls_through_observed(true).await, [3], "one call for the batch, not one per event");
+    }
+
+    #[tokio::test]
+    async fn any_other_handler_is_called_once_per_event_each_in_its_own_span() {
+        assert_eq!(calls_through_observed(false).await, [1, 1, 1]);
+    }
 }

@@ -868,6 +868,41 @@ pub async fn every_subscriber_gets_its_own_delivery_of_every_event(store: Arc<dy
     assert!(matches!(dup, StoreError::Conflict { .. }), "an event id is written once");
 }
 
+pub async fn a_routed_subscriber_is_written_only_the_events_it_acts_on(store: Arc<dyn Store>) {
+    use domain::spine::{every_event, Routes, Wants};
+    store.register_subscribers(&["all", "completions", "unrouted"]).await.unwrap();
+    let completions: Wants = |e| matches!(e, DomainEvent::TaskCompleted { .. });
+    store.route_deliveries(Routes::new([("all", every_event as Wants), ("completions", completions)]));
+    let u = add_user(&store, "routes@example.com").await;
+    let created = commit_events(&store, &u, 2).await;
+    // A change read under its row lock commits on its own, not in a group.
+    let t = task(&u, "finished");
+    add_task(&store, &t).await;
+    let mut done = t.clone();
+    done.completed_at = Some(now());
+    let mut uow = store.begin().await.unwrap();
+    uow.task_for_update(u.id, t.id).await.unwrap();
+    let completed = EventEnvelope::new(
+        Uuid::now_v7(),
+        now(),
+        u.id,
+        DomainEvent::TaskCompleted { before: Box::new(t.clone()), after: Box::new(done) },
+    );
+    uow.append_event(&completed).await.unwrap();
+    uow.commit().await.unwrap();
+    let claim = |name: &'static str| {
+        let store = store.clone();
+        async move { event_ids(&store.claim_deliveries(name, &lease(name), now(), 10).await.unwrap()) }
+    };
+    assert_eq!(claim("all").await, [created[0], created[1], completed.id]);
+    assert_eq!(claim("completions").await, [completed.id], "no delivery of the events it does not act on");
+    assert_eq!(
+        claim("unrouted").await,
+        [created[0], created[1], completed.id],
+        "a subscriber the routes do not name gets every event"
+    );
+}
+
 pub async fn a_retired_subscriber_gets_no_new_events_but_keeps_its_queued_ones(store: Arc<dyn Store>) {
     store.register_subscribers(&["old", "new"]).await.unwrap();
     let u = add_user(&store, "retire@example.com").await;
@@ -1170,6 +1205,7 @@ macro_rules! contract_suite {
                 an_uncommitted_unit_of_work_leaves_no_trace,
                 a_failed_change_takes_its_event_with_it,
                 every_subscriber_gets_its_own_delivery_of_every_event,
+                a_routed_subscriber_is_written_only_the_events_it_acts_on,
                 a_retired_subscriber_gets_no_new_events_but_keeps_its_queued_ones,
                 a_stream_is_delivered_in_order_one_delivery_at_a_time,
                 a_leased_delivery_is_not_claimed_again_until_its_lease_expires,

@@ -170,6 +170,9 @@ impl OutboxStore for CountingStore {
     async fn register_subscribers(&self, names: &[&str]) -> Result<(), StoreError> {
         self.inner.register_subscribers(names).await
     }
+    fn route_deliveries(&self, routes: domain::spine::Routes) {
+        self.inner.route_deliveries(routes)
+    }
     async fn retire_subscribers(&self, names: &[&str]) -> Result<(), StoreError> {
         self.inner.retire_subscribers(names).await
     }

@@ -23,7 +23,7 @@ use sqlx::{PgConnection, Postgres, Transaction};
 use pending::{Pending, PgGroups, PgUnit};
 
 use super::group_commit::GroupCommit;
-use super::{map_err, Migrations};
+use super::{map_err, Migrations, Routing};
 
 mod accounts;
 mod audit;
@@ -48,6 +48,7 @@ pub struct PgStore {
     pool: PgPool,
     /// Called after a commit that wrote to a user's feed (see `FeedStore::on_feed_commit`).
     feed_hook: Arc<OnceLock<FeedHook>>,
+    routing: Routing,
     group: Arc<GroupCommit<PgGroups>>,
 }
 
@@ -72,7 +73,7 @@ impl PgStore {
             tasks::backfill_list_keys(&pool).await?;
         }
         let group = Arc::new(GroupCommit::new(PgGroups(pool.clone())));
-        Ok(Self { pool, feed_hook: Arc::default(), group })
+        Ok(Self { pool, feed_hook: Arc::default(), routing: Routing::default(), group })
     }
 
     fn reader(&self) -> &PgPool {
@@ -100,6 +101,7 @@ impl Store for PgStore {
             inserted: Vec::new(),
             feed: Vec::new(),
             feed_hook: self.feed_hook.clone(),
+            routing: self.routing.clone(),
         }))
     }
 
@@ -132,6 +134,7 @@ pub struct PgUnitOfWork {
     /// Feed entries to number and write at commit, per user.
     feed: Vec<(UserId, String, serde_json::Value)>,
     feed_hook: Arc<OnceLock<FeedHook>>,
+    routing: Routing,
 }
 
 #[async_trait]
@@ -283,7 +286,7 @@ impl UnitOfWork for PgUnitOfWork {
     }
 
     async fn append_event(&mut self, event: &EventEnvelope) -> Result<(), StoreError> {
-        self.pending.append_event(event)?;
+        self.pending.append_event(event, &self.routing.not_for(event))?;
         if let Some((event_type, data)) = domain::live::feed_entry(event) {
             self.feed.push((event.user_id, event_type, data));
         }

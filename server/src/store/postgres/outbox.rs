@@ -56,6 +56,10 @@ impl OutboxStore for PgStore {
         tx.commit().await.map_err(map_err)
     }
 
+    fn route_deliveries(&self, routes: domain::spine::Routes) {
+        self.routing.set(routes);
+    }
+
     async fn retire_subscribers(&self, names: &[&str]) -> Result<(), StoreError> {
         let mut tx = self.writer().begin().await.map_err(map_err)?;
         for name in names {
@@ -221,9 +225,9 @@ impl OutboxStore for PgStore {
     }
 }
 
-/// Writes the event and one delivery of it for every registered subscriber.
-pub(super) async fn append_event(tx: &mut PgConnection, e: &EventEnvelope) -> Result<(), StoreError> {
+/// Writes the event and one delivery of it for every registered subscriber but those in `skip`.
+pub(super) async fn append_event(tx: &mut PgConnection, e: &EventEnvelope, skip: &[&str]) -> Result<(), StoreError> {
     let mut append = super::pending::Pending::default();
-    append.append_event(e)?;
+    append.append_event(e, skip)?;
     super::pending::Pending::send(tx, &[&append]).await
 }

@@ -39,6 +39,8 @@ struct PendingEvent {
     payload: String,
     trace_parent: Option<String>,
     stream: uuid::Uuid,
+    /// The subscribers it is not delivered to, joined by commas (names have none).
+    skip: String,
 }
 
 impl Pending {
@@ -57,7 +59,8 @@ impl Pending {
         self.timers.extend_from_slice(timers);
     }
 
-    pub fn append_event(&mut self, e: &EventEnvelope) -> Result<(), StoreError> {
+    /// An event, delivered to every registered subscriber but those in `skip`.
+    pub fn append_event(&mut self, e: &EventEnvelope, skip: &[&str]) -> Result<(), StoreError> {
         self.events.push(PendingEvent {
             id: e.id,
             event_type: e.event_type.clone(),
@@ -67,6 +70,7 @@ impl Pending {
             payload: serde_json::to_string(e).map_err(StoreError::backend)?,
             trace_parent: crate::telemetry::trace::parent_of(e),
             stream: e.stream(),
+            skip: skip.join(","),
         });
         Ok(())
     }
@@ -88,22 +92,23 @@ impl Pending {
     }
 }
 
-/// Writes events, each with one delivery per registered subscriber, in one
-/// statement; their outbox numbers follow their order.
+/// Writes events, each with one delivery per registered subscriber it is
+/// not routed away from, in one statement; their outbox numbers follow their order.
 async fn append_events(tx: &mut PgConnection, events: &[&PendingEvent]) -> Result<(), StoreError> {
     if events.is_empty() {
         return Ok(());
     }
     sqlx::query(
         "WITH v AS (SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::int8[], $4::uuid[], $5::timestamptz[], \
-             $6::text[], $7::text[], $8::uuid[], $9::int8[]) WITH ORDINALITY \
+             $6::text[], $7::text[], $8::uuid[], $9::int8[], $10::text[]) WITH ORDINALITY \
              AS v(event_id, event_type, schema_version, user_id, occurred_at, payload, trace_parent, stream, \
-                  available_at, ord)), \
+                  available_at, skip, ord)), \
          o AS (INSERT INTO outbox (event_id, event_type, schema_version, user_id, occurred_at, payload, trace_parent) \
              SELECT event_id, event_type, schema_version, user_id, occurred_at, payload::jsonb, trace_parent \
              FROM v ORDER BY ord RETURNING seq, event_id) \
          INSERT INTO outbox_deliveries (seq, subscriber, stream, available_at) \
-         SELECT o.seq, s.name, v.stream, v.available_at FROM o JOIN v USING (event_id) CROSS JOIN subscribers s",
+         SELECT o.seq, s.name, v.stream, v.available_at FROM o JOIN v USING (event_id) CROSS JOIN subscribers s \
+         WHERE s.name <> ALL (string_to_array(v.skip, ','))",
     )
     .bind(events.iter().map(|e| e.id).collect::<Vec<_>>())
     .bind(events.iter().map(|e| e.event_type.as_str()).collect::<Vec<_>>())
@@ -114,6 +119,7 @@ async fn append_events(tx: &mut PgConnection, events: &[&PendingEvent]) -> Resul
     .bind(events.iter().map(|e| e.trace_parent.as_deref()).collect::<Vec<_>>())
     .bind(events.iter().map(|e| e.stream).collect::<Vec<_>>())
     .bind(events.iter().map(|e| millis(e.occurred_at)).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.skip.as_str()).collect::<Vec<_>>())
     .execute(tx)
     .await
     .map_err(map_err)?;

@@ -241,9 +241,9 @@ impl Deferred {
     }
 
     /// The event, and one delivery of it for every registered subscriber
-    /// (found by the event's id: `last_insert_rowid()` would move on with
-    /// every delivery inserted).
-    pub fn append_event(&mut self, e: &EventEnvelope) {
+    /// but those in `skip` (found by the event's id: `last_insert_rowid()`
+    /// would move on with every delivery inserted).
+    pub fn append_event(&mut self, e: &EventEnvelope, skip: &[&str]) {
         // The stored form of an envelope, as `sqlx::types::Json` writes it.
         let payload = serde_json::to_string(e).expect("an event envelope serialises");
         self.push(
@@ -261,9 +261,13 @@ impl Deferred {
         );
         self.push(
             "INSERT INTO outbox_deliveries (seq, subscriber, stream, available_at) \
-             SELECT o.seq, s.name, ?, ? FROM outbox o CROSS JOIN subscribers s WHERE o.event_id = ?",
+             SELECT o.seq, s.name, ?, ? FROM outbox o CROSS JOIN subscribers s \
+             WHERE o.event_id = ? AND s.name NOT IN (SELECT value FROM json_each(?))",
             |b| {
-                b.bind(e.stream()).bind(millis(e.occurred_at)).bind(e.id);
+                b.bind(e.stream())
+                    .bind(millis(e.occurred_at))
+                    .bind(e.id)
+                    .bind(serde_json::to_string(skip).expect("names serialise"));
             },
         );
     }

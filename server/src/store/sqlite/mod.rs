@@ -27,7 +27,7 @@ use deferred::{send_between, Deferred};
 use group_commit::SqliteGroups;
 
 use super::group_commit::GroupCommit;
-use super::{map_err, Migrations};
+use super::{map_err, Migrations, Routing};
 
 mod accounts;
 mod audit;
@@ -48,6 +48,7 @@ pub struct SqliteStore {
     write: SqlitePool,
     /// Called after a commit that wrote to a user's feed (see `FeedStore::on_feed_commit`).
     feed_hook: Arc<OnceLock<FeedHook>>,
+    routing: Routing,
     group: Arc<GroupCommit<SqliteGroups>>,
     /// The background checkpointer runs while this lives.
     _alive: Arc<()>,
@@ -107,7 +108,7 @@ impl SqliteStore {
         let alive = Arc::new(());
         checkpoint::spawn(checkpoints, Arc::downgrade(&alive));
         let group = Arc::new(GroupCommit::new(SqliteGroups(write.clone())));
-        let store = Self { read, write, feed_hook: Arc::default(), group, _alive: alive };
+        let store = Self { read, write, feed_hook: Arc::default(), routing: Routing::default(), group, _alive: alive };
         if migrations == Migrations::Apply {
             tasks::backfill_list_keys(&store.write).await?;
         }
@@ -139,6 +140,7 @@ impl Store for SqliteStore {
             inserted: Vec::new(),
             feed: Vec::new(),
             feed_hook: self.feed_hook.clone(),
+            routing: self.routing.clone(),
         }))
     }
 
@@ -173,6 +175,7 @@ pub struct SqliteUnitOfWork {
     /// Feed entries to number and write at commit, per user.
     feed: Vec<(UserId, String, serde_json::Value)>,
     feed_hook: Arc<OnceLock<FeedHook>>,
+    routing: Routing,
 }
 
 impl SqliteUnitOfWork {
@@ -378,7 +381,7 @@ impl UnitOfWork for SqliteUnitOfWork {
     }
 
     async fn append_event(&mut self, event: &EventEnvelope) -> Result<(), StoreError> {
-        self.deferred.append_event(event);
+        self.deferred.append_event(event, &self.routing.not_for(event));
         if let Some((event_type, data)) = domain::live::feed_entry(event) {
             self.feed.push((event.user_id, event_type, data));
         }

@@ -42,6 +42,10 @@ impl OutboxStore for SqliteStore {
         tx.commit().await.map_err(map_err)
     }
 
+    fn route_deliveries(&self, routes: domain::spine::Routes) {
+        self.routing.set(routes);
+    }
+
     async fn retire_subscribers(&self, names: &[&str]) -> Result<(), StoreError> {
         let mut tx = self.begin_immediate().await?;
         for name in names {
@@ -210,9 +214,13 @@ impl OutboxStore for SqliteStore {
     }
 }
 
-/// Writes the event and one delivery of it for every registered subscriber.
-pub(super) async fn append_event(tx: &mut SqliteConnection, e: &EventEnvelope) -> Result<(), StoreError> {
+/// Writes the event and one delivery of it for every registered subscriber but those in `skip`.
+pub(super) async fn append_event(
+    tx: &mut SqliteConnection,
+    e: &EventEnvelope,
+    skip: &[&str],
+) -> Result<(), StoreError> {
     let mut append = super::deferred::Deferred::default();
-    append.append_event(e);
+    append.append_event(e, skip);
     append.send(tx).await.map(drop)
 }
