@@ -94,39 +94,50 @@ impl Services {
         patch: &TaskPatch,
         expected: Option<TaskVersion>,
     ) -> Result<Task, ServiceError> {
+        self.patch_and_complete(user, id, patch, None, expected).await
+    }
+
+    /// [`Self::patch_task`], and then, when `completed` is given, completes
+    /// or reopens the task as [`Self::set_completed`] does, in the same unit
+    /// of work: both changes are kept, or neither. The version is checked
+    /// once, against the task as it was before either.
+    pub async fn patch_and_complete(
+        &self,
+        user: &User,
+        id: TaskId,
+        patch: &TaskPatch,
+        completed: Option<bool>,
+        expected: Option<TaskVersion>,
+    ) -> Result<Task, ServiceError> {
         let mut uow = self.store.begin().await?;
         let before = uow.task_for_update(user.id, id).await?;
         check_version(&before, expected)?;
-        if patch.is_empty() {
-            return Ok(before);
+        let now = self.clock.now();
+        let mut task = before;
+        let mut timers = None;
+        if !patch.is_empty() {
+            let draft = TaskDraft::parse(&patch.apply(TaskInput::of(&task)), user.time_zone)?;
+            let after = edited(&task, draft, now);
+            timers = Some(self.write_edit(&mut *uow, task, &after, now).await?);
+            task = after;
         }
-        let draft = TaskDraft::parse(&patch.apply(TaskInput::of(&before)), user.time_zone)?;
-        self.edit(uow, before, draft).await
+        if let Some(completed) = completed.filter(|&c| c != task.is_completed()) {
+            let after = Task { completed_at: completed.then_some(now), updated_at: now, ..task.clone() };
+            timers = Some(self.write_completion(&mut *uow, task, &after, now).await?);
+            task = after;
+        }
+        // The last write placed the timers the task has now.
+        if let Some(timers) = timers {
+            uow.commit().await?;
+            self.timers_set(&timers);
+        }
+        Ok(task)
     }
 
     /// Writes `before` edited into `draft` and commits.
     async fn edit(&self, mut uow: Box<dyn UnitOfWork>, before: Task, draft: TaskDraft) -> Result<Task, ServiceError> {
-        // An unchanged due date keeps the zone it was set in.
-        let due = match (draft.due, before.due) {
-            (Some(new), Some(old)) if new.date == old.date && new.time == old.time => Some(old),
-            (new, _) => new,
-        };
-        let repeat = match (draft.repeat, due) {
-            (Some(new), Some(due)) => Some(edited_repeat(before.repeat.as_ref(), new, &due)),
-            _ => None,
-        };
         let now = self.clock.now();
-        let after = Task {
-            title: draft.title,
-            description: draft.description,
-            priority: draft.priority,
-            tags: draft.tags,
-            due,
-            repeat,
-            reminders: draft.reminders,
-            updated_at: now,
-            ..before.clone()
-        };
+        let after = edited(&before, draft, now);
         let timers = self.write_edit(&mut *uow, before, &after, now).await?;
         uow.commit().await?;
         self.timers_set(&timers);
@@ -352,6 +363,30 @@ impl Services {
     /// The user's list version, for a copy of a list page read at it.
     pub async fn list_version(&self, user: &User) -> Result<i64, ServiceError> {
         Ok(self.store.list_version(user.id).await?)
+    }
+}
+
+/// `before` as `draft` edits it at `now`. An unchanged due date keeps the
+/// zone it was set in, and a repeat rule goes on from the series it had.
+fn edited(before: &Task, draft: TaskDraft, now: chrono::DateTime<chrono::Utc>) -> Task {
+    let due = match (draft.due, before.due) {
+        (Some(new), Some(old)) if new.date == old.date && new.time == old.time => Some(old),
+        (new, _) => new,
+    };
+    let repeat = match (draft.repeat, due) {
+        (Some(new), Some(due)) => Some(edited_repeat(before.repeat.as_ref(), new, &due)),
+        _ => None,
+    };
+    Task {
+        title: draft.title,
+        description: draft.description,
+        priority: draft.priority,
+        tags: draft.tags,
+        due,
+        repeat,
+        reminders: draft.reminders,
+        updated_at: now,
+        ..before.clone()
     }
 }
 

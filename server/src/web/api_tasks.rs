@@ -598,7 +598,8 @@ fn store_problem(e: domain::StoreError) -> Problem {
 /// Changes only the fields the body names, under the task's lock; null
 /// clears one. `"completed": true` completes the task as the list does (a
 /// repeating task keeps its rule and its next instance follows), `false`
-/// reopens it. With `If-Match`, nothing is written unless the task still has
+/// reopens it; the fields and the completion are written together, or
+/// neither. With `If-Match`, nothing is written unless the task still has
 /// that version. Every field that is not right is named at once in a 422, and
 /// nothing is written.
 #[utoipa::path(
@@ -637,8 +638,7 @@ async fn patch(
     let expect = etag::if_match(&headers)?;
     let fields = TaskFields::read(body, true)?;
     let svc = &state.services;
-    let mut expected = Expect::version(expect);
-    let mut task = None;
+    let expected = Expect::version(expect);
     if !fields.patch.is_empty() {
         // Checked against the task as it is only to name every bad field at
         // once; the service applies the patch to the task under its lock,
@@ -647,26 +647,13 @@ async fn patch(
         stale_now(&current, expected)?;
         TaskDraft::parse_each(&fields.patch.apply(TaskInput::of(&current)), api.user.time_zone)
             .map_err(|errors| invalid(errors.into_iter()))?;
-        let patched = svc.patch_task(&api.user, id, &fields.patch, expected).await.map_err(renamed)?;
-        // The completion below is a second write: it must find the task as
-        // this one left it, not as a third party has since made it.
-        expected = expected.map(|_| TaskVersion::of(&patched));
-        task = Some(patched);
     }
-    // Completing goes through the service that does it, so a repeating task's
-    // next instance follows and its rule stays, whatever else was sent.
-    if let Some(completed) = fields.completed {
-        task = Some(svc.set_completed(&api.user, id, completed, expected).await?);
-    }
-    let task = match task {
-        Some(task) => task,
-        None => {
-            // Nothing to write, but a stale If-Match is still refused, as for any PATCH.
-            let current = svc.task(&api.user, id).await?;
-            stale_now(&current, expected)?;
-            current
-        }
-    };
+    // The fields and the completion in one unit of work, kept together or
+    // not at all; completing as the service does it everywhere, so a
+    // repeating task's next instance follows and its rule stays, whatever
+    // else was sent. With nothing to write, a stale If-Match is still refused.
+    let task =
+        svc.patch_and_complete(&api.user, id, &fields.patch, fields.completed, expected).await.map_err(renamed)?;
     Ok(with_etag(StatusCode::OK, &task))
 }
 

@@ -8,7 +8,7 @@ use reqwest::header::{CONTENT_TYPE, ETAG, IF_MATCH, IF_NONE_MATCH, LOCATION};
 use reqwest::{RequestBuilder, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{client, spawn_app, TestApp};
+use crate::helpers::{client, spawn_app, spawn_on, test_config, TestApp, TestDb};
 use crate::tokens::{new_token, problem};
 
 /// A caller of the API with one token and no cookies.
@@ -231,6 +231,55 @@ async fn completing_a_repeating_task_keeps_its_rule_and_makes_the_next_instance_
     app.settle().await;
     let (_, left) = api.get("/api/v1/tasks?q=is:all").await;
     assert_eq!(left["total"], 0, "the ended series makes no next instance: {left}");
+}
+
+#[tokio::test]
+async fn a_patch_that_edits_and_completes_keeps_both_changes_or_neither() {
+    let db = TestDb::for_http().await;
+    let app = spawn_on(&db, test_config(&db)).await;
+    app.sign_up().await;
+    let api = Api::new(&app, true).await;
+    let task = api.create(json!({ "title": "Draft", "priority": "low" })).await;
+    let id = task["id"].as_str().unwrap();
+    // The database refuses to complete a task titled "Refused": the edit
+    // alone would be accepted, the completion after it is not.
+    match &db {
+        TestDb::Sqlite { .. } => {
+            db.execute(
+                "CREATE TRIGGER refuse BEFORE UPDATE ON tasks \
+                 WHEN NEW.completed_at IS NOT NULL AND NEW.title = 'Refused' \
+                 BEGIN SELECT RAISE(ABORT, 'refused'); END",
+            )
+            .await
+        }
+        TestDb::Postgres { .. } => {
+            db.execute(
+                "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+                 IF NEW.completed_at IS NOT NULL AND NEW.title = 'Refused' THEN RAISE EXCEPTION 'refused'; END IF; \
+                 RETURN NEW; END $$",
+            )
+            .await;
+            db.execute("CREATE TRIGGER refuse BEFORE UPDATE ON tasks FOR EACH ROW EXECUTE FUNCTION refuse()").await
+        }
+    }
+    let (status, body) = api.patch(id, json!({ "title": "Refused", "priority": "high", "completed": true })).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+    assert!(!body.to_string().contains("refused"), "no database text reaches the caller: {body}");
+    let (_, now) = api.get(&format!("/api/v1/tasks/{id}")).await;
+    assert_eq!(
+        (now["title"].clone(), now["priority"].clone(), now["completed"].clone()),
+        (json!("Draft"), json!("low"), json!(false)),
+        "the edit went with the refused completion"
+    );
+    app.settle().await;
+    let (_, activity) = api.get("/api/v1/activity").await;
+    let types: Vec<&str> =
+        activity["items"].as_array().unwrap().iter().map(|e| e["event_type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["task.created", "account.created"], "no event of either change");
+
+    let (status, done) = api.patch(id, json!({ "title": "Final", "completed": true })).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!((done["title"].clone(), done["completed"].clone()), (json!("Final"), json!(true)));
 }
 
 #[tokio::test]
