@@ -295,10 +295,64 @@ impl AuditEntry {
     }
 }
 
+/// Where a page of the activity log ended: the next page holds the entries
+/// after this one in the log's order (newest first; at one instant, the
+/// larger event id first). Its text form is opaque to callers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActivityCursor {
+    pub occurred_at: DateTime<Utc>,
+    pub event_id: Uuid,
+}
+
+impl ActivityCursor {
+    /// The cursor of a page whose last entry is `entry`.
+    pub fn after(entry: &AuditEntry) -> Self {
+        Self { occurred_at: entry.occurred_at, event_id: entry.event_id }
+    }
+
+    /// Whether `entry` comes after the cursor, on a later page.
+    pub fn precedes(&self, entry: &AuditEntry) -> bool {
+        (entry.occurred_at, entry.event_id) < (self.occurred_at, self.event_id)
+    }
+
+    /// Nanoseconds since the epoch and the event id: the instant exactly, as the log keeps it.
+    pub fn encode(&self) -> String {
+        let nanos = self.occurred_at.timestamp_nanos_opt().unwrap_or(i64::MAX);
+        format!("{nanos}.{}", self.event_id.simple())
+    }
+
+    /// Reads [`Self::encode`]'s form; `None` for anything else.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let (nanos, id) = raw.split_once('.')?;
+        let nanos: i64 = nanos.parse().ok()?;
+        let event_id = Uuid::try_parse(id).ok()?;
+        Some(Self { occurred_at: DateTime::from_timestamp_nanos(nanos), event_id })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::account::{DisplayName, Email, TimeZone};
+
+    #[test]
+    fn an_activity_cursor_reads_back_what_it_wrote_and_nothing_else() {
+        let entry = AuditEntry {
+            event_id: Uuid::now_v7(),
+            event_type: "task.created".into(),
+            task_id: None,
+            summary: String::new(),
+            occurred_at: DateTime::from_timestamp_nanos(1_795_000_000_123_456_789),
+        };
+        let cursor = ActivityCursor::after(&entry);
+        assert_eq!(ActivityCursor::parse(&cursor.encode()), Some(cursor), "to the nanosecond");
+        for bad in ["", "12", "x.y", "12.not-a-uuid", "1.2.3"] {
+            assert_eq!(ActivityCursor::parse(bad), None, "{bad}");
+        }
+        assert!(!cursor.precedes(&entry), "the cursor's own entry is on its page");
+        let tie = AuditEntry { event_id: Uuid::nil(), ..entry.clone() };
+        assert!(cursor.precedes(&tie), "at one instant, a smaller id comes later");
+    }
 
     fn user() -> User {
         User {

@@ -138,8 +138,15 @@ pub trait TagStore: Send + Sync {
 /// The audit log that the audit consumer keeps.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
-    /// Newest first; only one task's history when `task` is given.
-    async fn activity(&self, user: UserId, task: Option<TaskId>, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Newest first; only one task's history when `task` is given; only the
+    /// entries after `after` when it is given (the next page).
+    async fn activity(
+        &self,
+        user: UserId,
+        task: Option<TaskId>,
+        after: Option<crate::event::ActivityCursor>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
     /// Records events in the audit log, in one write; returns how many were
     /// not there yet (a redelivered event is recorded once).
     async fn record_audits(&self, events: &[&EventEnvelope]) -> Result<u64, StoreError>;

@@ -649,12 +649,17 @@ pub(crate) const UNRECORDED_EVENTS: &str = "SELECT o.payload FROM outbox_deliver
      WHERE d.subscriber = $1 AND d.done_at IS NULL AND o.user_id = $2";
 
 /// Joins recorded entries with events not recorded yet: one entry per event,
-/// newest first, only one task's when `task` is given, at most `limit`.
+/// newest first, only one task's when `task` is given, only those after
+/// `after`, at most `limit`. `as_stored` gives an event's instant as the log
+/// keeps it, so an entry is ordered and paged the same before and after it
+/// is recorded.
 pub(crate) fn merge_activity(
     mut entries: Vec<domain::event::AuditEntry>,
     unrecorded: impl IntoIterator<Item = serde_json::Value>,
     task: Option<domain::TaskId>,
+    after: Option<domain::event::ActivityCursor>,
     limit: u32,
+    as_stored: impl Fn(chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc>,
 ) -> Vec<domain::event::AuditEntry> {
     for value in unrecorded {
         // An event that cannot be read is a dead letter's business, not the page's.
@@ -662,8 +667,13 @@ pub(crate) fn merge_activity(
         if !event.payload.is_audited() || (task.is_some() && event.task_id != task) {
             continue;
         }
-        if !entries.iter().any(|e| e.event_id == event.id) {
-            entries.push(domain::event::AuditEntry::from_envelope(&event));
+        let mut entry = domain::event::AuditEntry::from_envelope(&event);
+        entry.occurred_at = as_stored(entry.occurred_at);
+        if after.is_some_and(|cursor| !cursor.precedes(&entry)) {
+            continue;
+        }
+        if !entries.iter().any(|e| e.event_id == entry.event_id) {
+            entries.push(entry);
         }
     }
     entries.sort_by(|a, b| b.occurred_at.cmp(&a.occurred_at).then(b.event_id.cmp(&a.event_id)));

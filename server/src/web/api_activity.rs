@@ -1,11 +1,11 @@
 //! The REST API's activity log, `/api/v1/activity`: every change the user
 //! made, newest first, as the activity page lists it, or one task's history
-//! as the task page shows it.
+//! as the task page shows it, a page at a time with a cursor.
 
 use app::auth::AppState;
 use axum::extract::RawQuery;
 use axum::{Extension, Json};
-use domain::event::AuditEntry;
+use domain::event::{ActivityCursor, AuditEntry};
 use domain::{TaskId, ValidationError};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -58,19 +58,22 @@ impl From<&AuditEntry> for ActivityEntryJson {
     }
 }
 
-/// The newest entries of the log.
+/// A page of the log.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ActivityJson {
     /// Newest first.
     items: Vec<ActivityEntryJson>,
+    /// Pass it back as `cursor` for the next, older page; null on the last page.
+    #[schema(required = true)]
+    next_cursor: Option<String>,
 }
 
 /// Read the activity log
 ///
-/// The newest entries of your activity log, newest first: at most `limit`
-/// (up to 200, what the activity page shows; the log has no older pages
-/// here). With `task`, only that task's history, as its page shows it; a
-/// deleted task's history stays readable.
+/// Your activity log, newest first, at most `limit` entries a page (up to
+/// 200): pass a page's `next_cursor` back as `cursor` for the older ones; no
+/// entry is on two pages. With `task`, only that task's history, as its page
+/// shows it; a deleted task's history stays readable.
 #[utoipa::path(
     get,
     path = "/api/v1/activity",
@@ -80,6 +83,7 @@ pub(crate) struct ActivityJson {
     params(
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "Entries, 1 to 200 (default 50)."),
         ("task" = Option<String>, Query, description = "A task's id: only its history."),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the page before."),
     ),
     responses(
         (status = 200, description = "The newest entries.", body = ActivityJson),
@@ -87,7 +91,8 @@ pub(crate) struct ActivityJson {
         (status = 401, description = UNAUTHENTICATED, body = Problem, content_type = PROBLEM_JSON),
         (status = 404, description = "`task` names no task of yours, now or in your log.",
             body = Problem, content_type = PROBLEM_JSON),
-        (status = 422, description = "`limit` is not 1 to 200.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 422, description = "`limit` is not 1 to 200, or `cursor` is not one a page gave.",
+            body = Problem, content_type = PROBLEM_JSON),
     )
 )]
 async fn list(
@@ -96,26 +101,40 @@ async fn list(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<ActivityJson>, Problem> {
     let pairs = query_pairs(raw)?;
+    let mut errors = Vec::new();
     let limit = match param(&pairs, "limit").map(str::trim) {
         None | Some("") => DEFAULT_LIMIT,
         Some(raw) => match raw.parse::<u32>() {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
             _ => {
-                let message = format!("Ask for 1 to {MAX_LIMIT} entries.");
-                return Err(Problem::invalid(vec![ValidationError::new("limit", message)]));
+                errors.push(ValidationError::new("limit", format!("Ask for 1 to {MAX_LIMIT} entries.")));
+                DEFAULT_LIMIT
             }
         },
     };
+    let after = match param(&pairs, "cursor").map(str::trim) {
+        None | Some("") => None,
+        Some(raw) => ActivityCursor::parse(raw).or_else(|| {
+            errors.push(ValidationError::new("cursor", "Pass back a next_cursor a page gave you."));
+            None
+        }),
+    };
+    if !errors.is_empty() {
+        return Err(Problem::invalid(errors));
+    }
     let task = match param(&pairs, "task").map(str::trim) {
         None | Some("") => None,
         Some(raw) => Some(TaskId::parse(raw).map_err(|_| Problem::not_found())?),
     };
     let svc = &state.services;
-    let entries = svc.activity(&api.user, task, limit).await?;
-    if let (Some(id), true) = (task, entries.is_empty()) {
+    let (entries, next) = svc.activity_page(&api.user, task, after, limit).await?;
+    if let (Some(id), true, None) = (task, entries.is_empty(), after) {
         // The log is the caller's alone, so an empty history is either a
         // task of theirs with none yet or no task of theirs at all.
         svc.task(&api.user, id).await?;
     }
-    Ok(Json(ActivityJson { items: entries.iter().map(ActivityEntryJson::from).collect() }))
+    Ok(Json(ActivityJson {
+        items: entries.iter().map(ActivityEntryJson::from).collect(),
+        next_cursor: next.map(|c| c.encode()),
+    }))
 }

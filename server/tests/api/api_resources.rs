@@ -330,6 +330,41 @@ async fn read_all_marks_every_unread_notification_read() {
 }
 
 #[tokio::test]
+async fn the_activity_log_is_read_a_page_at_a_time_with_each_entry_on_one_page() {
+    let app = spawn_app().await;
+    app.sign_up().await;
+    let api = Api::new(&app, true).await;
+    for i in 0..6 {
+        api.task(json!({ "title": format!("Task {i}") })).await;
+    }
+    // Recorded or not yet, an entry keeps its place in the pages.
+    let whole = api.get("/api/v1/activity").await;
+    let ids = |page: &Value| -> Vec<String> {
+        page["items"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(ids(&whole).len(), 7, "six tasks and the account: {whole}");
+    assert_eq!(whole["next_cursor"], Value::Null, "one page holds it all");
+
+    let mut paged = Vec::new();
+    let mut path = "/api/v1/activity?limit=3".to_owned();
+    let mut pages = 0;
+    loop {
+        let page = api.get(&path).await;
+        pages += 1;
+        paged.extend(ids(&page));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/v1/activity?limit=3&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(paged, ids(&whole), "the pages hold the log once, in order");
+
+    let refused = api.refused(Method::GET, "/api/v1/activity?limit=0&cursor=yesterday", None).await;
+    assert_eq!(refused, ["limit", "cursor"], "every bad parameter is named at once");
+}
+
+#[tokio::test]
 async fn the_activity_log_lists_changes_newest_first_for_all_tasks_or_one_even_after_it_is_deleted() {
     let app = spawn_app().await;
     app.sign_up().await;

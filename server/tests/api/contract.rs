@@ -1068,13 +1068,49 @@ pub async fn audit_entries_are_recorded_once_and_read_per_user_and_task(store: A
     assert!(!store.record_audit(&first).await.unwrap(), "a redelivery is a no-op");
     assert!(store.record_audit(&second).await.unwrap());
     assert!(store.record_audit(&unrelated).await.unwrap());
-    let all = store.activity(u.id, None, 10).await.unwrap();
+    let all = store.activity(u.id, None, None, 10).await.unwrap();
     assert_eq!(all.len(), 3);
     assert_eq!(all[0].event_id, unrelated.id, "newest first");
-    let per_task = store.activity(u.id, Some(t.id), 10).await.unwrap();
+    let per_task = store.activity(u.id, Some(t.id), None, 10).await.unwrap();
     assert_eq!(per_task.iter().map(|e| e.event_id).collect::<Vec<_>>(), [second.id, first.id]);
-    assert!(store.activity(other.id, None, 10).await.unwrap().is_empty());
-    assert_eq!(store.activity(u.id, None, 1).await.unwrap().len(), 1, "the limit holds");
+    assert!(store.activity(other.id, None, None, 10).await.unwrap().is_empty());
+    assert_eq!(store.activity(u.id, None, None, 1).await.unwrap().len(), 1, "the limit holds");
+}
+
+pub async fn the_activity_log_pages_once_through_ties_and_events_not_yet_recorded(store: Arc<dyn Store>) {
+    use domain::event::ActivityCursor;
+    store.register_subscribers(&["audit-log"]).await.unwrap();
+    let u = add_user(&store, "pages@example.com").await;
+    // Three events at one instant, to the nanosecond, and two later ones.
+    let at = chrono::DateTime::from_timestamp_nanos(1_795_000_000_123_456_789);
+    let events: Vec<EventEnvelope> = (0..5)
+        .map(|i| {
+            let when = if i < 3 { at } else { at + Duration::seconds(i) };
+            EventEnvelope::new(Uuid::now_v7(), when, u.id, DomainEvent::PasswordChanged { user_id: u.id })
+        })
+        .collect();
+    // Two of the tie are recorded; the rest wait in the outbox for the audit
+    // logger, among them the tie's smallest id, which must still come last.
+    for e in &events[1..3] {
+        assert!(store.record_audit(e).await.unwrap());
+    }
+    for e in [&events[0], &events[3], &events[4]] {
+        let mut uow = store.begin().await.unwrap();
+        uow.append_event(e).await.unwrap();
+        uow.commit().await.unwrap();
+    }
+    let whole: Vec<Uuid> = store.activity(u.id, None, None, 10).await.unwrap().iter().map(|e| e.event_id).collect();
+    let mut tie: Vec<Uuid> = events[..3].iter().map(|e| e.id).collect();
+    tie.sort_by(|a, b| b.cmp(a));
+    assert_eq!(whole, [vec![events[4].id, events[3].id], tie].concat(), "newest first, a tie by id");
+    let (mut paged, mut after) = (Vec::new(), None);
+    loop {
+        let page = store.activity(u.id, None, after, 2).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(ActivityCursor::after(last));
+        paged.extend(page.iter().map(|e| e.event_id));
+    }
+    assert_eq!(paged, whole, "each entry on one page, in order");
 }
 
 pub async fn the_audit_log_records_a_batch_at_once_and_each_event_once(store: Arc<dyn Store>) {
@@ -1085,7 +1121,7 @@ pub async fn the_audit_log_records_a_batch_at_once_and_each_event_once(store: Ar
     assert_eq!(store.record_audits(&[&a, &b]).await.unwrap(), 2);
     assert_eq!(store.record_audits(&[&b, &c]).await.unwrap(), 1, "b was recorded before");
     let ids: std::collections::HashSet<Uuid> =
-        store.activity(u.id, Some(t.id), 10).await.unwrap().iter().map(|e| e.event_id).collect();
+        store.activity(u.id, Some(t.id), None, 10).await.unwrap().iter().map(|e| e.event_id).collect();
     assert_eq!(ids, [a.id, b.id, c.id].into_iter().collect());
 }
 
@@ -1098,14 +1134,14 @@ pub async fn the_activity_log_shows_a_committed_change_before_the_audit_consumer
     uow.insert_task(&t).await.unwrap();
     uow.append_event(&e).await.unwrap();
     uow.commit().await.unwrap();
-    let seen = store.activity(u.id, Some(t.id), 10).await.unwrap();
+    let seen = store.activity(u.id, Some(t.id), None, 10).await.unwrap();
     assert_eq!(seen.iter().map(|a| a.event_id).collect::<Vec<_>>(), [e.id], "read your own writes");
-    assert!(store.activity(u.id, Some(TaskId(Uuid::now_v7())), 10).await.unwrap().is_empty(), "per task");
+    assert!(store.activity(u.id, Some(TaskId(Uuid::now_v7())), None, 10).await.unwrap().is_empty(), "per task");
     // Recorded, but its delivery not yet marked done: still one entry.
     assert!(store.record_audit(&e).await.unwrap());
-    assert_eq!(store.activity(u.id, None, 10).await.unwrap().len(), 1);
+    assert_eq!(store.activity(u.id, None, None, 10).await.unwrap().len(), 1);
     let other = add_user(&store, "fresh2@example.com").await;
-    assert!(store.activity(other.id, None, 10).await.unwrap().is_empty(), "scoped to its user");
+    assert!(store.activity(other.id, None, None, 10).await.unwrap().is_empty(), "scoped to its user");
 }
 
 pub async fn each_subscribers_backlog_counts_pending_dead_and_its_oldest_wait(store: Arc<dyn Store>) {
@@ -1204,6 +1240,7 @@ macro_rules! contract_suite {
                 a_change_to_a_task_waits_for_the_unit_of_work_that_holds_it,
                 an_uncommitted_unit_of_work_leaves_no_trace,
                 a_failed_change_takes_its_event_with_it,
+                the_activity_log_pages_once_through_ties_and_events_not_yet_recorded,
                 every_subscriber_gets_its_own_delivery_of_every_event,
                 a_routed_subscriber_is_written_only_the_events_it_acts_on,
                 a_retired_subscriber_gets_no_new_events_but_keeps_its_queued_ones,

@@ -157,8 +157,14 @@ impl TagStore for CountingStore {
 
 #[async_trait]
 impl AuditStore for CountingStore {
-    async fn activity(&self, user: UserId, task: Option<TaskId>, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
-        self.inner.activity(user, task, limit).await
+    async fn activity(
+        &self,
+        user: UserId,
+        task: Option<TaskId>,
+        after: Option<domain::event::ActivityCursor>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.inner.activity(user, task, after, limit).await
     }
     async fn record_audits(&self, events: &[&EventEnvelope]) -> Result<u64, StoreError> {
         self.inner.record_audits(events).await

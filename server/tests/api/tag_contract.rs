@@ -49,7 +49,7 @@ fn row(name: &str, open: u64, total: u64, colour: Option<TagColour>) -> (String,
 /// How many events of each type the outbox holds for each of the user's tasks.
 async fn events_per_task(store: &Arc<dyn Store>, u: &User) -> BTreeMap<(TaskId, String), usize> {
     let mut seen = BTreeMap::new();
-    for entry in store.activity(u.id, None, 1000).await.unwrap() {
+    for entry in store.activity(u.id, None, None, 1000).await.unwrap() {
         *seen.entry((entry.task_id.expect("a task event"), entry.event_type)).or_default() += 1;
     }
     seen

@@ -55,7 +55,7 @@ async fn set_timers(store: &Arc<dyn Store>, t: &Task, at: &[DateTime<Utc>]) -> V
 
 /// The types of the events the outbox holds for `user`, newest first.
 async fn event_types(store: &Arc<dyn Store>, user: &User) -> Vec<String> {
-    store.activity(user.id, None, 1000).await.unwrap().into_iter().map(|e| e.event_type).collect()
+    store.activity(user.id, None, None, 1000).await.unwrap().into_iter().map(|e| e.event_type).collect()
 }
 
 /// Now, to the millisecond: timers are kept at that precision.

@@ -1,7 +1,7 @@
 //! The audit log on SQLite, read together with the events it has not recorded yet.
 
 use async_trait::async_trait;
-use domain::event::{AuditEntry, EventEnvelope};
+use domain::event::{ActivityCursor, AuditEntry, EventEnvelope};
 use domain::ports::AuditStore;
 use domain::task::TaskId;
 use domain::{StoreError, UserId};
@@ -12,7 +12,13 @@ use crate::store::{decode_all, map_err, merge_activity, AUDIT_SUBSCRIBER, UNRECO
 
 #[async_trait]
 impl AuditStore for SqliteStore {
-    async fn activity(&self, user: UserId, task: Option<TaskId>, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+    async fn activity(
+        &self,
+        user: UserId,
+        task: Option<TaskId>,
+        after: Option<ActivityCursor>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
         let mut conn = self.reader().acquire().await.map_err(map_err)?;
         // The events not yet recorded are read before the log: an event the
         // audit logger records between the two reads is then in one or the
@@ -27,16 +33,20 @@ impl AuditStore for SqliteStore {
         let rows: Vec<AuditRow> = sqlx::query_as(
             "SELECT event_id, event_type, task_id, summary, occurred_at FROM audit_log \
              WHERE user_id = $1 AND ($2 IS NULL OR task_id = $2) \
+               AND ($4 IS NULL OR (occurred_at, event_id) < ($4, $5)) \
              ORDER BY occurred_at DESC, event_id DESC LIMIT $3",
         )
         .bind(user.0)
         .bind(task.map(|t| t.0))
         .bind(i64::from(limit))
+        .bind(after.map(|c| c.occurred_at))
+        .bind(after.map(|c| c.event_id))
         .fetch_all(&mut *conn)
         .await
         .map_err(map_err)?;
         let unrecorded = payloads.iter().filter_map(|p| serde_json::from_str(p).ok());
-        Ok(merge_activity(decode_all(rows, AuditRow::into_entry)?, unrecorded, task, limit))
+        // The log keeps an instant to the nanosecond, as the events carry it.
+        Ok(merge_activity(decode_all(rows, AuditRow::into_entry)?, unrecorded, task, after, limit, |at| at))
     }
 
     async fn record_audits(&self, events: &[&EventEnvelope]) -> Result<u64, StoreError> {
