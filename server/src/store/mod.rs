@@ -71,8 +71,6 @@ where
     Ok(())
 }
 
-/// Turns a sqlx error into the store's vocabulary: unique violations become a
-/// `Conflict` naming the field, everything else stays an opaque backend error.
 /// The routes the outbox's deliveries follow (see
 /// `OutboxStore::route_deliveries`), shared by a store and its units of work.
 #[derive(Clone, Default)]
@@ -89,6 +87,8 @@ impl Routing {
     }
 }
 
+/// Turns a sqlx error into the store's vocabulary: unique violations become a
+/// `Conflict` naming the field, everything else stays an opaque backend error.
 pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::RowNotFound => StoreError::NotFound,
