@@ -98,9 +98,10 @@ impl Services {
     }
 
     /// [`Self::patch_task`], and then, when `completed` is given, completes
-    /// or reopens the task as [`Self::set_completed`] does, in the same unit
-    /// of work: both changes are kept, or neither. The version is checked
-    /// once, against the task as it was before either.
+    /// or reopens the task (see [`Self::set_completed`]: the state it already
+    /// has writes nothing), in the same unit of work: both changes are kept,
+    /// or neither. The version is checked once, against the task as it was
+    /// before either. An empty patch and no change of state write nothing.
     pub async fn patch_and_complete(
         &self,
         user: &User,
@@ -180,18 +181,7 @@ impl Services {
         completed: bool,
         expected: Option<TaskVersion>,
     ) -> Result<Task, ServiceError> {
-        let mut uow = self.store.begin().await?;
-        let before = uow.task_for_update(user.id, id).await?;
-        check_version(&before, expected)?;
-        if before.is_completed() == completed {
-            return Ok(before);
-        }
-        let now = self.clock.now();
-        let after = Task { completed_at: completed.then_some(now), updated_at: now, ..before.clone() };
-        let timers = self.write_completion(&mut *uow, before, &after, now).await?;
-        uow.commit().await?;
-        self.timers_set(&timers);
-        Ok(after)
+        self.patch_and_complete(user, id, &TaskPatch::default(), Some(completed), expected).await
     }
 
     /// Writes a task completed or reopened (`after` says which) in `uow`, as
