@@ -451,12 +451,21 @@ pub trait EventHandler: Send + Sync {
     /// Handles several events, in order, answering each; one by one unless a
     /// consumer can do better (the audit logger writes them in one insert).
     async fn handle_batch(&self, events: &[&EventEnvelope]) -> Vec<Result<(), DeliveryError>> {
-        let mut answers = Vec::with_capacity(events.len());
-        for event in events {
-            answers.push(self.handle(event).await);
-        }
-        answers
+        handle_each(self, events).await
     }
+}
+
+/// Hands `events` to `handler` one at a time, in order, answering each: what
+/// a handler that does not batch does with a batch.
+pub async fn handle_each<H: EventHandler + ?Sized>(
+    handler: &H,
+    events: &[&EventEnvelope],
+) -> Vec<Result<(), DeliveryError>> {
+    let mut answers = Vec::with_capacity(events.len());
+    for event in events {
+        answers.push(handler.handle(event).await);
+    }
+    answers
 }
 
 /// Why a delivery failed.

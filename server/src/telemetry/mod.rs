@@ -117,11 +117,7 @@ impl domain::ports::EventHandler for Observed {
         events: &[&domain::event::EventEnvelope],
     ) -> Vec<Result<(), domain::ports::DeliveryError>> {
         if !self.inner.batches() {
-            let mut answers = Vec::with_capacity(events.len());
-            for event in events {
-                answers.push(self.handle(event).await);
-            }
-            return answers;
+            return domain::ports::handle_each(self, events).await;
         }
         let spans: Vec<tracing::Span> = events.iter().map(|e| trace::delivery_span(self.inner.name(), e)).collect();
         let answers = self.inner.handle_batch(events).await;
@@ -169,11 +165,7 @@ mod tests {
 
         async fn handle_batch(&self, events: &[&EventEnvelope]) -> Vec<Result<(), DeliveryError>> {
             if !self.batches {
-                let mut answers = Vec::new();
-                for event in events {
-                    answers.push(self.handle(event).await);
-                }
-                return answers;
+                return domain::ports::handle_each(self, events).await;
             }
             self.calls.lock().unwrap().push(events.len());
             events.iter().map(|_| Ok(())).collect()
