@@ -168,6 +168,11 @@ pub trait OutboxStore: Send + Sync {
     /// Which events the subscribers it names act on: an event appended from
     /// now on is not delivered to those that do not. The first routes given stand.
     fn route_deliveries(&self, routes: crate::spine::Routes);
+    /// Rings each bell after a commit that appended an event its `Wants`
+    /// accepts, so the relay waiting on it claims that event at once. A
+    /// relay in another process still finds it at its next poll. The first
+    /// bells given stand.
+    fn ring_on_commit(&self, bells: Vec<(crate::spine::Wants, crate::spine::Bell)>);
     /// Leases up to `limit` deliveries for `subscriber` that are due at `now`:
     /// only the oldest open delivery of each stream, so a stream is delivered
     /// in commit order, and none that another lease holds. Counts an attempt on each.

@@ -113,6 +113,10 @@ pub fn every_event(_: &DomainEvent) -> bool {
     true
 }
 
+/// Rung after a commit that wrote a delivery for a waiting relay: it goes
+/// on at once instead of at its next poll.
+pub type Bell = std::sync::Arc<dyn Fn() + Send + Sync>;
+
 /// The subscribers that said which events they act on. A registered
 /// subscriber not named here (one from another version of the app, say) is
 /// not skipped: it gets every event, as before routing.

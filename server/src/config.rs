@@ -183,6 +183,9 @@ pub struct Config {
     /// Run the outbox relay in this process.
     pub relay_enabled: bool,
     pub relay_poll_ms: u64,
+    /// How long a relay woken by a commit in this process waits before it
+    /// claims, so that one round carries the commits of those milliseconds.
+    pub relay_settle_ms: u64,
     /// Run the timer scheduler (reminders) in this process.
     pub scheduler_enabled: bool,
     /// The scheduler's longest sleep: how soon it sees timers set through another replica.
@@ -236,6 +239,7 @@ impl Default for Config {
             trusted_proxies: 0,
             relay_enabled: true,
             relay_poll_ms: 100,
+            relay_settle_ms: 10,
             scheduler_enabled: true,
             scheduler_max_sleep_ms: 500,
             live_heartbeat_secs: 15,
@@ -332,6 +336,7 @@ impl Config {
         env_parse("CADENCE_TRUSTED_PROXIES", &mut config.trusted_proxies)?;
         env_parse("CADENCE_RELAY_ENABLED", &mut config.relay_enabled)?;
         env_parse("CADENCE_RELAY_POLL_MS", &mut config.relay_poll_ms)?;
+        env_parse("CADENCE_RELAY_SETTLE_MS", &mut config.relay_settle_ms)?;
         env_parse("CADENCE_SCHEDULER_ENABLED", &mut config.scheduler_enabled)?;
         env_parse("CADENCE_SCHEDULER_MAX_SLEEP_MS", &mut config.scheduler_max_sleep_ms)?;
         env_parse("CADENCE_LIVE_HEARTBEAT_SECS", &mut config.live_heartbeat_secs)?;

@@ -149,8 +149,9 @@ impl Application {
         // A web process leaves its events to the workers' consumers, and its reminders to their scheduler.
         let (works, serves) = (config.role.works(), config.role.serves());
         let poll = Duration::from_millis(config.relay_poll_ms);
+        let settle = Duration::from_millis(config.relay_settle_ms);
         let relay = |handler: Arc<dyn EventHandler>, poll| {
-            Relay::new(store.clone(), handler, clock.clone(), config.retry_policy(), poll)
+            Relay::new(store.clone(), handler, clock.clone(), config.retry_policy(), poll).settling(settle)
         };
         let sidecar = (config.bus == Bus::Dapr).then(Sidecar::from_env);
         let mut relays = Vec::new();
@@ -174,6 +175,11 @@ impl Application {
                 }
             }
         }
+        // This process's commits wake its relays of current subscribers (not
+        // the ones draining what was queued before a switch of bus).
+        store.ring_on_commit(
+            relays.iter().filter(|r| subscribers.contains(&r.handler.name())).map(Relay::bell).collect(),
+        );
         let max_sleep = Duration::from_millis(config.scheduler_max_sleep_ms);
         // Beside Dapr jobs the scheduler stays, as a backstop for reminders whose job did not call back.
         let scheduler = (config.scheduler_enabled && works).then(|| {

@@ -3,13 +3,17 @@
 //! while the database is unavailable, and drains what is due once more on
 //! shutdown. Deliveries left behind by a crash are still in the outbox, and
 //! go out when their lease expires, from this process or another.
+//!
+//! A relay goes on when a commit in this process rings its bell (see
+//! `OutboxStore::ring_on_commit`), or at its next poll for what other
+//! processes wrote and for retries that came due.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use domain::ports::{Clock, EventHandler, OutboxStore};
-use domain::spine::{relay_round, RetryPolicy, RoundReport};
-use tokio::sync::watch;
+use domain::spine::{relay_round, Bell, RetryPolicy, RoundReport, Wants};
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
@@ -31,6 +35,11 @@ pub struct Relay {
     pub owner: String,
     /// A relay that publishes through the Dapr sidecar starts once the sidecar is ready.
     pub gate: Option<Arc<Sidecar>>,
+    /// Rung by the store after a commit that wrote this relay a delivery.
+    bell: Arc<Notify>,
+    /// How long a rung relay waits before its round, so that the commits
+    /// of those few milliseconds go in one round rather than a round each.
+    pub settle: Duration,
 }
 
 impl Relay {
@@ -42,7 +51,17 @@ impl Relay {
         poll: Duration,
     ) -> Self {
         let owner = format!("{}/{}", handler.name(), Uuid::new_v4().simple());
-        Self { store, handler, clock, policy, poll, owner, gate: None }
+        Self { store, handler, clock, policy, poll, owner, gate: None, bell: Arc::default(), settle: Duration::ZERO }
+    }
+
+    /// What the store rings, and for which events (see `OutboxStore::ring_on_commit`).
+    pub fn bell(&self) -> (Wants, Bell) {
+        let bell = self.bell.clone();
+        (self.handler.wants(), Arc::new(move || bell.notify_one()))
+    }
+
+    pub fn settling(self, settle: Duration) -> Self {
+        Self { settle, ..self }
     }
 
     pub fn gated_by(self, sidecar: Arc<Sidecar>) -> Self {
@@ -82,6 +101,7 @@ impl Relay {
             }
             let mut backoff = self.poll;
             loop {
+                let mut failed = false;
                 let wait = match self.round().await {
                     Ok(report) => {
                         backoff = self.poll;
@@ -99,6 +119,7 @@ impl Relay {
                     }
                     Err(e) => {
                         tracing::warn!(consumer = self.handler.name(), error = %e, retry_in_ms = backoff.as_millis() as u64, "outbox relay failed; will retry");
+                        failed = true;
                         let wait = backoff;
                         backoff = (backoff * 2).min(MAX_BACKOFF);
                         wait
@@ -108,8 +129,17 @@ impl Relay {
                     break;
                 }
                 if !wait.is_zero() {
+                    // While the database fails, a commit's bell does not cut the backoff short.
+                    let rung = async {
+                        if failed {
+                            std::future::pending::<()>().await;
+                        }
+                        self.bell.notified().await;
+                        tokio::time::sleep(self.settle).await;
+                    };
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => {}
+                        _ = rung => {}
                         _ = shutdown.changed() => break,
                     }
                 } else {

@@ -72,18 +72,53 @@ where
 }
 
 /// The routes the outbox's deliveries follow (see
-/// `OutboxStore::route_deliveries`), shared by a store and its units of work.
+/// `OutboxStore::route_deliveries`) and the bells rung when a commit wrote
+/// some (see `OutboxStore::ring_on_commit`), shared by a store and its units of work.
 #[derive(Clone, Default)]
-pub(crate) struct Routing(Arc<std::sync::OnceLock<domain::spine::Routes>>);
+pub(crate) struct Routing {
+    routes: Arc<std::sync::OnceLock<domain::spine::Routes>>,
+    bells: Arc<std::sync::OnceLock<Vec<(domain::spine::Wants, domain::spine::Bell)>>>,
+}
+
+/// Which bells a unit of work rings once it commits: one bit per bell, in the order they were given.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Rings(u64);
 
 impl Routing {
     pub fn set(&self, routes: domain::spine::Routes) {
-        let _ = self.0.set(routes);
+        let _ = self.routes.set(routes);
+    }
+
+    pub fn set_bells(&self, bells: Vec<(domain::spine::Wants, domain::spine::Bell)>) {
+        // A bit each: more relays than that in one process would be a design change, not a setting.
+        assert!(bells.len() <= 64, "at most 64 relays ring on commit");
+        let _ = self.bells.set(bells);
     }
 
     /// The registered subscribers `event` is not delivered to.
     pub fn not_for(&self, event: &domain::event::EventEnvelope) -> Vec<&'static str> {
-        self.0.get().map(|routes| routes.not_for(&event.payload)).unwrap_or_default()
+        self.routes.get().map(|routes| routes.not_for(&event.payload)).unwrap_or_default()
+    }
+
+    /// Adds to `rings` the bells of the relays that act on `event`.
+    pub fn ring_for(&self, rings: &mut Rings, event: &domain::event::EventEnvelope) {
+        for (i, (wants, _)) in self.bells.get().into_iter().flatten().enumerate() {
+            if wants(&event.payload) {
+                rings.0 |= 1 << i;
+            }
+        }
+    }
+
+    /// Rings the bells in `rings`: call once what they were gathered for is committed.
+    pub fn ring(&self, rings: Rings) {
+        if rings.0 == 0 {
+            return;
+        }
+        for (i, (_, bell)) in self.bells.get().into_iter().flatten().enumerate() {
+            if rings.0 & (1 << i) != 0 {
+                bell();
+            }
+        }
     }
 }
 

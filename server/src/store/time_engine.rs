@@ -260,6 +260,7 @@ macro_rules! time_engine_sql {
                 ) -> Result<u64, StoreError> {
                     let mut tx = self.$begin().await?;
                     let mut count = 0;
+                    let mut rings = $crate::store::Rings::default();
                     for (id, event) in fired {
                         let done = sqlx::query(
                             "UPDATE timers SET fired_at = $3 WHERE id = $1 AND lease_owner = $2 AND fired_at IS NULL",
@@ -272,10 +273,12 @@ macro_rules! time_engine_sql {
                         .map_err(map_err)?;
                         if done.rows_affected() == 1 {
                             append_event(&mut *tx, event, &self.routing.not_for(event)).await?;
+                            self.routing.ring_for(&mut rings, event);
                             count += 1;
                         }
                     }
                     tx.commit().await.map_err(map_err)?;
+                    self.routing.ring(rings);
                     Ok(count)
                 }
 

@@ -7,7 +7,7 @@ use serde_json::Value;
 use server::config::Config;
 use server::spine::consumers::AuditLogger;
 
-use crate::helpers::{spawn_app, spawn_on, test_config, TestDb};
+use crate::helpers::{eventually, spawn_app, spawn_on, test_config, TestDb};
 
 async fn activity_types(app: &crate::helpers::TestApp) -> Vec<String> {
     let rows: Value = app.call("activity", &[]).await.json().await.unwrap();
@@ -196,5 +196,43 @@ async fn a_failing_consumer_holds_back_no_other_and_retries_on_its_own() {
     assert_eq!((failed.delivered, failed.retried.len()), (0, 3), "each failure is scheduled for a retry");
     assert_eq!(drain(&app.store, &healthy).await.delivered, 3, "the healthy consumer got everything meanwhile");
     assert!(drain(&app.store, &broken).await.retried.is_empty(), "the broken one waits for its backoff");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_commit_wakes_the_relay_that_acts_on_it_without_waiting_for_its_poll() {
+    let db = TestDb::for_http().await;
+    // A poll longer than the test: only the commits' bells can get the events recorded in time.
+    let config = Config { relay_poll_ms: 600_000, ..test_config(&db) };
+    let app = spawn_on(&db, config).await;
+    app.sign_up().await;
+    eventually("the new account is in the audit log", || async { db.audit_log_size().await == 1 }).await;
+    app.quick_add("Woken").await;
+    eventually("the new task is in the audit log", || async { db.audit_log_size().await == 2 }).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_reminder_the_scheduler_fires_wakes_the_notifier_without_waiting_for_its_poll() {
+    let db = TestDb::for_http().await;
+    let config = Config { relay_poll_ms: 600_000, ..test_config(&db) };
+    let app = spawn_on(&db, config).await;
+    app.sign_up().await;
+    let res = app
+        .call(
+            "create_task",
+            &[("title", "Call back"), ("due_date", "2099-01-10"), ("due_time", "09:00"), ("reminders", "1d")],
+        )
+        .await;
+    assert!(res.status().is_success() || res.status().is_redirection(), "{:?}", res.status());
+    assert_eq!(app.store.pending_timers().await.unwrap(), 1);
+    // Bring the reminder's time to now behind the app's back: the scheduler fires it within its sleep.
+    let now = chrono::Utc::now().timestamp_millis();
+    db.execute(&format!("UPDATE timers SET fire_at = {now}")).await;
+    eventually("the reminder is a notification", || async {
+        let list: Value = app.call("list_notifications", &[]).await.json().await.unwrap();
+        list["items"].as_array().unwrap().len() == 1
+    })
+    .await;
     app.stop().await;
 }

@@ -406,3 +406,18 @@ pub async fn spawn_server_process(database_url: &str, env: &[(&str, &str)]) -> S
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     ServerProcess { address, metrics, child }
 }
+
+/// Waits until `check` holds, polling: consumers and the scheduler run on their own.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..250 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting until {what}");
+}

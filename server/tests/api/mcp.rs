@@ -22,7 +22,7 @@ use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::{ClientLifecycleMode, ClientServiceExt as _, ServiceExt as _};
 use serde_json::{json, Value};
 
-use crate::helpers::{client, settle, spawn_app, start_server_process, TestApp, TestDb};
+use crate::helpers::{client, eventually, settle, spawn_app, start_server_process, TestApp, TestDb};
 use crate::tokens::new_token;
 
 type Client = RunningService<RoleClient, ClientConfig>;
@@ -82,21 +82,6 @@ fn today_in_berlin() -> NaiveDate {
 async fn open_named(client: &Client, title: &str) -> Vec<Value> {
     let list = ok(client, "list_tasks", json!({ "q": format!("\"{title}\"") })).await;
     list["items"].as_array().unwrap().iter().filter(|t| t["title"] == title).cloned().collect()
-}
-
-/// Waits until `check` holds, polling: consumers and the scheduler run on their own.
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for _ in 0..250 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("timed out waiting until {what}");
 }
 
 const TOOLS: [&str; 10] = [

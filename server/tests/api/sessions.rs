@@ -179,6 +179,9 @@ impl OutboxStore for CountingStore {
     fn route_deliveries(&self, routes: domain::spine::Routes) {
         self.inner.route_deliveries(routes)
     }
+    fn ring_on_commit(&self, bells: Vec<(domain::spine::Wants, domain::spine::Bell)>) {
+        self.inner.ring_on_commit(bells)
+    }
     async fn retire_subscribers(&self, names: &[&str]) -> Result<(), StoreError> {
         self.inner.retire_subscribers(names).await
     }

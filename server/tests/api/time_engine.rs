@@ -9,7 +9,7 @@ use reqwest::header::LOCATION;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{assert_field_error, spawn_app, TestApp};
+use crate::helpers::{assert_field_error, eventually, spawn_app, TestApp};
 
 fn today_in_berlin() -> NaiveDate {
     Utc::now().with_timezone(&domain::TimeZone::parse("Europe/Berlin").unwrap().0).date_naive()
@@ -33,21 +33,6 @@ async fn rows(app: &TestApp, completed: bool) -> Vec<Value> {
     let query: &[(&str, &str)] = if completed { &[("completed", "1")] } else { &[] };
     let list: Value = app.call("list_tasks", query).await.json().await.unwrap();
     list["rows"].as_array().unwrap().clone()
-}
-
-/// Waits until `check` holds, polling: consumers and the scheduler run on their own.
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for _ in 0..250 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("timed out waiting until {what}");
 }
 
 #[tokio::test]

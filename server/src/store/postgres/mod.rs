@@ -23,7 +23,7 @@ use sqlx::{PgConnection, Postgres, Transaction};
 use pending::{Pending, PgGroups, PgUnit};
 
 use super::group_commit::GroupCommit;
-use super::{map_err, Migrations, Routing};
+use super::{map_err, Migrations, Rings, Routing};
 
 mod accounts;
 mod audit;
@@ -102,6 +102,7 @@ impl Store for PgStore {
             feed: Vec::new(),
             feed_hook: self.feed_hook.clone(),
             routing: self.routing.clone(),
+            rings: Rings::default(),
         }))
     }
 
@@ -135,6 +136,8 @@ pub struct PgUnitOfWork {
     feed: Vec<(UserId, String, serde_json::Value)>,
     feed_hook: Arc<OnceLock<FeedHook>>,
     routing: Routing,
+    /// The relays to wake once the events appended are committed.
+    rings: Rings,
 }
 
 #[async_trait]
@@ -287,6 +290,7 @@ impl UnitOfWork for PgUnitOfWork {
 
     async fn append_event(&mut self, event: &EventEnvelope) -> Result<(), StoreError> {
         self.pending.append_event(event, &self.routing.not_for(event))?;
+        self.routing.ring_for(&mut self.rings, event);
         if let Some((event_type, data)) = domain::live::feed_entry(event) {
             self.feed.push((event.user_id, event_type, data));
         }
@@ -308,6 +312,7 @@ impl UnitOfWork for PgUnitOfWork {
                 list_changed: self.list_changed,
             };
             self.group.commit(unit).await?;
+            self.routing.ring(self.rings);
             self.feed_hooks(users);
             return Ok(());
         };
@@ -323,6 +328,7 @@ impl UnitOfWork for PgUnitOfWork {
             accounts::touch_list(&mut tx, user).await?;
         }
         tx.commit().await.map_err(map_err)?;
+        self.routing.ring(self.rings);
         self.feed_hooks(users);
         Ok(())
     }

@@ -63,6 +63,10 @@ impl OutboxStore for PgStore {
         self.routing.set(routes);
     }
 
+    fn ring_on_commit(&self, bells: Vec<(domain::spine::Wants, domain::spine::Bell)>) {
+        self.routing.set_bells(bells);
+    }
+
     async fn retire_subscribers(&self, names: &[&str]) -> Result<(), StoreError> {
         let mut tx = self.writer().begin().await.map_err(map_err)?;
         for name in names {

@@ -27,7 +27,7 @@ use deferred::{send_between, Deferred};
 use group_commit::SqliteGroups;
 
 use super::group_commit::GroupCommit;
-use super::{map_err, Migrations, Routing};
+use super::{map_err, Migrations, Rings, Routing};
 
 mod accounts;
 mod audit;
@@ -141,6 +141,7 @@ impl Store for SqliteStore {
             feed: Vec::new(),
             feed_hook: self.feed_hook.clone(),
             routing: self.routing.clone(),
+            rings: Rings::default(),
         }))
     }
 
@@ -176,6 +177,8 @@ pub struct SqliteUnitOfWork {
     feed: Vec<(UserId, String, serde_json::Value)>,
     feed_hook: Arc<OnceLock<FeedHook>>,
     routing: Routing,
+    /// The relays to wake once the events appended are committed.
+    rings: Rings,
 }
 
 impl SqliteUnitOfWork {
@@ -382,6 +385,7 @@ impl UnitOfWork for SqliteUnitOfWork {
 
     async fn append_event(&mut self, event: &EventEnvelope) -> Result<(), StoreError> {
         self.deferred.append_event(event, &self.routing.not_for(event));
+        self.routing.ring_for(&mut self.rings, event);
         if let Some((event_type, data)) = domain::live::feed_entry(event) {
             self.feed.push((event.user_id, event_type, data));
         }
@@ -416,6 +420,7 @@ impl UnitOfWork for SqliteUnitOfWork {
                 }
             }
         }
+        self.routing.ring(self.rings);
         if let Some(hook) = self.feed_hook.get() {
             for user in users {
                 hook(user);

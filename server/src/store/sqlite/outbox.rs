@@ -46,6 +46,10 @@ impl OutboxStore for SqliteStore {
         self.routing.set(routes);
     }
 
+    fn ring_on_commit(&self, bells: Vec<(domain::spine::Wants, domain::spine::Bell)>) {
+        self.routing.set_bells(bells);
+    }
+
     async fn retire_subscribers(&self, names: &[&str]) -> Result<(), StoreError> {
         let mut tx = self.begin_immediate().await?;
         for name in names {
