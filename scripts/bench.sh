@@ -5,6 +5,12 @@
 # the REST API with a personal access token (all 1,000 tasks in one
 # `GET /api/v1/tasks?limit=1000`, and `POST /api/v1/tasks`, at 64
 # connections), on SQLite and on PostgreSQL. Prints a Markdown table.
+# wrk keeps every connection busy (a closed loop: the rate is what the server
+# gives); the API's creates are also sent by oha at a fixed rate
+# (BENCH_API_RATE, 2,400 a second by default, the issue's target) over 64
+# connections, each latency counted from when its request was due
+# (`--latency-correction`), so a stall shows in the tail instead of slowing
+# the sender.
 # BENCH_ONLY=api measures the API rows alone; BENCH_BACKENDS="sqlite" (or
 # "postgres") one backend; BENCH_BINS="before=PATH after=PATH" measures
 # release servers built beforehand, each in turn in the same run (a change's
@@ -12,12 +18,14 @@
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$CADENCE_ROOT"
 have wrk || apt_install wrk
+have oha || cargo install oha --locked
 have curl || apt_install curl
 ensure_postgres
 PG_ADMIN="${CADENCE_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 DURATION="${BENCH_DURATION:-10s}"
 CONNECTIONS="${BENCH_CONNECTIONS:-16}"
 API_CONNECTIONS="${BENCH_API_CONNECTIONS:-64}"
+API_RATE="${BENCH_API_RATE:-2400}"
 ONLY="${BENCH_ONLY:-}"
 TASKS="${BENCH_TASKS:-1000}"
 PORT=3217
@@ -102,6 +110,25 @@ api_rows() {
   log "$name: POST /api/v1/tasks ($API_CONNECTIONS connections)"
   read -r p50 p99 rps < <(C=$API_CONNECTIONS measure -H "Authorization: Bearer $token" -s "$WORK/api-create.lua" "$BASE")
   ROWS+=("| $name | POST /api/v1/tasks ($API_CONNECTIONS conns) | $p50 | $p99 | $rps |")
+  log "$name: POST /api/v1/tasks at $API_RATE a second ($API_CONNECTIONS connections)"
+  read -r p50 p99 rps < <(open_loop "$token")
+  ROWS+=("| $name | POST /api/v1/tasks at $API_RATE/s offered ($API_CONNECTIONS conns, open loop) | $p50 | $p99 | $rps |")
+}
+
+# Prints "p50 p99 rps" of creates sent at API_RATE a second, whatever the answers' pace.
+open_loop() {
+  oha -z "$DURATION" -c "$API_CONNECTIONS" -q "$API_RATE" --latency-correction --no-tui --output-format json \
+    -m POST -H "Authorization: Bearer $1" -H "Content-Type: application/json" \
+    -d '{"title":"API bench","priority":"low","tags":["bench"],"due":{"date":"2027-03-01","time":"09:00"}}' \
+    "$BASE/api/v1/tasks" >"$WORK/oha.json"
+  python3 - "$WORK/oha.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+p, ok = d["latencyPercentiles"], d["statusCodeDistribution"]
+if set(ok) != {"201"}:
+    sys.exit(f"creates answered other than 201: {ok}")
+print(f"{p['p50'] * 1e3:.2f}ms {p['p99'] * 1e3:.2f}ms {d['summary']['requestsPerSec']:.0f}")
+PY
 }
 
 ROWS=()
@@ -170,7 +197,7 @@ for entry in "${BINS[@]}"; do
 done
 
 echo
-echo "wrk -t2 -c$CONNECTIONS (the API rows -c$API_CONNECTIONS) -d$DURATION over loopback, release build, $(nproc) cores"
+echo "wrk -t2 -c$CONNECTIONS (the API rows -c$API_CONNECTIONS; the open loop oha -q$API_RATE) -d$DURATION over loopback, release build, $(nproc) cores"
 echo
 echo "| backend | request | p50 | p99 | requests/s |"
 echo "|---|---|---|---|---|"

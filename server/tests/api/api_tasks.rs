@@ -4,7 +4,7 @@
 //! ETags, with `If-Match` refusing a stale change or delete under the lock;
 //! `Idempotency-Key` making a retried create once.
 
-use reqwest::header::{CONTENT_TYPE, ETAG, IF_MATCH, IF_NONE_MATCH, LOCATION};
+use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_MATCH, IF_NONE_MATCH, LOCATION};
 use reqwest::{RequestBuilder, StatusCode};
 use serde_json::{json, Value};
 
@@ -608,4 +608,24 @@ async fn a_list_read_again_shows_every_change_made_since_and_a_page_of_another_s
     assert!(app.call("create_task", &[("title", "Buy stamps")]).await.status().is_success());
     let (_, latest) = api.get("/api/v1/tasks?limit=1000").await;
     assert_eq!(titles(&latest).len(), 3, "{latest}");
+}
+
+#[tokio::test]
+async fn an_answer_that_fits_in_one_packet_is_sent_uncompressed_and_a_larger_one_compressed() {
+    let app = spawn_app().await;
+    app.sign_up().await;
+    let api = Api::new(&app, true).await;
+    let small = api.request(reqwest::Method::POST, "/api/v1/tasks").header(ACCEPT_ENCODING, "br, gzip");
+    let res = small.json(&json!({"title": "Small"})).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert!(res.headers().get(CONTENT_ENCODING).is_none(), "{:?}", res.headers());
+    let body = res.bytes().await.unwrap();
+    assert!(body.len() <= 1400 && serde_json::from_slice::<Value>(&body).is_ok(), "plain JSON: {body:?}");
+    for i in 0..20 {
+        api.create(json!({"title": format!("Task {i}")})).await;
+    }
+    let large = api.request(reqwest::Method::GET, "/api/v1/tasks").header(ACCEPT_ENCODING, "br, gzip");
+    let res = large.send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers().get(CONTENT_ENCODING).map(|v| v.to_str().unwrap()), Some("br"));
 }
