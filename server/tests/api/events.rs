@@ -199,13 +199,19 @@ async fn a_failing_consumer_holds_back_no_other_and_retries_on_its_own() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn a_commit_wakes_the_relay_that_acts_on_it_without_waiting_for_its_poll() {
+/// A signed-up user's app whose relays poll only after the test is over:
+/// what they relay in time, a commit's bell woke them for.
+async fn signed_up_with_relays_that_poll_after_the_test() -> (TestDb, crate::helpers::TestApp) {
     let db = TestDb::for_http().await;
-    // A poll longer than the test: only the commits' bells can get the events recorded in time.
     let config = Config { relay_poll_ms: 600_000, ..test_config(&db) };
     let app = spawn_on(&db, config).await;
     app.sign_up().await;
+    (db, app)
+}
+
+#[tokio::test]
+async fn a_commit_wakes_the_relay_that_acts_on_it_without_waiting_for_its_poll() {
+    let (db, app) = signed_up_with_relays_that_poll_after_the_test().await;
     eventually("the new account is in the audit log", || async { db.audit_log_size().await == 1 }).await;
     app.quick_add("Woken").await;
     eventually("the new task is in the audit log", || async { db.audit_log_size().await == 2 }).await;
@@ -214,10 +220,7 @@ async fn a_commit_wakes_the_relay_that_acts_on_it_without_waiting_for_its_poll()
 
 #[tokio::test]
 async fn a_reminder_the_scheduler_fires_wakes_the_notifier_without_waiting_for_its_poll() {
-    let db = TestDb::for_http().await;
-    let config = Config { relay_poll_ms: 600_000, ..test_config(&db) };
-    let app = spawn_on(&db, config).await;
-    app.sign_up().await;
+    let (db, app) = signed_up_with_relays_that_poll_after_the_test().await;
     let res = app
         .call(
             "create_task",
