@@ -95,18 +95,16 @@ impl Routing {
         let _ = self.bells.set(bells);
     }
 
-    /// The registered subscribers `event` is not delivered to.
-    pub fn not_for(&self, event: &domain::event::EventEnvelope) -> Vec<&'static str> {
-        self.routes.get().map(|routes| routes.not_for(&event.payload)).unwrap_or_default()
-    }
-
-    /// Adds to `rings` the bells of the relays that act on `event`.
-    pub fn ring_for(&self, rings: &mut Rings, event: &domain::event::EventEnvelope) {
+    /// Routes `event` as it is appended: returns the registered subscribers
+    /// it is not delivered to, and adds to `rings` the bells of the relays
+    /// that act on it, to ring once it is committed.
+    pub fn route(&self, event: &domain::event::EventEnvelope, rings: &mut Rings) -> Vec<&'static str> {
         for (i, (wants, _)) in self.bells.get().into_iter().flatten().enumerate() {
             if wants(&event.payload) {
                 rings.0 |= 1 << i;
             }
         }
+        self.routes.get().map(|routes| routes.not_for(&event.payload)).unwrap_or_default()
     }
 
     /// Rings the bells in `rings`: call once what they were gathered for is committed.

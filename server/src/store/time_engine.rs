@@ -272,8 +272,7 @@ macro_rules! time_engine_sql {
                         .await
                         .map_err(map_err)?;
                         if done.rows_affected() == 1 {
-                            append_event(&mut *tx, event, &self.routing.not_for(event)).await?;
-                            self.routing.ring_for(&mut rings, event);
+                            append_event(&mut *tx, event, &self.routing.route(event, &mut rings)).await?;
                             count += 1;
                         }
                     }

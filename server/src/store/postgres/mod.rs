@@ -289,8 +289,7 @@ impl UnitOfWork for PgUnitOfWork {
     }
 
     async fn append_event(&mut self, event: &EventEnvelope) -> Result<(), StoreError> {
-        self.pending.append_event(event, &self.routing.not_for(event))?;
-        self.routing.ring_for(&mut self.rings, event);
+        self.pending.append_event(event, &self.routing.route(event, &mut self.rings))?;
         if let Some((event_type, data)) = domain::live::feed_entry(event) {
             self.feed.push((event.user_id, event_type, data));
         }
