@@ -347,18 +347,12 @@ macro_rules! same_sql {
 
             /// Writes a task's tag rows, in one insert (a new task has none to replace).
             pub(super) async fn insert_tags(tx: &mut $conn, task: &Task) -> Result<(), StoreError> {
-                insert_tags_of(tx, &[task]).await
-            }
-
-            /// Writes new tasks' tag rows, all in one insert.
-            #[allow(dead_code, reason = "PostgreSQL's group commit writes many tasks' tags at once; SQLite holds its back")]
-            pub(super) async fn insert_tags_of(tx: &mut $conn, tasks: &[&Task]) -> Result<(), StoreError> {
-                let mut rows = Vec::new();
-                for task in tasks {
-                    for (position, tag) in task.tags.iter().enumerate() {
-                        rows.push((task.id.0, task.user_id.0, tag.as_str(), position as i64));
-                    }
-                }
+                let rows: Vec<_> = task
+                    .tags
+                    .iter()
+                    .enumerate()
+                    .map(|(position, tag)| (task.id.0, task.user_id.0, tag.as_str(), position as i64))
+                    .collect();
                 if rows.is_empty() {
                     return Ok(());
                 }

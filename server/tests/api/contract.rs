@@ -729,15 +729,28 @@ pub async fn units_of_work_committed_at_once_each_keep_their_own_fate(store: Arc
 
 pub async fn feeds_written_together_number_each_users_entries_once_and_without_gaps(store: Arc<dyn Store>) {
     let (a, b) = (add_user(&store, "feed-a@example.com").await, add_user(&store, "feed-b@example.com").await);
+    // A third user's tasks are written in the same crowd with no event, so no feed entry.
+    let quiet = add_user(&store, "feed-quiet@example.com").await;
+    let versions = [list_version(&store, &a).await, list_version(&store, &b).await, list_version(&store, &quiet).await];
     let made: Vec<(User, Task)> =
         (0..32).map(|i| if i % 2 == 0 { &a } else { &b }).map(|u| (u.clone(), task(u, "fed"))).collect();
-    for outcome in futures::future::join_all(made.iter().map(|(u, t)| create_with_event(&store, u, t))).await {
+    let unheard: Vec<Task> = (0..8).map(|_| task(&quiet, "unheard")).collect();
+    let (fed, _) = futures::future::join(
+        futures::future::join_all(made.iter().map(|(u, t)| create_with_event(&store, u, t))),
+        futures::future::join_all(unheard.iter().map(|t| add_task(&store, t))),
+    )
+    .await;
+    for outcome in fed {
         outcome.unwrap();
     }
     for u in [&a, &b] {
         let feed = store.feed_after(u.id, 0, 100).await.unwrap();
         let seqs: Vec<i64> = feed.iter().map(|e| e.seq).collect();
         assert_eq!(seqs, (1..=16).collect::<Vec<_>>(), "each user's own numbers, from 1, none skipped");
+        for entry in &feed {
+            assert_eq!(entry.data["unread"], 0, "each entry carries the user's unread count: {}", entry.data);
+            assert_eq!(entry.data["title"], "fed", "and what the entry says: {}", entry.data);
+        }
         let mut fed: Vec<String> = feed.iter().map(|e| e.data["task_id"].as_str().unwrap().to_owned()).collect();
         let mut own: Vec<String> =
             made.iter().filter(|(owner, _)| owner.id == u.id).map(|(_, t)| t.id.0.to_string()).collect();
@@ -745,6 +758,14 @@ pub async fn feeds_written_together_number_each_users_entries_once_and_without_g
         own.sort();
         assert_eq!(fed, own, "each of the user's tasks once, and no one else's");
     }
+    assert!(store.feed_after(quiet.id, 0, 100).await.unwrap().is_empty(), "no event, no entry");
+    let raised = [
+        list_version(&store, &a).await - versions[0],
+        list_version(&store, &b).await - versions[1],
+        list_version(&store, &quiet).await - versions[2],
+    ];
+    // A cached page of any of the three lists is stale (a group raises each list once).
+    assert!(raised.iter().all(|r| *r >= 1), "every list moved, with entries or without: {raised:?}");
 }
 
 pub async fn a_task_made_and_changed_in_one_unit_of_work_is_found_as_it_was_committed(store: Arc<dyn Store>) {

@@ -142,13 +142,3 @@ pub(super) async fn delete_other_sessions(tx: &mut PgConnection, user: UserId, k
         .map_err(map_err)?;
     Ok(())
 }
-
-/// Raises a user's list version, in the transaction that changes one of their tasks.
-pub(super) async fn touch_list(tx: &mut PgConnection, user: UserId) -> Result<(), StoreError> {
-    sqlx::query("UPDATE users SET list_version = list_version + 1 WHERE id = $1")
-        .bind(user.0)
-        .execute(tx)
-        .await
-        .map_err(map_err)?;
-    Ok(())
-}

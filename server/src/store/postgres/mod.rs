@@ -9,7 +9,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::event::EventEnvelope;
-use domain::live::with_unread;
 use domain::notification::{NewNotification, Notification};
 use domain::ports::{FeedHook, PoolUsage, SessionRecord, Store, UnitOfWork};
 use domain::repeat::SeriesId;
@@ -133,7 +132,7 @@ pub struct PgUnitOfWork {
     /// (a task's unfired timers are deleted with it).
     inserted: Vec<TaskId>,
     /// Feed entries to number and write at commit, per user.
-    feed: Vec<(UserId, String, serde_json::Value)>,
+    feed: Vec<pending::FeedEntry>,
     feed_hook: Arc<OnceLock<FeedHook>>,
     routing: Routing,
     /// The relays to wake once the events appended are committed.
@@ -315,17 +314,13 @@ impl UnitOfWork for PgUnitOfWork {
             self.feed_hooks(users);
             return Ok(());
         };
-        Pending::send(&mut tx, &[&std::mem::take(&mut self.pending)]).await?;
-        // The list version is raised last, just before the commit: the user's
-        // row stays locked from here to the commit, so concurrent changes to
-        // one user's tasks wait on each other only that long.
-        // Feed entries are numbered last too, under the same row lock (and
-        // in the same statement, when the list's user has entries).
+        // The list version is raised and the feed entries numbered last, in
+        // the statement just before the commit: the user's row stays locked
+        // from there to the commit, so concurrent changes to one user's tasks
+        // wait on each other only that long.
         let lists: Vec<UserId> = self.list_changed.into_iter().collect();
-        let users = write_feeds(&mut tx, std::mem::take(&mut self.feed), &lists).await?;
-        if let Some(user) = self.list_changed.filter(|user| !users.contains(user)) {
-            accounts::touch_list(&mut tx, user).await?;
-        }
+        let pending = std::mem::take(&mut self.pending);
+        let users = pending::write(&mut tx, &[&pending], std::mem::take(&mut self.feed), &lists).await?;
         tx.commit().await.map_err(map_err)?;
         self.routing.ring(self.rings);
         self.feed_hooks(users);
@@ -355,62 +350,6 @@ impl PgUnitOfWork {
             }
         }
     }
-}
-
-/// Numbers a unit of work's feed entries for `user` (the next of the
-/// user's feed numbers, taken under the user's row lock until commit)
-/// and writes them, each with the user's unread count as it stands.
-/// Raises the user's list version in the same statement when `raise_list`.
-async fn write_feed(
-    tx: &mut PgConnection,
-    user: UserId,
-    entries: Vec<(String, serde_json::Value)>,
-    now: DateTime<Utc>,
-    raise_list: bool,
-) -> Result<(), StoreError> {
-    let n = entries.len() as i64;
-    let (last, unread): (i64, i64) = sqlx::query_as(
-        "UPDATE users SET feed_seq = feed_seq + $2, list_version = list_version + $3 \
-         WHERE id = $1 RETURNING feed_seq, unread_notifications",
-    )
-    .bind(user.0)
-    .bind(n)
-    .bind(i64::from(raise_list))
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    let mut insert = sqlx::QueryBuilder::new("INSERT INTO user_feed (user_id, seq, event_type, data, created_at) ");
-    insert.push_values(entries.into_iter().enumerate(), |mut row, (i, (event_type, data))| {
-        row.push_bind(user.0)
-            .push_bind(last - n + 1 + i as i64)
-            .push_bind(event_type)
-            .push_bind(with_unread(data, unread).to_string())
-            .push_bind(now);
-    });
-    insert.build().execute(&mut *tx).await.map_err(map_err)?;
-    Ok(())
-}
-
-/// Writes feed entries, each user's numbered in turn, raising the list
-/// version of those in `lists` on the way if they have entries (one
-/// statement for both); returns the users whose feed moved.
-async fn write_feeds(
-    tx: &mut PgConnection,
-    entries: Vec<(UserId, String, serde_json::Value)>,
-    lists: &[UserId],
-) -> Result<Vec<UserId>, StoreError> {
-    let mut users = Vec::new();
-    for (user, entries) in crate::store::feed_by_user(entries) {
-        write_feed(tx, user, entries, Utc::now(), lists.contains(&user)).await?;
-        users.push(user);
-        // Other processes hear of it at commit (see `FeedWatcher`).
-        sqlx::query("SELECT pg_notify('cadence_feed', $1)")
-            .bind(user.0.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-    }
-    Ok(users)
 }
 
 /// Fails with `NotFound` when a write touched no row: the row is not the user's, or gone.

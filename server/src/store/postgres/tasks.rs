@@ -186,18 +186,18 @@ pub(super) async fn insert_task(tx: &mut PgConnection, t: &Task) -> Result<bool,
         .await
         .map_err(map_err)?;
     }
-    if insert_tasks(tx, &[t]).await? == 0 {
+    if insert_row(tx, t).await? == 0 {
         return Ok(false);
     }
     super::task_tags::insert_tags(tx, t).await?;
     Ok(true)
 }
 
-/// Writes task rows (not their tags), in one insert; returns how many were
-/// written: an instance whose series has one for its occurrence already is not.
-pub(super) async fn insert_tasks(tx: &mut PgConnection, tasks: &[&Task]) -> Result<u64, StoreError> {
+/// Writes a task's row (not its tags); returns whether it was written: an
+/// instance whose series has one for its occurrence already is not.
+async fn insert_row(tx: &mut PgConnection, t: &Task) -> Result<u64, StoreError> {
     let mut insert = sqlx::QueryBuilder::new(format!("INSERT INTO tasks ({TASK_COLUMNS}) "));
-    insert.push_values(tasks, |mut row, t| {
+    insert.push_values([t], |mut row, t| {
         row.push_bind(t.id.0)
             .push_bind(t.user_id.0)
             .push_bind(t.title.as_str())
