@@ -186,7 +186,7 @@ pub(super) async fn insert_task(tx: &mut PgConnection, t: &Task) -> Result<bool,
         .await
         .map_err(map_err)?;
     }
-    if insert_row(tx, t).await? == 0 {
+    if !insert_row(tx, t).await? {
         return Ok(false);
     }
     super::task_tags::insert_tags(tx, t).await?;
@@ -195,7 +195,7 @@ pub(super) async fn insert_task(tx: &mut PgConnection, t: &Task) -> Result<bool,
 
 /// Writes a task's row (not its tags); returns whether it was written: an
 /// instance whose series has one for its occurrence already is not.
-async fn insert_row(tx: &mut PgConnection, t: &Task) -> Result<u64, StoreError> {
+async fn insert_row(tx: &mut PgConnection, t: &Task) -> Result<bool, StoreError> {
     let mut insert = sqlx::QueryBuilder::new(format!("INSERT INTO tasks ({TASK_COLUMNS}) "));
     insert.push_values([t], |mut row, t| {
         row.push_bind(t.id.0)
@@ -218,7 +218,7 @@ async fn insert_row(tx: &mut PgConnection, t: &Task) -> Result<u64, StoreError> 
     });
     insert.push(" ON CONFLICT (series_id, occurrence) WHERE series_id IS NOT NULL DO NOTHING");
     let done = insert.build().execute(&mut *tx).await.map_err(map_err)?;
-    Ok(done.rows_affected())
+    Ok(done.rows_affected() == 1)
 }
 
 pub(super) async fn update_task(tx: &mut PgConnection, t: &Task) -> Result<(), StoreError> {
