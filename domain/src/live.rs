@@ -47,11 +47,3 @@ pub fn feed_entry(event: &EventEnvelope) -> Option<(String, Value)> {
     };
     Some((event.event_type.clone(), data))
 }
-
-/// Adds the user's unread count, as it stands when the entry is numbered, to its data.
-pub fn with_unread(mut data: Value, unread: i64) -> Value {
-    if let Value::Object(map) = &mut data {
-        map.insert("unread".to_owned(), json!(unread));
-    }
-    data
-}

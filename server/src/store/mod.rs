@@ -145,11 +145,12 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
     }
 }
 
+/// A unit of work's feed entry: whose, its type and its data.
+pub(crate) type FeedEntry = (domain::UserId, String, serde_json::Value);
+
 /// A unit of work's feed entries, grouped by user (in user order, each
 /// user's in the order they were made): each user's are numbered together.
-pub(crate) fn feed_by_user(
-    entries: Vec<(domain::UserId, String, serde_json::Value)>,
-) -> Vec<(domain::UserId, Vec<(String, serde_json::Value)>)> {
+pub(crate) fn feed_by_user(entries: Vec<FeedEntry>) -> Vec<(domain::UserId, Vec<(String, serde_json::Value)>)> {
     let mut by_user: std::collections::BTreeMap<domain::UserId, Vec<(String, serde_json::Value)>> =
         std::collections::BTreeMap::new();
     for (user, event_type, data) in entries {

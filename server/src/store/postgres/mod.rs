@@ -22,7 +22,7 @@ use sqlx::{PgConnection, Postgres, Transaction};
 use pending::{Pending, PgGroups, PgUnit};
 
 use super::group_commit::GroupCommit;
-use super::{map_err, Migrations, Rings, Routing};
+use super::{map_err, FeedEntry, Migrations, Rings, Routing};
 
 mod accounts;
 mod audit;
@@ -132,7 +132,7 @@ pub struct PgUnitOfWork {
     /// (a task's unfired timers are deleted with it).
     inserted: Vec<TaskId>,
     /// Feed entries to number and write at commit, per user.
-    feed: Vec<pending::FeedEntry>,
+    feed: Vec<FeedEntry>,
     feed_hook: Arc<OnceLock<FeedHook>>,
     routing: Routing,
     /// The relays to wake once the events appended are committed.

@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 use crate::store::group_commit::GroupWriter;
 use crate::store::rows::{occurrence_text, repeat_text, tags_text};
-use crate::store::{map_err, millis};
+use crate::store::{map_err, millis, FeedEntry};
 
 /// Writes not yet sent.
 #[derive(Default)]
@@ -87,9 +87,6 @@ impl Pending {
         write(conn, units, Vec::new(), &[]).await.map(drop)
     }
 }
-
-/// A unit of work's feed entry: whose, its type and its data.
-pub(super) type FeedEntry = (UserId, String, serde_json::Value);
 
 /// The one statement a group, or a transaction's held-back writes, is sent as.
 ///

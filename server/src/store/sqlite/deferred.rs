@@ -288,7 +288,8 @@ impl Deferred {
             b.bind(n).bind(i64::from(raise_list)).bind(user.0);
         });
         for (i, (event_type, data)) in entries.into_iter().enumerate() {
-            // The same entry `domain::live::with_unread` makes, numbered from the new last.
+            // The data with the user's unread count added as its last key (as on
+            // PostgreSQL), numbered from the new last.
             self.push(
                 "INSERT INTO user_feed (user_id, seq, event_type, data, created_at) \
                  SELECT id, feed_seq - ?, ?, json_set(?, '$.unread', unread_notifications), ? FROM users WHERE id = ?",

@@ -27,7 +27,7 @@ use deferred::{send_between, Deferred};
 use group_commit::SqliteGroups;
 
 use super::group_commit::GroupCommit;
-use super::{map_err, Migrations, Rings, Routing};
+use super::{map_err, FeedEntry, Migrations, Rings, Routing};
 
 mod accounts;
 mod audit;
@@ -174,7 +174,7 @@ pub struct SqliteUnitOfWork {
     /// are written at commit.
     inserted: Vec<TaskId>,
     /// Feed entries to number and write at commit, per user.
-    feed: Vec<(UserId, String, serde_json::Value)>,
+    feed: Vec<FeedEntry>,
     feed_hook: Arc<OnceLock<FeedHook>>,
     routing: Routing,
     /// The relays to wake once the events appended are committed.
