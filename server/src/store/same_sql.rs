@@ -1,12 +1,12 @@
 //! The store code whose SQL, binding and decoding are the same on SQLite and
 //! PostgreSQL (idempotency keys, API tokens, undo records, saved views, a
-//! task's tag rows, the audit log's writes),
+//! task's tag rows),
 //! written once and stamped out per backend by `same_sql!`. A macro rather
 //! than functions generic over `sqlx::Database`: sqlx has no backend-neutral
 //! `rows_affected`, and the bounds every bind would need hide the SQL.
 
 /// Declares, in the backend module it is called from, the modules
-/// `idempotency`, `tokens`, `undo`, `views`, `task_tags` and `audit_writes` for that backend's store and
+/// `idempotency`, `tokens`, `undo`, `views` and `task_tags` for that backend's store and
 /// connection types (the store by name, the connection by path). The
 /// caller's module must have `expect_one`.
 macro_rules! same_sql {
@@ -372,41 +372,6 @@ macro_rules! same_sql {
                     .await
                     .map_err(map_err)?;
                 insert_tags(tx, task).await
-            }
-        }
-
-        mod audit_writes {
-            use chrono::Utc;
-            use domain::event::{AuditEntry, EventEnvelope};
-            use domain::StoreError;
-
-            use super::$store;
-            use $crate::store::map_err;
-
-            impl $store {
-                /// Records events in the audit log in one insert; returns how many were new.
-                pub(super) async fn insert_audits(&self, events: &[&EventEnvelope]) -> Result<u64, StoreError> {
-                    if events.is_empty() {
-                        return Ok(0);
-                    }
-                    let recorded_at = Utc::now();
-                    let mut insert = sqlx::QueryBuilder::new(
-                        "INSERT INTO audit_log (event_id, user_id, task_id, event_type, summary, occurred_at, recorded_at) ",
-                    );
-                    insert.push_values(events, |mut row, event| {
-                        let entry = AuditEntry::from_envelope(event);
-                        row.push_bind(entry.event_id)
-                            .push_bind(event.user_id.0)
-                            .push_bind(entry.task_id.map(|t| t.0))
-                            .push_bind(entry.event_type)
-                            .push_bind(entry.summary)
-                            .push_bind(entry.occurred_at)
-                            .push_bind(recorded_at);
-                    });
-                    insert.push(" ON CONFLICT (event_id) DO NOTHING");
-                    let done = insert.build().execute(self.writer()).await.map_err(map_err)?;
-                    Ok(done.rows_affected())
-                }
             }
         }
     };

@@ -53,7 +53,31 @@ impl AuditStore for PgStore {
         Ok(merge_activity(decode_all(rows, AuditRow::into_entry)?, unrecorded, task, after, limit, stored))
     }
 
+    /// One insert of every event, its columns bound as arrays: the text is
+    /// the same whatever the batch's size, so each connection parses and
+    /// plans it once (as multi-row `VALUES` it was parsed anew for most
+    /// rounds, a new size each time). Returns how many were new.
     async fn record_audits(&self, events: &[&EventEnvelope]) -> Result<u64, StoreError> {
-        self.insert_audits(events).await
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let entries: Vec<AuditEntry> = events.iter().map(|e| AuditEntry::from_envelope(e)).collect();
+        let done = sqlx::query(
+            "INSERT INTO audit_log (event_id, user_id, task_id, event_type, summary, occurred_at, recorded_at) \
+             SELECT e, u, t, y, s, o, $7 FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], \
+               $6::timestamptz[]) AS a (e, u, t, y, s, o) \
+             ON CONFLICT (event_id) DO NOTHING",
+        )
+        .bind(entries.iter().map(|a| a.event_id).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.user_id.0).collect::<Vec<_>>())
+        .bind(entries.iter().map(|a| a.task_id.map(|t| t.0)).collect::<Vec<_>>())
+        .bind(entries.iter().map(|a| a.event_type.as_str()).collect::<Vec<_>>())
+        .bind(entries.iter().map(|a| a.summary.as_str()).collect::<Vec<_>>())
+        .bind(entries.iter().map(|a| a.occurred_at).collect::<Vec<_>>())
+        .bind(chrono::Utc::now())
+        .execute(self.writer())
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected())
     }
 }

@@ -49,7 +49,27 @@ impl AuditStore for SqliteStore {
         Ok(merge_activity(decode_all(rows, AuditRow::into_entry)?, unrecorded, task, after, limit, |at| at))
     }
 
+    /// One insert of every event; returns how many were new.
     async fn record_audits(&self, events: &[&EventEnvelope]) -> Result<u64, StoreError> {
-        self.insert_audits(events).await
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let recorded_at = chrono::Utc::now();
+        let mut insert = sqlx::QueryBuilder::new(
+            "INSERT INTO audit_log (event_id, user_id, task_id, event_type, summary, occurred_at, recorded_at) ",
+        );
+        insert.push_values(events, |mut row, event| {
+            let entry = AuditEntry::from_envelope(event);
+            row.push_bind(entry.event_id)
+                .push_bind(event.user_id.0)
+                .push_bind(entry.task_id.map(|t| t.0))
+                .push_bind(entry.event_type)
+                .push_bind(entry.summary)
+                .push_bind(entry.occurred_at)
+                .push_bind(recorded_at);
+        });
+        insert.push(" ON CONFLICT (event_id) DO NOTHING");
+        let done = insert.build().execute(self.writer()).await.map_err(map_err)?;
+        Ok(done.rows_affected())
     }
 }
