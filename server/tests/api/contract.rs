@@ -1138,12 +1138,21 @@ pub async fn the_audit_log_records_a_batch_at_once_and_each_event_once(store: Ar
     let u = add_user(&store, "batch@example.com").await;
     let t = task(&u, "batched");
     let [a, b, c] = [0, 1, 2].map(|_| event(&u, &t));
+    let no_task = EventEnvelope::new(Uuid::now_v7(), now(), u.id, DomainEvent::PasswordChanged { user_id: u.id });
     assert_eq!(store.record_audits(&[]).await.unwrap(), 0);
     assert_eq!(store.record_audits(&[&a, &b]).await.unwrap(), 2);
-    assert_eq!(store.record_audits(&[&b, &c]).await.unwrap(), 1, "b was recorded before");
+    assert_eq!(store.record_audits(&[&b, &no_task, &c]).await.unwrap(), 2, "b was recorded before");
     let ids: std::collections::HashSet<Uuid> =
         store.activity(u.id, Some(t.id), None, 10).await.unwrap().iter().map(|e| e.event_id).collect();
     assert_eq!(ids, [a.id, b.id, c.id].into_iter().collect());
+    // Each column lands in its own row, the event without a task included.
+    let fields = |e: &domain::event::AuditEntry| (e.event_id, e.event_type.clone(), e.task_id, e.summary.clone());
+    let mut stored: Vec<_> = store.activity(u.id, None, None, 10).await.unwrap().iter().map(fields).collect();
+    let mut expected: Vec<_> =
+        [&a, &b, &c, &no_task].iter().map(|e| fields(&domain::event::AuditEntry::from_envelope(e))).collect();
+    stored.sort();
+    expected.sort();
+    assert_eq!(stored, expected);
 }
 
 pub async fn the_activity_log_shows_a_committed_change_before_the_audit_consumer_records_it(store: Arc<dyn Store>) {
