@@ -123,18 +123,10 @@ impl OutboxStore for PgStore {
         lease: &Lease,
         now: DateTime<Utc>,
     ) -> Result<Vec<i64>, StoreError> {
-        // "Still open" is written as one `COALESCE` on purpose: spelled as
-        // the open indexes' own predicate, it let the planner read the
-        // subscriber's whole open range in one of those (smaller) indexes
-        // and filter it by `seq`, which at a backlog of 2,400 open
-        // deliveries removed 2,297 rows to finish 100 (`EXPLAIN ANALYZE`,
-        // generic plan). No partial index matches this spelling, so the
-        // primary key is probed for each seq, whatever the backlog and
-        // whether or not the table has statistics.
         sqlx::query_scalar(
             "UPDATE outbox_deliveries SET done_at = $4, lease_owner = NULL, lease_until = NULL \
              WHERE subscriber = $1 AND seq = ANY($2) AND lease_owner = $3 \
-               AND COALESCE(done_at, dead_at) IS NULL RETURNING seq",
+               AND done_at IS NULL AND dead_at IS NULL RETURNING seq",
         )
         .bind(subscriber)
         .bind(seqs)
