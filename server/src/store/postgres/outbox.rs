@@ -92,16 +92,13 @@ impl OutboxStore for PgStore {
         // every delivery of the subscriber against every picked one: after
         // 1,000 tasks made before a run, claims of 100 took 20 to 300 ms,
         // growing with the table (auto_explain), most of PostgreSQL's time.
-        // Now the worst plan filters the subscriber's rows once (about 1 ms
-        // at 40,000 deliveries).
-        // The update also names the picked rows as open (they are: the
-        // subquery locked them so), which lets it find them in an open
-        // index. Without it, a plan made while the table was small read
-        // every delivery the subscriber ever had under the primary key and
-        // filtered them by seq: 56,323 rows to claim 100, 30 to 80 ms a
-        // claim, after the benchmark's 1,000 seeded tasks (auto_explain),
-        // so the relay fell behind the creates. Its worst case is now the
-        // open deliveries.
+        // With the array alone, the worst plan still read every delivery the
+        // subscriber ever had under the primary key and filtered them by
+        // seq: 56,323 rows to claim 100, 30 to 80 ms a claim, after the
+        // benchmark's 1,000 seeded tasks, so the relay fell behind the
+        // creates. So the update also names the picked rows as open (they
+        // are: the subquery locked them so), which lets it find them in an
+        // open index: its worst case is now the open deliveries.
         let rows: Vec<(i64, i64, Json<serde_json::Value>, Option<String>)> = sqlx::query_as(&format!(
             "UPDATE outbox_deliveries d SET lease_owner = $4, lease_until = $5, attempts = d.attempts + 1 \
              WHERE d.subscriber = $1 AND d.seq = ANY (ARRAY({CLAIMABLE})) \
